@@ -1,0 +1,100 @@
+import CNN
+import NNCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// An error raised at the C boundary, before the core runs.
+struct APIError: Error {
+    let status: nn_status
+    let message: String
+
+    static func null(_ name: String) -> APIError {
+        APIError(status: NN_ERROR_NULL_POINTER, message: "\(name) is NULL")
+    }
+    static func invalid(_ message: String) -> APIError {
+        APIError(status: NN_ERROR_INVALID_ARGUMENT, message: message)
+    }
+    static func shape(_ message: String) -> APIError {
+        APIError(status: NN_ERROR_SHAPE_MISMATCH, message: message)
+    }
+}
+
+// MARK: The per-thread last error
+
+/// Per-thread storage of the last error message: a malloc'd C string freed
+/// when the thread exits or the next error replaces it.
+private let errorKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key) { free($0) }
+    return key
+}()
+
+private let emptyMessage: StaticString = ""
+
+func setLastError(_ message: String) {
+    let copy = strdup(message)
+    free(pthread_getspecific(errorKey))
+    pthread_setspecific(errorKey, copy)
+}
+
+func lastError() -> UnsafePointer<CChar> {
+    guard let p = pthread_getspecific(errorKey) else {
+        return UnsafeRawPointer(emptyMessage.utf8Start).assumingMemoryBound(to: CChar.self)
+    }
+    return UnsafePointer(p.assumingMemoryBound(to: CChar.self))
+}
+
+/// Runs `body`, turning every thrown error into a status and a message.
+/// Nothing that the core throws escapes into C.
+func guarded(_ body: () throws -> Void) -> nn_status {
+    do {
+        try body()
+        return NN_OK
+    } catch let error as APIError {
+        setLastError(error.message)
+        return error.status
+    } catch let error as NNError {
+        setLastError(error.message)
+        switch error {
+        case .invalidArgument: return NN_ERROR_INVALID_ARGUMENT
+        case .shapeMismatch: return NN_ERROR_SHAPE_MISMATCH
+        case .invalidState: return NN_ERROR_INVALID_STATE
+        case .nonFinite: return NN_ERROR_NON_FINITE
+        case .outOfMemory: return NN_ERROR_OUT_OF_MEMORY
+        }
+    } catch {
+        setLastError("internal error: \(error)")
+        return NN_ERROR_INTERNAL
+    }
+}
+
+/// Unwraps a required pointer argument.
+@inline(__always)
+func required<P>(_ pointer: P?, _ name: String) throws -> P {
+    guard let pointer else { throw APIError.null(name) }
+    return pointer
+}
+
+/// rows × cols, or a shape error naming `what` if it overflows.
+func elementCount(_ rows: Int, _ cols: Int, _ what: String) throws -> Int {
+    let (n, overflow) = rows.multipliedReportingOverflow(by: cols)
+    guard !overflow, n <= Int.max / MemoryLayout<Double>.stride else {
+        throw APIError.shape("\(what): \(UInt(bitPattern: rows)) × \(UInt(bitPattern: cols)) elements overflow the address space")
+    }
+    return n
+}
+
+/// Reads an options struct that starts with its size: the caller's
+/// struct_size must be one this library knows (today: the current layout).
+func readOptions<T>(_ pointer: UnsafePointer<T>, _ name: String) throws -> T {
+    let size = UnsafeRawPointer(pointer).load(as: Int.self)
+    guard size == MemoryLayout<T>.stride else {
+        throw APIError.invalid(
+            "\(name).struct_size is \(UInt(bitPattern: size)), this libnn expects \(MemoryLayout<T>.stride); "
+            + "initialize the struct with its _init function and build against the matching nn.h")
+    }
+    return pointer.pointee
+}

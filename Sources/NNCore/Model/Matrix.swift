@@ -1,0 +1,71 @@
+/// A read-only row-major view of `rows` × `cols` scalars that someone else
+/// owns (a caller's array across the C ABI, a `Tensor`'s storage). Used to
+/// pass data into the trainer without copying it.
+package struct MatrixView<T: NNFloat> {
+    package let base: UnsafePointer<T>
+    package let rows: Int
+    package let cols: Int
+
+    package init(_ base: UnsafePointer<T>, rows: Int, cols: Int) {
+        self.base = base
+        self.rows = rows
+        self.cols = cols
+    }
+
+    /// Pointer to row r.
+    @inline(__always) package func row(_ r: Int) -> UnsafePointer<T> { base + r * cols }
+
+    /// Throws `nonFinite`, naming the first offending element, if any value
+    /// is NaN or infinite.
+    package func checkFinite(_ what: String) throws {
+        for i in 0..<rows * cols where !base[i].isFinite {
+            throw NNError.nonFinite("\(what) holds a non-finite value (\(base[i])) at row \(i / cols), column \(i % cols)")
+        }
+    }
+}
+
+/// A dense row-major array of Float with a shape: the value type of the
+/// Swift API. A matrix has shape [rows, cols].
+public struct Tensor: Equatable, Sendable {
+    public private(set) var shape: [Int]
+    public private(set) var scalars: [Float]
+
+    /// A tensor of `shape` holding `scalars` (row-major); the count must match.
+    public init(shape: [Int], scalars: [Float]) throws {
+        guard shape.allSatisfy({ $0 >= 0 }) else { throw NNError.shapeMismatch("negative dimension in shape \(shape)") }
+        let count = shape.reduce(1, *)
+        guard count == scalars.count else {
+            throw NNError.shapeMismatch("shape \(shape) needs \(count) values, got \(scalars.count)")
+        }
+        self.shape = shape
+        self.scalars = scalars
+    }
+
+    /// A matrix from rows of equal length.
+    public init(_ rows: [[Float]]) throws {
+        let cols = rows.first?.count ?? 0
+        guard rows.allSatisfy({ $0.count == cols }) else {
+            throw NNError.shapeMismatch("rows of a matrix must all have \(cols) values")
+        }
+        try self.init(shape: [rows.count, cols], scalars: rows.flatMap { $0 })
+    }
+
+    /// Number of rows (the first dimension).
+    public var rows: Int { shape.first ?? 0 }
+    /// Number of columns: the product of the other dimensions.
+    public var cols: Int { shape.dropFirst().reduce(1, *) }
+
+    public subscript(row: Int, col: Int) -> Float { scalars[row * cols + col] }
+
+    /// Calls `body` with a view of the storage as a [rows, cols] matrix.
+    func withMatrix<R>(_ body: (MatrixView<Float>) throws -> R) rethrows -> R {
+        try scalars.withUnsafeBufferPointer { buffer in
+            // An empty array may have no base address; give the view a valid one.
+            var dummy: Float = 0
+            if let base = buffer.baseAddress {
+                return try body(MatrixView(base, rows: rows, cols: cols))
+            }
+            return try withUnsafePointer(to: &dummy) { try body(MatrixView($0, rows: rows, cols: cols)) }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+/// The numeric engine of a sequential model, generic over the scalar type:
+/// `Network<Float>` with the production kernels trains and predicts;
+/// `Network<Double>` with the reference kernels checks gradients.
+///
+/// Every trainable parameter lives in one contiguous block (`parameters`),
+/// and every gradient in a second block of the same layout (`gradients`):
+/// layer i owns the slice starting at `parameterOffsets[i]`.
+public final class Network<T: NNFloat> {
+    public let inputDim: Int
+    public private(set) var operations: [any LayerOperation<T>] = []
+    public private(set) var parameterOffsets: [Int] = []
+    public private(set) var parameters: Buffer<T>
+    public private(set) var gradients: Buffer<T>
+    public var kernels: KernelTable<T>
+
+    // Workspace, sized for `capacity` rows: each layer's output, and two
+    // ping-pong buffers for the gradient flowing backwards.
+    private var capacity = 0
+    private var outputs: [Buffer<T>] = []
+    private var gradientA = Buffer<T>(count: 0)
+    private var gradientB = Buffer<T>(count: 0)
+
+    public init(inputDim: Int, kernels: KernelTable<T>) {
+        self.inputDim = inputDim
+        self.kernels = kernels
+        parameters = Buffer(count: 0)
+        gradients = Buffer(count: 0)
+    }
+
+    public var outputDim: Int { operations.last?.outputDim ?? inputDim }
+    public var parameterCount: Int { parameters.count }
+
+    /// Appends a layer, keeping the existing parameters and initializing the
+    /// new ones from `rng`.
+    public func append(_ layer: any Layer, rng: inout RandomGenerator) throws {
+        let width = outputDim
+        _ = try layer.outputDim(inputDim: width)
+        let op = layer.makeOperation(inputDim: width, scalar: T.self)
+        let offset = parameters.count
+        let newParameters = Buffer<T>(count: offset + op.parameterCount)
+        newParameters.pointer.update(from: parameters.pointer, count: offset)
+        op.initialize(newParameters.pointer + offset, rng: &rng)
+        operations.forEach { $0.deferActivation = false }
+        operations.append(op)
+        parameterOffsets.append(offset)
+        parameters = newParameters
+        gradients = Buffer(count: newParameters.count)
+        capacity = 0
+        outputs = []
+    }
+
+    /// Makes the workspace hold at least `rows` rows (grows only).
+    public func reserve(rows: Int) {
+        guard rows > capacity else { return }
+        capacity = rows
+        outputs = operations.map { Buffer(count: rows * $0.outputDim) }
+        let widest = operations.reduce(inputDim) { max($0, $1.outputDim) }
+        gradientA = Buffer(count: rows * widest)
+        gradientB = Buffer(count: rows * widest)
+    }
+
+    /// Whether the last layer leaves its activation to the loss.
+    public var lastActivationDeferred: Bool {
+        get { operations.last?.deferActivation ?? false }
+        set { operations.last?.deferActivation = newValue }
+    }
+
+    /// Runs every layer on x [rows, inputDim]; returns the last layer's output
+    /// [rows, outputDim] (logits if `lastActivationDeferred`), valid until the
+    /// next call. Needs at least one layer.
+    @discardableResult
+    public func forward(_ x: UnsafePointer<T>, rows: Int) -> UnsafeMutablePointer<T> {
+        reserve(rows: rows)
+        var input = x
+        for (i, op) in operations.enumerated() {
+            let y = outputs[i].pointer
+            op.forward(x: input, y: y, rows: rows, params: parameters.pointer + parameterOffsets[i],
+                       kernels: kernels)
+            input = UnsafePointer(y)
+        }
+        return outputs[operations.count - 1].pointer
+    }
+
+    /// The output of layer i from the last forward pass.
+    public func layerOutput(_ i: Int) -> UnsafeMutablePointer<T> { outputs[i].pointer }
+
+    /// Back-propagates `outputGradient` = ∂L/∂(last output) [rows, outputDim]
+    /// (∂L/∂logits if the activation is deferred) through the layers of the
+    /// last `forward(x, rows)`, overwriting `gradients`. outputGradient may be
+    /// overwritten.
+    public func backward(_ x: UnsafePointer<T>, rows: Int, outputGradient: UnsafeMutablePointer<T>) {
+        var dy = outputGradient
+        var spare = gradientA.pointer
+        for i in stride(from: operations.count - 1, through: 0, by: -1) {
+            let op = operations[i]
+            let input = i == 0 ? x : UnsafePointer(outputs[i - 1].pointer)
+            let dx: UnsafeMutablePointer<T>? = i == 0 ? nil : spare
+            op.backward(x: input, y: outputs[i].pointer, dy: dy, dx: dx, rows: rows,
+                        params: parameters.pointer + parameterOffsets[i],
+                        grads: gradients.pointer + parameterOffsets[i], kernels: kernels)
+            if let dx {
+                spare = (dx == gradientA.pointer) ? gradientB.pointer : gradientA.pointer
+                dy = dx
+            }
+        }
+    }
+
+    /// A scratch buffer of at least rows × outputDim for the loss gradient.
+    /// It is distinct from the buffers `backward` writes.
+    public func outputGradientBuffer(rows: Int) -> UnsafeMutablePointer<T> {
+        reserve(rows: rows)
+        if lossGradient.count < rows * outputDim { lossGradient = Buffer(count: capacity * outputDim) }
+        return lossGradient.pointer
+    }
+    private var lossGradient = Buffer<T>(count: 0)
+
+    /// Weight arrays in Keras's get_weights() order: (offset in the block, shape).
+    public var weightArrays: [(offset: Int, shape: [Int])] {
+        var result: [(Int, [Int])] = []
+        for (i, op) in operations.enumerated() {
+            var offset = parameterOffsets[i]
+            for shape in op.weightShapes {
+                result.append((offset, shape))
+                offset += shape.reduce(1, *)
+            }
+        }
+        return result
+    }
+}

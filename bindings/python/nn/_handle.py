@@ -1,0 +1,160 @@
+"""Exceptions, status checking and the owner of an ``nn_model *``.
+
+This is the middle layer of the binding: it knows about C handles and
+statuses but nothing about Keras. ``ModelHandle`` frees its model exactly
+once (``close()``, ``with``, or garbage collection through
+``weakref.finalize``) and serializes every C call on the handle with a lock,
+because ctypes releases the GIL while C runs.
+"""
+
+import ctypes
+import threading
+import weakref
+
+from . import _lib
+
+
+# --------------------------------------------------------------------------
+# Exceptions
+# --------------------------------------------------------------------------
+
+class Error(Exception):
+    """An error reported by libnn. ``status`` is the nn_status code (an int)
+    and ``str(error)`` the library's message (nn_last_error())."""
+
+    def __init__(self, message, status=_lib.NN_ERROR_INTERNAL):
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def status_name(self):
+        """The status as the library describes it ("invalid argument", ...)."""
+        return status_string(self.status)
+
+
+class InvalidArgumentError(Error, ValueError):
+    """A NULL pointer, a value out of range, a shape that does not match, or
+    NaN/infinity in data that must be finite."""
+
+
+class InvalidStateError(Error, RuntimeError):
+    """The call is not allowed now (fit before compile, a closed model, ...)."""
+
+
+class OutOfMemoryError(Error, MemoryError):
+    """libnn could not allocate memory, or an allocation would be unreasonably large."""
+
+
+_EXCEPTION_FOR_STATUS = {
+    _lib.NN_ERROR_NULL_POINTER: InvalidArgumentError,
+    _lib.NN_ERROR_INVALID_ARGUMENT: InvalidArgumentError,
+    _lib.NN_ERROR_SHAPE_MISMATCH: InvalidArgumentError,
+    _lib.NN_ERROR_NON_FINITE: InvalidArgumentError,
+    _lib.NN_ERROR_INVALID_STATE: InvalidStateError,
+    _lib.NN_ERROR_OUT_OF_MEMORY: OutOfMemoryError,
+}
+
+
+def status_string(status):
+    """nn_status_string(status) as a Python str."""
+    return _lib.nn_status_string(int(status)).decode("utf-8", "replace")
+
+
+def error_for(status, message):
+    """The exception for a non-zero status and its message."""
+    cls = _EXCEPTION_FOR_STATUS.get(status, Error)
+    if not message:
+        message = status_string(status)
+    return cls(message, status)
+
+
+def _check(status):
+    """Raise the exception for a non-zero nn_status, with nn_last_error().
+
+    Must be called at once after the failing C call, on the same thread and
+    before any other libnn call, because the message lives only until the
+    thread's next call into libnn."""
+    if status != _lib.NN_OK:
+        message = _lib.nn_last_error().decode("utf-8", "replace")
+        raise error_for(status, message)
+
+
+# --------------------------------------------------------------------------
+# Model handle
+# --------------------------------------------------------------------------
+
+def _free_model(pointer):
+    _lib.nn_model_free(pointer)
+
+
+class ModelHandle:
+    """Owns one ``nn_model *``.
+
+    ``call(fn, *args)`` calls ``fn(model, *args)`` with the lock held and
+    turns a failing status into an exception. Once ``close()`` has run (or
+    the object has been collected) the pointer is None and every call raises
+    InvalidStateError; the C model is freed exactly once.
+    """
+
+    def __init__(self, input_dim, seed):
+        if input_dim <= 0:
+            raise ValueError(f"input_dim must be a positive integer, got {input_dim}")
+        pointer = _lib.nn_model_p()
+        _check(_lib.nn_model_create(input_dim, seed, ctypes.byref(pointer)))
+        self._pointer = pointer
+        # A re-entrant lock: callbacks run on the calling thread while fit
+        # holds the lock, and must get a clear error (see `busy`), not a
+        # deadlock, if they try to use the same model.
+        self._lock = threading.RLock()
+        self._busy = None
+        self._finalizer = weakref.finalize(self, _free_model, pointer)
+
+    @property
+    def closed(self):
+        return self._pointer is None
+
+    def close(self):
+        """Free the C model now. Safe to call more than once."""
+        with self._lock:
+            if self._busy is not None:
+                raise InvalidStateError(
+                    f"cannot close the model while {self._busy} is running on it")
+            if self._pointer is None:
+                return
+            self._pointer = None
+            self._finalizer()  # runs nn_model_free once; later calls do nothing
+
+    def _require(self):
+        pointer = self._pointer
+        if pointer is None:
+            raise InvalidStateError("the model has been closed", _lib.NN_ERROR_INVALID_HANDLE)
+        if self._busy is not None:
+            raise InvalidStateError(
+                f"the model cannot be used while {self._busy} is running on it "
+                "(for example from a fit callback)", _lib.NN_ERROR_INVALID_STATE)
+        return pointer
+
+    def call(self, fn, *args):
+        """fn(model, *args) under the lock; raises on a non-zero status."""
+        with self._lock:
+            pointer = self._require()
+            status = fn(pointer, *args)
+            _check(status)
+
+    def call_busy(self, what, fn, *args):
+        """Like call(), but marks the handle busy for the duration, so that
+        Python code run from inside fn (callbacks) cannot re-enter the model."""
+        with self._lock:
+            pointer = self._require()
+            self._busy = what
+            try:
+                status = fn(pointer, *args)
+                _check(status)
+            finally:
+                self._busy = None
+
+    def get_size(self, fn, *args):
+        """For getters ending with a size_t out-parameter: returns its value."""
+        out = ctypes.c_size_t()
+        self.call(fn, *args, ctypes.byref(out))
+        return out.value

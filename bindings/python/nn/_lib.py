@@ -1,0 +1,421 @@
+"""ctypes mirror of include/nn.h, one declaration for one declaration.
+
+Nothing here is friendly: this module only loads libnn.so and declares the
+C types, constants and prototypes exactly as the header does, in the
+header's order. tests/test_prototypes.py parses nn.h and checks every
+declaration below against it.
+
+Type conventions of the mirror:
+  - C enums are ``c_int`` (their size on every platform libnn supports);
+    their values are module-level int constants with the C names.
+  - ``size_t`` is ``c_size_t``, ``uint64_t`` is ``c_uint64``.
+  - ``const char *`` (a NUL-terminated string) is ``c_char_p``; a writable
+    ``char *`` buffer is ``POINTER(c_char)``.
+  - ``nn_model *`` is ``POINTER(nn_model)`` with ``nn_model`` an opaque
+    structure.
+
+The library is searched, in order, at:
+  1. the path in the environment variable NN_LIBRARY;
+  2. libnn.so next to this package (bindings/python/nn/libnn.so, where
+     ``make`` copies it);
+  3. the SwiftPM build tree of the repository (<repo>/.build/release/libnn.so).
+"""
+
+import ctypes
+import os
+import sys
+from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_double, c_float,
+                    c_int, c_size_t, c_uint64, c_void_p)
+
+# --------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------
+
+if sys.platform == "darwin":
+    LIBRARY_NAME = "libnn.dylib"
+elif sys.platform == "win32":
+    LIBRARY_NAME = "nn.dll"
+else:
+    LIBRARY_NAME = "libnn.so"
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+# bindings/python/nn -> repository root
+_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(_PACKAGE_DIR)))
+
+
+def candidate_paths():
+    """The places searched for the library, in order, as (origin, path)."""
+    paths = []
+    env = os.environ.get("NN_LIBRARY")
+    if env:
+        paths.append(("NN_LIBRARY", env))
+    paths.append(("package", os.path.join(_PACKAGE_DIR, LIBRARY_NAME)))
+    paths.append(("build tree", os.path.join(_REPO_ROOT, ".build", "release", LIBRARY_NAME)))
+    return paths
+
+
+def _load():
+    tried = []
+    for origin, path in candidate_paths():
+        if origin == "NN_LIBRARY":
+            # An explicit choice must work: do not silently fall back to
+            # another copy of the library.
+            try:
+                return ctypes.CDLL(path), path
+            except OSError as exc:
+                raise ImportError(
+                    f"cannot load libnn from NN_LIBRARY={path!r}: {exc}") from exc
+        if not os.path.exists(path):
+            tried.append(f"  {path} ({origin}): not found")
+            continue
+        try:
+            return ctypes.CDLL(path), path
+        except OSError as exc:
+            tried.append(f"  {path} ({origin}): {exc}")
+    raise ImportError(
+        "cannot find the libnn shared library. Looked at:\n" + "\n".join(tried)
+        + "\nBuild it (make, or swift build -c release -Xswiftc -static-stdlib) "
+        "or set NN_LIBRARY to the path of " + LIBRARY_NAME + ".")
+
+
+lib, library_path = _load()
+
+# --------------------------------------------------------------------------
+# Version
+# --------------------------------------------------------------------------
+
+NN_VERSION_MAJOR = 0
+NN_VERSION_MINOR = 1
+NN_VERSION_PATCH = 0
+NN_VERSION_STRING = "0.1.0"
+
+nn_version = lib.nn_version
+nn_version.argtypes = []
+nn_version.restype = c_char_p
+
+# --------------------------------------------------------------------------
+# Status and errors
+# --------------------------------------------------------------------------
+
+nn_status = c_int
+NN_OK = 0
+NN_ERROR_NULL_POINTER = 1
+NN_ERROR_INVALID_ARGUMENT = 2
+NN_ERROR_SHAPE_MISMATCH = 3
+NN_ERROR_INVALID_HANDLE = 4
+NN_ERROR_INVALID_STATE = 5
+NN_ERROR_NON_FINITE = 6
+NN_ERROR_OUT_OF_MEMORY = 7
+NN_ERROR_INTERNAL = 8
+
+nn_last_error = lib.nn_last_error
+nn_last_error.argtypes = []
+nn_last_error.restype = c_char_p
+
+nn_status_string = lib.nn_status_string
+nn_status_string.argtypes = [nn_status]
+nn_status_string.restype = c_char_p
+
+# --------------------------------------------------------------------------
+# Enumerations
+# --------------------------------------------------------------------------
+
+nn_activation = c_int
+NN_ACTIVATION_LINEAR = 0
+NN_ACTIVATION_SIGMOID = 1
+NN_ACTIVATION_TANH = 2
+NN_ACTIVATION_RELU = 3
+NN_ACTIVATION_SOFTMAX = 4
+
+nn_initializer = c_int
+NN_INIT_DEFAULT = 0
+NN_INIT_GLOROT_UNIFORM = 1
+NN_INIT_GLOROT_NORMAL = 2
+NN_INIT_HE_UNIFORM = 3
+NN_INIT_HE_NORMAL = 4
+NN_INIT_ZEROS = 5
+NN_INIT_ONES = 6
+
+nn_loss = c_int
+NN_LOSS_MEAN_SQUARED_ERROR = 1
+NN_LOSS_BINARY_CROSSENTROPY = 2
+NN_LOSS_CATEGORICAL_CROSSENTROPY = 3
+NN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY = 4
+
+nn_optimizer = c_int
+NN_OPTIMIZER_SGD = 1
+NN_OPTIMIZER_ADAM = 2
+
+nn_metric = c_int
+NN_METRIC_ACCURACY = 1
+
+# The values of each enum, by C name (used by the prototype test and by the
+# Python layer to translate names).
+ENUMS = {
+    "nn_status": {
+        "NN_OK": NN_OK,
+        "NN_ERROR_NULL_POINTER": NN_ERROR_NULL_POINTER,
+        "NN_ERROR_INVALID_ARGUMENT": NN_ERROR_INVALID_ARGUMENT,
+        "NN_ERROR_SHAPE_MISMATCH": NN_ERROR_SHAPE_MISMATCH,
+        "NN_ERROR_INVALID_HANDLE": NN_ERROR_INVALID_HANDLE,
+        "NN_ERROR_INVALID_STATE": NN_ERROR_INVALID_STATE,
+        "NN_ERROR_NON_FINITE": NN_ERROR_NON_FINITE,
+        "NN_ERROR_OUT_OF_MEMORY": NN_ERROR_OUT_OF_MEMORY,
+        "NN_ERROR_INTERNAL": NN_ERROR_INTERNAL,
+    },
+    "nn_activation": {
+        "NN_ACTIVATION_LINEAR": NN_ACTIVATION_LINEAR,
+        "NN_ACTIVATION_SIGMOID": NN_ACTIVATION_SIGMOID,
+        "NN_ACTIVATION_TANH": NN_ACTIVATION_TANH,
+        "NN_ACTIVATION_RELU": NN_ACTIVATION_RELU,
+        "NN_ACTIVATION_SOFTMAX": NN_ACTIVATION_SOFTMAX,
+    },
+    "nn_initializer": {
+        "NN_INIT_DEFAULT": NN_INIT_DEFAULT,
+        "NN_INIT_GLOROT_UNIFORM": NN_INIT_GLOROT_UNIFORM,
+        "NN_INIT_GLOROT_NORMAL": NN_INIT_GLOROT_NORMAL,
+        "NN_INIT_HE_UNIFORM": NN_INIT_HE_UNIFORM,
+        "NN_INIT_HE_NORMAL": NN_INIT_HE_NORMAL,
+        "NN_INIT_ZEROS": NN_INIT_ZEROS,
+        "NN_INIT_ONES": NN_INIT_ONES,
+    },
+    "nn_loss": {
+        "NN_LOSS_MEAN_SQUARED_ERROR": NN_LOSS_MEAN_SQUARED_ERROR,
+        "NN_LOSS_BINARY_CROSSENTROPY": NN_LOSS_BINARY_CROSSENTROPY,
+        "NN_LOSS_CATEGORICAL_CROSSENTROPY": NN_LOSS_CATEGORICAL_CROSSENTROPY,
+        "NN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY": NN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+    },
+    "nn_optimizer": {
+        "NN_OPTIMIZER_SGD": NN_OPTIMIZER_SGD,
+        "NN_OPTIMIZER_ADAM": NN_OPTIMIZER_ADAM,
+    },
+    "nn_metric": {
+        "NN_METRIC_ACCURACY": NN_METRIC_ACCURACY,
+    },
+}
+
+# --------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------
+
+
+class nn_model(Structure):
+    """Opaque model handle (struct nn_model); only ever used through a pointer."""
+    _fields_ = []
+
+
+nn_model_p = POINTER(nn_model)
+
+nn_model_create = lib.nn_model_create
+nn_model_create.argtypes = [c_size_t, c_uint64, POINTER(nn_model_p)]
+nn_model_create.restype = nn_status
+
+nn_model_free = lib.nn_model_free
+nn_model_free.argtypes = [nn_model_p]
+nn_model_free.restype = None
+
+
+class nn_dense_options(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("units", c_size_t),
+        ("activation", nn_activation),
+        ("kernel_initializer", nn_initializer),
+        ("bias_initializer", nn_initializer),
+    ]
+
+
+nn_dense_options_init = lib.nn_dense_options_init
+nn_dense_options_init.argtypes = [POINTER(nn_dense_options), c_size_t]
+nn_dense_options_init.restype = None
+
+nn_model_add_dense = lib.nn_model_add_dense
+nn_model_add_dense.argtypes = [nn_model_p, c_size_t, nn_activation]
+nn_model_add_dense.restype = nn_status
+
+nn_model_add_dense_ex = lib.nn_model_add_dense_ex
+nn_model_add_dense_ex.argtypes = [nn_model_p, POINTER(nn_dense_options)]
+nn_model_add_dense_ex.restype = nn_status
+
+nn_model_set_loss = lib.nn_model_set_loss
+nn_model_set_loss.argtypes = [nn_model_p, nn_loss, c_int]
+nn_model_set_loss.restype = nn_status
+
+
+class nn_optimizer_options(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("kind", nn_optimizer),
+        ("learning_rate", c_double),
+        ("momentum", c_double),
+        ("nesterov", c_int),
+        ("beta1", c_double),
+        ("beta2", c_double),
+        ("epsilon", c_double),
+        ("weight_decay", c_double),
+    ]
+
+
+nn_optimizer_options_init = lib.nn_optimizer_options_init
+nn_optimizer_options_init.argtypes = [POINTER(nn_optimizer_options), nn_optimizer]
+nn_optimizer_options_init.restype = nn_status
+
+nn_model_set_optimizer = lib.nn_model_set_optimizer
+nn_model_set_optimizer.argtypes = [nn_model_p, POINTER(nn_optimizer_options)]
+nn_model_set_optimizer.restype = nn_status
+
+nn_model_add_metric = lib.nn_model_add_metric
+nn_model_add_metric.argtypes = [nn_model_p, nn_metric]
+nn_model_add_metric.restype = nn_status
+
+nn_model_metric_count = lib.nn_model_metric_count
+nn_model_metric_count.argtypes = [nn_model_p, POINTER(c_size_t)]
+nn_model_metric_count.restype = nn_status
+
+nn_model_metric_name = lib.nn_model_metric_name
+nn_model_metric_name.argtypes = [nn_model_p, c_size_t, POINTER(c_char_p)]
+nn_model_metric_name.restype = nn_status
+
+# --------------------------------------------------------------------------
+# Inspection
+# --------------------------------------------------------------------------
+
+nn_model_input_dim = lib.nn_model_input_dim
+nn_model_input_dim.argtypes = [nn_model_p, POINTER(c_size_t)]
+nn_model_input_dim.restype = nn_status
+
+nn_model_output_dim = lib.nn_model_output_dim
+nn_model_output_dim.argtypes = [nn_model_p, POINTER(c_size_t)]
+nn_model_output_dim.restype = nn_status
+
+nn_model_layer_count = lib.nn_model_layer_count
+nn_model_layer_count.argtypes = [nn_model_p, POINTER(c_size_t)]
+nn_model_layer_count.restype = nn_status
+
+nn_model_layer_info = lib.nn_model_layer_info
+nn_model_layer_info.argtypes = [nn_model_p, c_size_t, POINTER(c_size_t), POINTER(nn_activation)]
+nn_model_layer_info.restype = nn_status
+
+nn_model_parameter_count = lib.nn_model_parameter_count
+nn_model_parameter_count.argtypes = [nn_model_p, POINTER(c_size_t)]
+nn_model_parameter_count.restype = nn_status
+
+nn_model_summary = lib.nn_model_summary
+nn_model_summary.argtypes = [nn_model_p, POINTER(c_char), c_size_t, POINTER(c_size_t)]
+nn_model_summary.restype = nn_status
+
+# --------------------------------------------------------------------------
+# Weights
+# --------------------------------------------------------------------------
+
+NN_MAX_DIMS = 4
+
+nn_model_weight_count = lib.nn_model_weight_count
+nn_model_weight_count.argtypes = [nn_model_p, POINTER(c_size_t)]
+nn_model_weight_count.restype = nn_status
+
+nn_model_weight_shape = lib.nn_model_weight_shape
+nn_model_weight_shape.argtypes = [nn_model_p, c_size_t, POINTER(c_size_t), POINTER(c_size_t),
+                                  c_size_t]
+nn_model_weight_shape.restype = nn_status
+
+nn_model_get_weight = lib.nn_model_get_weight
+nn_model_get_weight.argtypes = [nn_model_p, c_size_t, POINTER(c_float), c_size_t]
+nn_model_get_weight.restype = nn_status
+
+nn_model_set_weight = lib.nn_model_set_weight
+nn_model_set_weight.argtypes = [nn_model_p, c_size_t, POINTER(c_float), c_size_t]
+nn_model_set_weight.restype = nn_status
+
+# --------------------------------------------------------------------------
+# Training, evaluation, prediction
+# --------------------------------------------------------------------------
+
+# typedef int (*nn_epoch_callback)(void *user_data, size_t epoch, size_t n_logs,
+#                                  const char *const *names, const double *values);
+nn_epoch_callback = CFUNCTYPE(c_int, c_void_p, c_size_t, c_size_t, POINTER(c_char_p),
+                              POINTER(c_double))
+
+
+class nn_fit_options(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("epochs", c_size_t),
+        ("batch_size", c_size_t),
+        ("shuffle", c_int),
+        ("seed", c_uint64),
+        ("validation_x", POINTER(c_float)),
+        ("validation_y", POINTER(c_float)),
+        ("validation_rows", c_size_t),
+        ("on_epoch_end", nn_epoch_callback),
+        ("user_data", c_void_p),
+    ]
+
+
+nn_fit_options_init = lib.nn_fit_options_init
+nn_fit_options_init.argtypes = [POINTER(nn_fit_options)]
+nn_fit_options_init.restype = None
+
+nn_model_fit = lib.nn_model_fit
+nn_model_fit.argtypes = [nn_model_p, POINTER(c_float), POINTER(c_float), c_size_t, c_size_t,
+                         c_size_t, POINTER(nn_fit_options)]
+nn_model_fit.restype = nn_status
+
+nn_model_evaluate = lib.nn_model_evaluate
+nn_model_evaluate.argtypes = [nn_model_p, POINTER(c_float), POINTER(c_float), c_size_t,
+                              c_size_t, c_size_t, POINTER(c_double), c_size_t]
+nn_model_evaluate.restype = nn_status
+
+nn_model_predict = lib.nn_model_predict
+nn_model_predict.argtypes = [nn_model_p, POINTER(c_float), c_size_t, c_size_t, POINTER(c_float),
+                             c_size_t]
+nn_model_predict.restype = nn_status
+
+# --------------------------------------------------------------------------
+# Kernels
+# --------------------------------------------------------------------------
+
+nn_sgemm = lib.nn_sgemm
+nn_sgemm.argtypes = [c_int, c_int, c_size_t, c_size_t, c_size_t, c_float, POINTER(c_float),
+                     c_size_t, POINTER(c_float), c_size_t, c_float, POINTER(c_float), c_size_t]
+nn_sgemm.restype = nn_status
+
+# Every function of nn.h, in header order (the prototype test checks that
+# this list and the header agree).
+FUNCTIONS = (
+    "nn_version",
+    "nn_last_error",
+    "nn_status_string",
+    "nn_model_create",
+    "nn_model_free",
+    "nn_dense_options_init",
+    "nn_model_add_dense",
+    "nn_model_add_dense_ex",
+    "nn_model_set_loss",
+    "nn_optimizer_options_init",
+    "nn_model_set_optimizer",
+    "nn_model_add_metric",
+    "nn_model_metric_count",
+    "nn_model_metric_name",
+    "nn_model_input_dim",
+    "nn_model_output_dim",
+    "nn_model_layer_count",
+    "nn_model_layer_info",
+    "nn_model_parameter_count",
+    "nn_model_summary",
+    "nn_model_weight_count",
+    "nn_model_weight_shape",
+    "nn_model_get_weight",
+    "nn_model_set_weight",
+    "nn_fit_options_init",
+    "nn_model_fit",
+    "nn_model_evaluate",
+    "nn_model_predict",
+    "nn_sgemm",
+)
+
+STRUCTS = {
+    "nn_dense_options": nn_dense_options,
+    "nn_optimizer_options": nn_optimizer_options,
+    "nn_fit_options": nn_fit_options,
+}

@@ -1,0 +1,21 @@
+"""Shared fixtures for the pytest suite of the nn binding."""
+
+import os
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BINDING_DIR = os.path.dirname(HERE)
+REPO_ROOT = os.path.dirname(os.path.dirname(BINDING_DIR))
+GOLDEN_DIR = os.path.join(REPO_ROOT, "Tests", "golden")
+HEADER = os.path.join(REPO_ROOT, "include", "nn.h")
+
+# Test the package of this checkout, installed or not.
+if BINDING_DIR not in sys.path:
+    sys.path.insert(0, BINDING_DIR)
+
+
+@pytest.fixture
+def header_path():
+    return HEADER
