@@ -4,6 +4,8 @@
 # if the library exports any other symbol (the header promises that
 # "nothing else is exported from libnn.so").
 
+cmake_minimum_required(VERSION 3.25)
+
 foreach(_var NN_LIBRARY NN_HEADER NM)
     if(NOT ${_var})
         message(FATAL_ERROR "CheckExports.cmake: ${_var} is not set")
@@ -46,6 +48,12 @@ foreach(_line IN LISTS _nm_lines)
     endif()
     set(_sym "${CMAKE_MATCH_1}")
     set(_type "${CMAKE_MATCH_2}")
+    # Lower-case types are local bindings: present in .dynsym (the version
+    # script demoted them) but not visible to other objects. 'u' (unique
+    # global) and 'i' (indirect function) are the lower-case exceptions.
+    if(_type MATCHES "^[a-hj-tv-z]$")
+        continue()
+    endif()
     # Symbols every ELF shared object defines; not part of any API.
     if(_sym MATCHES "^(_init|_fini|_edata|_end|__bss_start)$")
         continue()

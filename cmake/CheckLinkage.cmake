@@ -2,6 +2,8 @@
 # C++ system libraries (the Swift runtime is linked in statically).
 #   cmake -DNN_LIBRARY=<libnn.so> -DOBJDUMP=<objdump> -P CheckLinkage.cmake
 
+cmake_minimum_required(VERSION 3.25)
+
 foreach(_var NN_LIBRARY OBJDUMP)
     if(NOT ${_var})
         message(FATAL_ERROR "CheckLinkage.cmake: ${_var} is not set")

@@ -6,6 +6,8 @@
 #         -DPKG_CONFIG=<pkg-config> -DSOURCE=<xor.c> -DHEADER=<nn.h>
 #         -DEXPECTED_VERSION=<x.y.z> -P InstallTest.cmake
 
+cmake_minimum_required(VERSION 3.25)
+
 foreach(_var BUILD_DIR PREFIX CC PKG_CONFIG SOURCE HEADER EXPECTED_VERSION)
     if(NOT ${_var})
         message(FATAL_ERROR "InstallTest.cmake: ${_var} is not set")

@@ -5,6 +5,8 @@
 #   cmake -DCC=<cc> -DSOURCE=<xor.c> -DINCLUDE_DIR=<dir> -DLIBRARY_DIR=<dir>
 #         -DWORK_DIR=<scratch dir> -P UserBuild.cmake
 
+cmake_minimum_required(VERSION 3.25)
+
 foreach(_var CC SOURCE INCLUDE_DIR LIBRARY_DIR WORK_DIR)
     if(NOT ${_var})
         message(FATAL_ERROR "UserBuild.cmake: ${_var} is not set")

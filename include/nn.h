@@ -202,6 +202,9 @@ NN_NODISCARD nn_status nn_model_add_dense_ex(nn_model *model, const nn_dense_opt
  *  applies a sigmoid and the categorical losses a softmax inside the loss,
  *  in a numerically stable form. Cross-entropy after a softmax (or a
  *  sigmoid) layer is always computed from that layer's logits, stably.
+ *  Otherwise (probabilities from another activation), as in Keras,
+ *  categorical rows are normalized to sum to 1 and probabilities are
+ *  clipped to [1e-7, 1 - 1e-7] before the logarithm.
  *  Returns NN_ERROR_INVALID_ARGUMENT for an unknown loss or a from_logits
  *  other than 0 or 1. Whether the loss fits the last layer is checked when
  *  training or evaluation starts. */
@@ -312,9 +315,16 @@ NN_NODISCARD nn_status nn_model_set_weight(nn_model *model, size_t index, const 
 /** Called by nn_model_fit after each epoch with that epoch's logs, as in
  *  Keras: names[i] and values[i] for i < n_logs ("loss", the metrics, then
  *  "val_loss" and "val_" + each metric when validation data is given).
- *  epoch counts from 0. The arrays are valid only during the call.
+ *  epoch counts from 0 within each nn_model_fit call. The arrays are valid
+ *  only during the call.
  *  Return 0 to go on, non-zero to stop training after this epoch (fit then
- *  returns NN_OK). */
+ *  returns NN_OK).
+ *  During the callback the model may be read and its weights replaced
+ *  (nn_model_predict, nn_model_evaluate, nn_model_get_weight,
+ *  nn_model_set_weight, ...): training resumes from the weights the model
+ *  holds when the callback returns. The callback must not free the model;
+ *  a new loss, optimizer or metric set during fit takes effect at the next
+ *  nn_model_fit. */
 typedef int (*nn_epoch_callback)(void *user_data, size_t epoch, size_t n_logs,
                                  const char *const *names, const double *values);
 
@@ -347,15 +357,19 @@ void nn_fit_options_init(nn_fit_options *options);
  *  index out of range, a binary target outside [0, 1]) or bad options;
  *  NN_ERROR_NON_FINITE also if the loss becomes NaN or infinite during
  *  training (the message names the epoch and batch; the weights then hold
- *  the values of that step). */
+ *  the values of that step); NN_ERROR_NULL_POINTER if only one of
+ *  validation_x and validation_y is set. */
 NN_NODISCARD nn_status nn_model_fit(nn_model *model, const float *x, const float *y, size_t rows,
                                     size_t x_cols, size_t y_cols, const nn_fit_options *options);
 
 /** Computes the loss and the metrics of the model on x [rows, x_cols] and
  *  y [rows, y_cols], in inference mode. values receives
  *  nn_model_metric_count numbers in the order of nn_model_metric_name;
- *  capacity is the number of doubles values can hold. Errors as for
- *  nn_model_fit, and NN_ERROR_SHAPE_MISMATCH if capacity is too small. */
+ *  capacity is the number of doubles values can hold. Needs a loss but no
+ *  optimizer. Returns NN_ERROR_INVALID_STATE without layers or loss, or if
+ *  the loss does not fit the last layer; NN_ERROR_SHAPE_MISMATCH if rows is
+ *  0, for widths that do not match the model, or if capacity is too small;
+ *  NN_ERROR_NON_FINITE and NN_ERROR_INVALID_ARGUMENT for data as nn_model_fit. */
 NN_NODISCARD nn_status nn_model_evaluate(nn_model *model, const float *x, const float *y,
                                          size_t rows, size_t x_cols, size_t y_cols, double *values,
                                          size_t capacity);
@@ -363,8 +377,8 @@ NN_NODISCARD nn_status nn_model_evaluate(nn_model *model, const float *x, const 
 /** Runs the model on x [rows, x_cols] in inference mode and writes the
  *  outputs [rows, output_dim] into out, which holds out_capacity floats
  *  (at least rows * output_dim). Returns NN_ERROR_INVALID_STATE if the
- *  model has no layer, NN_ERROR_SHAPE_MISMATCH for a wrong x_cols or a
- *  too-small out, NN_ERROR_NON_FINITE if x holds NaN or infinity. */
+ *  model has no layer, NN_ERROR_SHAPE_MISMATCH if rows is 0, for a wrong
+ *  x_cols or a too-small out, NN_ERROR_NON_FINITE if x holds NaN or infinity. */
 NN_NODISCARD nn_status nn_model_predict(nn_model *model, const float *x, size_t rows,
                                         size_t x_cols, float *out, size_t out_capacity);
 

@@ -81,7 +81,7 @@ func required<P>(_ pointer: P?, _ name: String) throws -> P {
 /// rows × cols, or a shape error naming `what` if it overflows.
 func elementCount(_ rows: Int, _ cols: Int, _ what: String) throws -> Int {
     let (n, overflow) = rows.multipliedReportingOverflow(by: cols)
-    guard !overflow, n <= Int.max / MemoryLayout<Double>.stride else {
+    guard rows >= 0, cols >= 0, !overflow, n <= Int.max / MemoryLayout<Double>.stride else {
         throw APIError.shape("\(what): \(UInt(bitPattern: rows)) × \(UInt(bitPattern: cols)) elements overflow the address space")
     }
     return n
@@ -97,4 +97,25 @@ func readOptions<T>(_ pointer: UnsafePointer<T>, _ name: String) throws -> T {
             + "initialize the struct with its _init function and build against the matching nn.h")
     }
     return pointer.pointee
+}
+
+// MARK: size_t arguments
+//
+// size_t arrives in Swift as Int: values of 2^63 and more are negative here.
+// A capacity that large means "more than enough"; a count or index that
+// large is out of range and is reported with its real (unsigned) value.
+
+/// A buffer capacity: sizes of 2^63 and more are taken as Int.max.
+@inline(__always)
+func capacity(_ value: Int) -> Int { value < 0 ? Int.max : value }
+
+/// The value as the caller passed it, for messages.
+@inline(__always)
+func unsigned(_ value: Int) -> UInt { UInt(bitPattern: value) }
+
+/// Checks that index < count; the message names the kind of index.
+func checkIndex(_ index: Int, _ count: Int, _ what: String, _ container: String) throws {
+    guard index >= 0, index < count else {
+        throw APIError.invalid("\(what) index \(unsigned(index)) is out of range: the model has \(count) \(container)")
+    }
 }

@@ -112,9 +112,7 @@ public func nn_model_metric_name(_ model: OpaquePointer?, _ index: Int,
         let handle = try Handles.model(model)
         let out = try required(out, "out")
         let names = handle.model.metricNames
-        guard index >= 0, index < names.count else {
-            throw APIError.invalid("metric index \(UInt(bitPattern: index)) is out of range: the model reports \(names.count) values")
-        }
+        try checkIndex(index, names.count, "metric", "values (loss and metrics)")
         out.pointee = handle.cString(names[index])
     }
 }
@@ -141,13 +139,9 @@ public func nn_model_layer_info(_ model: OpaquePointer?, _ index: Int, _ units: 
                                 _ activation: UnsafeMutablePointer<nn_activation>?) -> nn_status {
     guarded {
         let h = try Handles.model(model)
-        let layers = h.model.layers
-        guard index >= 0, index < layers.count else {
-            throw APIError.invalid("layer index \(UInt(bitPattern: index)) is out of range: the model has \(layers.count) layers")
-        }
-        let inputWidth = index == 0 ? h.model.inputDim : try layers[index - 1].outputDim(inputDim: 0)
-        units?.pointee = try layers[index].outputDim(inputDim: inputWidth)
-        activation?.pointee = layers[index].activation.c
+        try checkIndex(index, h.model.layers.count, "layer", "layers")
+        units?.pointee = h.model.outputDim(ofLayer: index)
+        activation?.pointee = h.model.layers[index].activation.c
     }
 }
 
@@ -163,8 +157,8 @@ public func nn_model_summary(_ model: OpaquePointer?, _ buffer: UnsafeMutablePoi
         let h = try Handles.model(model)
         if capacity > 0 { _ = try required(buffer, "buffer") }
         let text = Array(h.model.summary().utf8)
-        if let buffer, capacity > 0 {
-            let n = min(text.count, capacity - 1)
+        if let buffer, capacity != 0 {
+            let n = min(text.count, NNCAPI.capacity(capacity) - 1)
             for i in 0..<n { buffer[i] = CChar(bitPattern: text[i]) }
             buffer[n] = 0
         }
@@ -186,11 +180,9 @@ public func nn_model_weight_shape(_ model: OpaquePointer?, _ index: Int, _ ndim:
         let h = try Handles.model(model)
         let ndim = try required(ndim, "ndim"), dims = try required(dims, "dims")
         let shapes = h.model.weightShapes
-        guard index >= 0, index < shapes.count else {
-            throw APIError.invalid("weight index \(UInt(bitPattern: index)) is out of range: the model has \(shapes.count) weight arrays")
-        }
+        try checkIndex(index, shapes.count, "weight", "weight arrays")
         let shape = shapes[index]
-        guard dims_capacity >= shape.count else {
+        guard capacity(dims_capacity) >= shape.count else {
             throw APIError.shape("dims holds \(dims_capacity) entries but weight \(index) has \(shape.count) dimensions")
         }
         for (i, d) in shape.enumerated() { dims[i] = d }
@@ -204,7 +196,8 @@ public func nn_model_get_weight(_ model: OpaquePointer?, _ index: Int, _ out: Un
     guarded {
         let h = try Handles.model(model)
         let out = try required(out, "out")
-        try h.model.copyWeight(index, into: UnsafeMutableBufferPointer(start: out, count: max(count, 0)))
+        try checkWeightCount(h, index, count)
+        try h.model.copyWeight(index, into: UnsafeMutableBufferPointer(start: out, count: count))
     }
 }
 
@@ -214,6 +207,17 @@ public func nn_model_set_weight(_ model: OpaquePointer?, _ index: Int, _ values:
     guarded {
         let h = try Handles.model(model)
         let values = try required(values, "values")
-        try h.model.setWeight(index, UnsafeBufferPointer(start: values, count: max(count, 0)))
+        try checkWeightCount(h, index, count)
+        try h.model.setWeight(index, UnsafeBufferPointer(start: values, count: count))
+    }
+}
+
+/// Checks a weight index and that `count` is that array's element count.
+private func checkWeightCount(_ h: ModelHandle, _ index: Int, _ count: Int) throws {
+    let shapes = h.model.weightShapes
+    try checkIndex(index, shapes.count, "weight", "weight arrays")
+    let expected = shapes[index].reduce(1, *)
+    guard count == expected else {
+        throw APIError.shape("weight \(index) has shape \(shapes[index]) (\(expected) values), got count \(unsigned(count))")
     }
 }

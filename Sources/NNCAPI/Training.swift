@@ -10,7 +10,6 @@ import Musl
 private func matrix(_ pointer: UnsafePointer<Float>?, _ rows: Int, _ cols: Int, _ name: String) throws -> MatrixView<Float> {
     let p = try required(pointer, name)
     _ = try elementCount(rows, cols, name)
-    guard rows >= 0, cols >= 0 else { throw APIError.shape("\(name) is too large") }
     return MatrixView(p, rows: rows, cols: cols)
 }
 
@@ -31,14 +30,16 @@ public func nn_model_fit(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ 
         var o = nn_fit_options()
         if let options { o = try readOptions(options, "nn_fit_options") } else { nn_fit_options_init(&o) }
         let xv = try matrix(x, rows, x_cols, "x"), yv = try matrix(y, rows, y_cols, "y")
-        guard o.epochs <= Int(Int32.max) else { throw APIError.invalid("epochs must be at most 2^31 - 1, got \(UInt(bitPattern: o.epochs))") }
-        guard o.batch_size > 0 else { throw APIError.invalid("batch_size must be > 0, got \(UInt(bitPattern: o.batch_size))") }
+        guard o.epochs >= 0, o.epochs <= Int(Int32.max) else {
+            throw APIError.invalid("epochs must be at most 2^31 - 1, got \(unsigned(o.epochs))")
+        }
+        guard o.batch_size != 0 else { throw APIError.invalid("batch_size must be > 0, got 0") }
         var validation: (MatrixView<Float>, MatrixView<Float>)?
         if o.validation_x != nil || o.validation_y != nil {
             validation = (try matrix(o.validation_x, o.validation_rows, x_cols, "validation_x"),
                           try matrix(o.validation_y, o.validation_rows, y_cols, "validation_y"))
         }
-        var fit = FitOptions(epochs: o.epochs, batchSize: o.batch_size, shuffle: try flag(o.shuffle, "shuffle"),
+        var fit = FitOptions(epochs: o.epochs, batchSize: capacity(o.batch_size), shuffle: try flag(o.shuffle, "shuffle"),
                              seed: o.seed == 0 ? nil : o.seed)
         if let callback = o.on_epoch_end {
             let userData = o.user_data
@@ -66,7 +67,7 @@ public func nn_model_evaluate(_ model: OpaquePointer?, _ x: UnsafePointer<Float>
         let out = try required(values, "values")
         let xv = try matrix(x, rows, x_cols, "x"), yv = try matrix(y, rows, y_cols, "y")
         let count = handle.model.metricNames.count
-        guard capacity >= count else {
+        guard NNCAPI.capacity(capacity) >= count else {
             throw APIError.shape("values holds \(capacity) numbers but the model reports \(count) (loss and metrics)")
         }
         let result = try handle.model.evaluate(x: xv, y: yv)
@@ -81,7 +82,6 @@ public func nn_model_predict(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?
         let handle = try Handles.model(model)
         let xv = try matrix(x, rows, x_cols, "x")
         let out = try required(out, "out")
-        guard out_capacity >= 0 else { throw APIError.shape("out_capacity is too large") }
-        try handle.model.predict(x: xv, into: UnsafeMutableBufferPointer(start: out, count: out_capacity))
+        try handle.model.predict(x: xv, into: UnsafeMutableBufferPointer(start: out, count: capacity(out_capacity)))
     }
 }

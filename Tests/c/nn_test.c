@@ -63,6 +63,24 @@ void nn_test_assert_error(nn_status got, nn_status want, const char *expr, const
     if (missing) _fail(file, line);
 }
 
+void nn_test_assert_size_error(nn_status got, const char *what, const char *expr,
+                               const char *file, int line) {
+    char message[1024];
+    snprintf(message, sizeof message, "%s", nn_last_error());
+    if (got != NN_ERROR_SHAPE_MISMATCH) {
+        print_error("%s returned %d (%s), expected shape mismatch; nn_last_error: \"%s\"\n",
+                    expr, (int)got, nn_status_string(got), message);
+        _fail(file, line);
+        return;
+    }
+    if (!nn_test_contains(message, what) ||
+        !(nn_test_contains(message, "overflow") || nn_test_contains(message, "too large"))) {
+        print_error("%s: nn_last_error() \"%s\" should name %s and say that it overflows or "
+                    "is too large\n", expr, message, what);
+        _fail(file, line);
+    }
+}
+
 void nn_test_assert_close(double got, double want, double rtol, double atol, const char *expr,
                           const char *file, int line) {
     double tol = atol + rtol * fabs(want);

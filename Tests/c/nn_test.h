@@ -35,6 +35,13 @@ void nn_test_assert_ok(nn_status status, const char *expr, const char *file, int
 void nn_test_assert_error(nn_status got, nn_status want, const char *expr, const char *file,
                           int line, ...);
 
+/* Fails the test unless `call` returns NN_ERROR_SHAPE_MISMATCH with a
+ * message that names `what` and says the size overflows or is too large. */
+#define NN_ASSERT_SIZE_ERROR(call, what) \
+    nn_test_assert_size_error((call), (what), #call, __FILE__, __LINE__)
+void nn_test_assert_size_error(nn_status got, const char *what, const char *expr,
+                               const char *file, int line);
+
 /* Non-zero if `text` contains `needle`, ignoring ASCII case. */
 int nn_test_contains(const char *text, const char *needle);
 

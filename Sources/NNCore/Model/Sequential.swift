@@ -41,6 +41,8 @@ public final class Sequential {
     public var outputDim: Int { network.outputDim }
     /// Total number of trainable scalars.
     public var parameterCount: Int { network.parameterCount }
+    /// Output width of layer `index` (0-based; must be in range).
+    public func outputDim(ofLayer index: Int) -> Int { network.operations[index].outputDim }
 
     /// Appends a layer and initializes its weights from the model's generator.
     public func add(_ layer: any Layer) throws {

@@ -110,7 +110,7 @@ extension Sequential {
         network.reserve(rows: batch)
         let bx = Buffer<Float>(count: batch * x.cols), by = Buffer<Float>(count: batch * y.cols)
         var thisCall = History()
-        markTrained()
+        if options.epochs > 0 { markTrained() }
 
         for epoch in 0..<options.epochs {
             if options.shuffle {

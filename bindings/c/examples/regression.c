@@ -68,7 +68,7 @@ int main(void) {
     printf("     x    sin(x)   model\n");
     for (int i = 0; i < TEST; i++)
         printf("%6.2f  %7.4f  %7.4f\n", x_test[i], y_test[i], p[i]);
-    printf("test MSE: %.6f\n", test_mse);
+    printf("test MSE: %.3g\n", test_mse);
 
     /* Weights are plain arrays: the last layer's bias is weight array 5
      * (kernel 0, bias 1, kernel 2, bias 3, kernel 4, bias 5). */

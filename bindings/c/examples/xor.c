@@ -66,7 +66,7 @@ int main(void) {
         printf("%g xor %g -> %.4f (target %g)\n", x[2 * i], x[2 * i + 1], p[i], y[i]);
         mse += (p[i] - y[i]) * (p[i] - y[i]) / 4.0;
     }
-    printf("final MSE: %.6f\n", mse);
+    printf("final MSE: %.3g\n", mse);
 
     nn_model_free(model);
     return mse < 0.01 ? 0 : 1;

@@ -103,8 +103,8 @@ class ModelHandle:
         _check(_lib.nn_model_create(input_dim, seed, ctypes.byref(pointer)))
         self._pointer = pointer
         # A re-entrant lock: callbacks run on the calling thread while fit
-        # holds the lock, and must get a clear error (see `busy`), not a
-        # deadlock, if they try to use the same model.
+        # holds the lock. As nn.h allows, they may read the model and set its
+        # weights; a nested fit or a close gets a clear error (see `busy`).
         self._lock = threading.RLock()
         self._busy = None
         self._finalizer = weakref.finalize(self, _free_model, pointer)
@@ -128,10 +128,6 @@ class ModelHandle:
         pointer = self._pointer
         if pointer is None:
             raise InvalidStateError("the model has been closed", _lib.NN_ERROR_INVALID_HANDLE)
-        if self._busy is not None:
-            raise InvalidStateError(
-                f"the model cannot be used while {self._busy} is running on it "
-                "(for example from a fit callback)", _lib.NN_ERROR_INVALID_STATE)
         return pointer
 
     def call(self, fn, *args):
@@ -143,9 +139,14 @@ class ModelHandle:
 
     def call_busy(self, what, fn, *args):
         """Like call(), but marks the handle busy for the duration, so that
-        Python code run from inside fn (callbacks) cannot re-enter the model."""
+        Python code run from inside fn (callbacks) cannot start another busy
+        call (a nested fit) or close the model."""
         with self._lock:
             pointer = self._require()
+            if self._busy is not None:
+                raise InvalidStateError(
+                    f"cannot run {what} while {self._busy} is running on this model "
+                    "(for example from a fit callback)", _lib.NN_ERROR_INVALID_STATE)
             self._busy = what
             try:
                 status = fn(pointer, *args)

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import _lib, callbacks as callbacks_module, losses as losses_module
 from . import optimizers as optimizers_module
-from ._handle import InvalidStateError, ModelHandle
+from ._handle import Error, InvalidStateError, ModelHandle
 from .layers import Dense, Input, Layer, positive_int
 
 _FLOAT_P = ctypes.POINTER(ctypes.c_float)
@@ -343,6 +343,18 @@ class Sequential:
             # slices of C-contiguous rows stay C-contiguous: no copy
             x, val_x = x[:split_at], x[split_at:]
             y, val_y = y[:split_at], y[split_at:]
+        if val_x is not None:
+            # nn_fit_options has no column counts for the validation arrays:
+            # libnn reads them with x's and y's widths, so they must match
+            # here (a narrower array would be read past its end).
+            if val_x.shape[1] != x.shape[1]:
+                raise ValueError(f"validation x has {val_x.shape[1]} columns, but x has "
+                                 f"{x.shape[1]}")
+            if val_y.shape[1] != y.shape[1]:
+                raise ValueError(f"validation y has {val_y.shape[1]} columns, but y has "
+                                 f"{y.shape[1]}")
+            if val_x.shape[0] == 0:
+                raise ValueError("validation data has 0 rows")
 
         self._ensure_built_from(x)
         if not self._compiled:
@@ -388,7 +400,7 @@ class Sequential:
                 now = time.perf_counter()
                 elapsed, state["tick"] = now - state["tick"], now
                 if verbose:
-                    parts = [f"Epoch {epoch + 1}/{epochs}", f"{elapsed:.2f}s"]
+                    parts = [f"Epoch {epoch + 1}/{epochs}", f"{elapsed:.3f}s"]
                     parts += [f"{k}: {v:.4f}" for k, v in logs.items()]
                     print(" - ".join(parts), flush=True)
                 for hook in hooks:
@@ -429,8 +441,13 @@ class Sequential:
         state["tick"] = time.perf_counter()
         # c_callback, options and the arrays stay referenced by this frame
         # for the whole call.
-        self._handle.call_busy("fit", _lib.nn_model_fit, _ptr(x), _ptr(y), x.shape[0],
-                               x.shape[1], y.shape[1], ctypes.byref(options))
+        try:
+            self._handle.call_busy("fit", _lib.nn_model_fit, _ptr(x), _ptr(y), x.shape[0],
+                                   x.shape[1], y.shape[1], ctypes.byref(options))
+        except Error as c_error:
+            if state["error"] is not None:  # the callback's exception comes first
+                raise state["error"] from c_error
+            raise
         if state["error"] is not None:
             raise state["error"]
         last = {k: v[-1] for k, v in history.history.items()}

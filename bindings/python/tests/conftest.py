@@ -16,6 +16,6 @@ if BINDING_DIR not in sys.path:
     sys.path.insert(0, BINDING_DIR)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def header_path():
     return HEADER

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what `make demo` and `make test` need and is missing:
+#   system: cmake, pkg-config, cmocka (apt-get, when running as root)
+#   Python: numpy, pytest, scikit-learn, pycparser (pip)
+# Already-present tools are left alone, so a second run does nothing.
+set -euo pipefail
+PYTHON=${PYTHON:-python3}
+
+missing_apt=()
+command -v cmake >/dev/null 2>&1 || missing_apt+=(cmake)
+command -v pkg-config >/dev/null 2>&1 || missing_apt+=(pkg-config)
+pkg-config --exists cmocka 2>/dev/null || missing_apt+=(libcmocka-dev)
+if [ ${#missing_apt[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing system packages: ${missing_apt[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq "${missing_apt[@]}" >/dev/null
+    else
+        echo "missing system packages: ${missing_apt[*]} (install them, e.g. with apt-get as root)" >&2
+        exit 1
+    fi
+fi
+
+missing_pip=()
+for spec in numpy:numpy pytest:pytest sklearn:scikit-learn pycparser:pycparser; do
+    module=${spec%%:*}; package=${spec#*:}
+    "$PYTHON" -c "import $module" >/dev/null 2>&1 || missing_pip+=("$package")
+done
+if [ ${#missing_pip[@]} -gt 0 ]; then
+    echo "installing Python packages: ${missing_pip[*]}"
+    "$PYTHON" -m pip install -q --disable-pip-version-check "${missing_pip[@]}"
+fi
+command -v swift >/dev/null 2>&1 || { echo "swift is not on PATH: install the Swift 6.3 toolchain" >&2; exit 1; }
