@@ -8,7 +8,8 @@
 public struct KernelTable<T: NNFloat>: Sendable {
     /// C[m, n] = alpha · op(A) · op(B) + beta · C, where op(A) is [m, k]
     /// (A stored [k, m] when transA) and op(B) is [k, n] (B stored [n, k]
-    /// when transB); lda, ldb, ldc are row strides. beta == 0 never reads C.
+    /// when transB); lda, ldb, ldc are row strides. beta == 0 never reads C,
+    /// and alpha == 0 never reads A or B (BLAS's convention).
     public typealias Gemm = @Sendable (
         _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
         _ alpha: T, _ a: UnsafePointer<T>, _ lda: Int,

@@ -12,7 +12,7 @@ public enum Reference {
         for i in 0..<m {
             for j in 0..<n {
                 var sum: T = 0
-                for p in 0..<k {
+                for p in 0..<k where alpha != 0 {
                     let av = transA ? a[p * lda + i] : a[i * lda + p]
                     let bv = transB ? b[j * ldb + p] : b[p * ldb + j]
                     sum += av * bv

@@ -20,8 +20,9 @@ public struct Dense: Layer, Equatable {
 
     public func outputDim(inputDim: Int) throws -> Int {
         guard units > 0 else { throw NNError.shapeMismatch("a Dense layer needs at least 1 unit, got \(units)") }
-        let (_, overflow) = inputDim.multipliedReportingOverflow(by: units + 1)
-        guard !overflow, inputDim * (units + 1) <= 1 << 34 else {
+        let (perInput, o1) = units.addingReportingOverflow(1)
+        let (count, o2) = inputDim.multipliedReportingOverflow(by: perInput)
+        guard !o1, !o2, count <= 1 << 34 else {
             throw NNError.outOfMemory("a Dense layer of \(inputDim) inputs and \(units) units is too large")
         }
         return units

@@ -33,7 +33,12 @@ public struct Tensor: Equatable, Sendable {
     /// A tensor of `shape` holding `scalars` (row-major); the count must match.
     public init(shape: [Int], scalars: [Float]) throws {
         guard shape.allSatisfy({ $0 >= 0 }) else { throw NNError.shapeMismatch("negative dimension in shape \(shape)") }
-        let count = shape.reduce(1, *)
+        var count = 1
+        for d in shape {
+            let (c, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow else { throw NNError.shapeMismatch("shape \(shape) has too many elements") }
+            count = c
+        }
         guard count == scalars.count else {
             throw NNError.shapeMismatch("shape \(shape) needs \(count) values, got \(scalars.count)")
         }
@@ -53,6 +58,7 @@ public struct Tensor: Equatable, Sendable {
     /// Number of rows (the first dimension).
     public var rows: Int { shape.first ?? 0 }
     /// Number of columns: the product of the other dimensions.
+    /// (The product cannot overflow: the initializer checked the shape.)
     public var cols: Int { shape.dropFirst().reduce(1, *) }
 
     public subscript(row: Int, col: Int) -> Float { scalars[row * cols + col] }

@@ -1,0 +1,223 @@
+import XCTest
+@testable import NNCore
+
+/// `FloatKernels.gemm` against `Reference.gemm` (run in Double on the same
+/// Float inputs), and `Reference.gemm` against a sum written out here.
+final class GemmTests: XCTestCase {
+    struct Case: CustomStringConvertible {
+        var transA = false, transB = false
+        var m = 1, n = 1, k = 1
+        var alpha: Float = 1, beta: Float = 0
+        /// Extra elements at the end of each stored row (stride − minimal stride).
+        var padA = 0, padB = 0, padC = 0
+        /// Fill C with NaN before the call (only meaningful with beta == 0).
+        var nanC = false
+        var seed: UInt64 = 1
+
+        var description: String {
+            "gemm(transA: \(transA), transB: \(transB), m: \(m), n: \(n), k: \(k), alpha: \(alpha), beta: \(beta), "
+                + "pads: \(padA)/\(padB)/\(padC), nanC: \(nanC))"
+        }
+    }
+
+    /// Marks the padding of C: it must survive every call untouched.
+    let sentinel: Float = 4242.5
+
+    /// Runs one case through FloatKernels.gemm and Reference.gemm<Double>;
+    /// padding of A and B holds NaN, so reading it would poison the result.
+    func check(_ c: Case, file: StaticString = #filePath, line: UInt = #line) {
+        var rng = RandomGenerator(seed: c.seed)
+        let rowsA = c.transA ? c.k : c.m, colsA = c.transA ? c.m : c.k
+        let rowsB = c.transB ? c.n : c.k, colsB = c.transB ? c.k : c.n
+        let lda = colsA + c.padA, ldb = colsB + c.padB, ldc = c.n + c.padC
+
+        func matrix(_ rows: Int, _ cols: Int, _ ld: Int, fill: () -> Float, pad: Float) -> [Float] {
+            var v = [Float](repeating: pad, count: max(rows * ld, 1))
+            for r in 0..<rows { for j in 0..<cols { v[r * ld + j] = fill() } }
+            return v
+        }
+        let a = matrix(rowsA, colsA, lda, fill: { Float(rng.uniform(-1, 1)) }, pad: .nan)
+        let b = matrix(rowsB, colsB, ldb, fill: { Float(rng.uniform(-1, 1)) }, pad: .nan)
+        let c0 = matrix(c.m, c.n, ldc, fill: { c.nanC ? .nan : Float(rng.uniform(-1, 1)) }, pad: sentinel)
+
+        // Logical elements of op(A) [m, k] and op(B) [k, n].
+        func opA(_ i: Int, _ p: Int) -> Double { Double(c.transA ? a[p * lda + i] : a[i * lda + p]) }
+        func opB(_ p: Int, _ j: Int) -> Double { Double(c.transB ? b[j * ldb + p] : b[p * ldb + j]) }
+
+        let fast = Buffer<Float>(c0)
+        let A = Buffer<Float>(a), B = Buffer<Float>(b)
+        FloatKernels.gemm(c.transA, c.transB, c.m, c.n, c.k, c.alpha, A.pointer, lda, B.pointer, ldb,
+                          c.beta, fast.pointer, ldc)
+
+        let ref = Buffer<Double>(c0.map(Double.init))
+        let Ad = Buffer<Double>(a.map(Double.init)), Bd = Buffer<Double>(b.map(Double.init))
+        Reference.gemm(c.transA, c.transB, c.m, c.n, c.k, Double(c.alpha), Ad.pointer, lda, Bd.pointer, ldb,
+                       Double(c.beta), ref.pointer, ldc)
+        keepAlive(A, B, Ad, Bd)
+
+        var worstFast = 0.0, worstRef = 0.0, failures = 0
+        for i in 0..<c.m {
+            for j in 0..<c.n {
+                var sum = 0.0, magnitude = 0.0
+                for p in 0..<c.k {
+                    sum += opA(i, p) * opB(p, j)
+                    magnitude += abs(opA(i, p) * opB(p, j))
+                }
+                let old = Double(c0[i * ldc + j])
+                let expected = Double(c.alpha) * sum + (c.beta == 0 ? 0 : Double(c.beta) * old)
+                let scale = abs(Double(c.alpha)) * magnitude + (c.beta == 0 ? 0 : abs(Double(c.beta) * old))
+                // Float rounding of a k-term dot product plus the scaling: a
+                // generous multiple of the classical (k + 2)·u bound.
+                let bound = Double(c.k + 2) * 2 * Double(Float.ulpOfOne) * scale + 1e-30
+                let got = Double(fast[i * ldc + j]), reference = ref[i * ldc + j]
+                let errFast = abs(got - reference), errRef = abs(reference - expected)
+                if !(errFast <= bound) || !(errRef <= 1e-12 * scale + 1e-300) { failures += 1 }
+                worstFast = max(worstFast, errFast.isNaN ? .infinity : errFast / max(bound, 1e-300))
+                worstRef = max(worstRef, errRef.isNaN ? .infinity : errRef)
+            }
+        }
+        XCTAssertEqual(failures, 0, "\(c): worst fast error/bound \(worstFast), worst reference error \(worstRef)",
+                       file: file, line: line)
+        // Padding of C is never written.
+        for i in 0..<c.m {
+            for j in c.n..<ldc where fast[i * ldc + j] != sentinel || ref[i * ldc + j] != Double(sentinel) {
+                XCTFail("\(c): C padding at row \(i), column \(j) was written", file: file, line: line)
+                return
+            }
+        }
+    }
+
+    func testAllTransposesOddSizes() {
+        let sizes = [1, 7, 17, 33]
+        let scalings: [(Float, Float)] = [(1, 0), (1, 1), (-0.5, 2), (2, 0.25), (0.75, -1), (1.5, 0)]
+        var n = 0
+        for transA in [false, true] {
+            for transB in [false, true] {
+                for m in sizes {
+                    for nn in sizes {
+                        for k in sizes {
+                            let (alpha, beta) = scalings[n % scalings.count]
+                            check(Case(transA: transA, transB: transB, m: m, n: nn, k: k, alpha: alpha, beta: beta,
+                                       padA: n % 3, padB: (n / 3) % 3, padC: (n / 2) % 4, nanC: beta == 0,
+                                       seed: UInt64(n)))
+                            n += 1
+                        }
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(n, 4 * 64)
+    }
+
+    func testAllTransposesSize64AndLargeStrides() {
+        var seed: UInt64 = 1000
+        for transA in [false, true] {
+            for transB in [false, true] {
+                for (m, n, k) in [(64, 64, 64), (64, 33, 17), (1, 64, 64), (65, 3, 64)] {
+                    check(Case(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, beta: 0,
+                               padA: 13, padB: 5, padC: 9, nanC: true, seed: seed))
+                    check(Case(transA: transA, transB: transB, m: m, n: n, k: k, alpha: -0.25, beta: 0.5,
+                               padA: 1, padB: 31, padC: 2, seed: seed + 1))
+                    seed += 2
+                }
+            }
+        }
+    }
+
+    func testBetaZeroOverwritesNaN() {
+        for transA in [false, true] {
+            for transB in [false, true] {
+                let c = Case(transA: transA, transB: transB, m: 9, n: 11, k: 5, alpha: 1, beta: 0,
+                             padA: 2, padB: 3, padC: 4, nanC: true, seed: 7)
+                check(c)
+                // And explicitly: no NaN survives in the written part.
+                let C = Buffer<Float>(repeating: .nan, count: 9 * 15)
+                let A = Buffer<Float>(repeating: 0.5, count: 9 * 7), B = Buffer<Float>(repeating: 2, count: 11 * 8)
+                let lda = transA ? 11 : 7, ldb = transB ? 8 : 13
+                FloatKernels.gemm(transA, transB, 9, 11, 5, 1, A.pointer, lda, B.pointer, ldb, 0, C.pointer, 15)
+                keepAlive(A, B)
+                for i in 0..<9 { for j in 0..<11 { XCTAssertEqual(C[i * 15 + j], 5, "\(transA) \(transB) [\(i), \(j)]") } }
+            }
+        }
+    }
+
+    func testZeroInnerDimensionScalesC() {
+        for transA in [false, true] {
+            for transB in [false, true] {
+                // k = 0: C = beta · C, and beta = 0 clears NaN.
+                check(Case(transA: transA, transB: transB, m: 5, n: 6, k: 0, alpha: 1, beta: 0, padC: 3, nanC: true))
+                check(Case(transA: transA, transB: transB, m: 5, n: 6, k: 0, alpha: 1, beta: 0.5, padC: 2))
+                check(Case(transA: transA, transB: transB, m: 3, n: 17, k: 0, alpha: 2, beta: 1))
+                let C = Buffer<Float>([1, 2, 3, 4])
+                let dummy = Buffer<Float>(count: 1)
+                FloatKernels.gemm(transA, transB, 2, 2, 0, 1, dummy.pointer, 1, dummy.pointer, 1, 0.5, C.pointer, 2)
+                keepAlive(dummy)
+                XCTAssertEqual(C.array, [0.5, 1, 1.5, 2])
+            }
+        }
+    }
+
+    func testEmptyOutputWritesNothing() {
+        for (m, n) in [(0, 5), (4, 0), (0, 0)] {
+            let C = Buffer<Float>(repeating: 3, count: 20)
+            let A = Buffer<Float>(repeating: 1, count: 20), B = Buffer<Float>(repeating: 1, count: 20)
+            FloatKernels.gemm(false, false, m, n, 4, 1, A.pointer, 4, B.pointer, 5, 0, C.pointer, 5)
+            XCTAssertEqual(C.array, [Float](repeating: 3, count: 20))
+            let D = Buffer<Double>(repeating: 3, count: 20)
+            let Ad = Buffer<Double>(repeating: 1, count: 20), Bd = Buffer<Double>(repeating: 1, count: 20)
+            Reference.gemm(false, false, m, n, 4, 1, Ad.pointer, 4, Bd.pointer, 5, 0, D.pointer, 5)
+            keepAlive(A, B, Ad, Bd)
+            XCTAssertEqual(D.array, [Double](repeating: 3, count: 20))
+        }
+    }
+
+    func testAlphaZeroKeepsBetaC() {
+        for transA in [false, true] {
+            for transB in [false, true] {
+                check(Case(transA: transA, transB: transB, m: 7, n: 9, k: 17, alpha: 0, beta: 1, padA: 1, seed: 3))
+                check(Case(transA: transA, transB: transB, m: 7, n: 9, k: 17, alpha: 0, beta: -2, padB: 2, seed: 4))
+            }
+        }
+    }
+
+    func testHandWorkedProduct() {
+        // [[1, 2], [3, 4]] · [[5, 6], [7, 8]] = [[19, 22], [43, 50]].
+        // Stored transposed, A = [[1, 3], [2, 4]], B = [[5, 7], [6, 8]].
+        let plainA: [Float] = [1, 2, 3, 4], plainB: [Float] = [5, 6, 7, 8]
+        let tA: [Float] = [1, 3, 2, 4], tB: [Float] = [5, 7, 6, 8]
+        for transA in [false, true] {
+            for transB in [false, true] {
+                let A = Buffer<Float>(transA ? tA : plainA), B = Buffer<Float>(transB ? tB : plainB)
+                let C = Buffer<Float>([1, 1, 1, 1])
+                FloatKernels.gemm(transA, transB, 2, 2, 2, 2, A.pointer, 2, B.pointer, 2, -1, C.pointer, 2)
+                XCTAssertEqual(C.array, [37, 43, 85, 99], "transA \(transA) transB \(transB)")
+                let Cd = Buffer<Double>([1, 1, 1, 1])
+                let Ad = Buffer<Double>((transA ? tA : plainA).map(Double.init))
+                let Bd = Buffer<Double>((transB ? tB : plainB).map(Double.init))
+                Reference.gemm(transA, transB, 2, 2, 2, 2, Ad.pointer, 2, Bd.pointer, 2, -1, Cd.pointer, 2)
+                keepAlive(A, B, Ad, Bd)
+                XCTAssertEqual(Cd.array, [37, 43, 85, 99], "transA \(transA) transB \(transB)")
+            }
+        }
+    }
+
+    func testProductionTableUsesTheFastGemm() {
+        // The production table's gemm gives the same bits as FloatKernels.gemm.
+        let m = 5, n = 19, k = 23
+        let a = uniformValues(m * k, -1, 1, seed: 1).map { Float($0) }
+        let b = uniformValues(n * k, -1, 1, seed: 2).map { Float($0) }
+        let A = Buffer<Float>(a), B = Buffer<Float>(b)
+        let viaTable = Buffer<Float>(count: m * n), direct = Buffer<Float>(count: m * n)
+        KernelTable<Float>.production.gemm(false, true, m, n, k, 1, A.pointer, k, B.pointer, k, 0, viaTable.pointer, n)
+        FloatKernels.gemm(false, true, m, n, k, 1, A.pointer, k, B.pointer, k, 0, direct.pointer, n)
+        keepAlive(A, B)
+        XCTAssertEqual(viaTable.array, direct.array)
+    }
+}
+
+extension Buffer {
+    /// A buffer of `count` copies of `value` (test helper).
+    convenience init(repeating value: T, count: Int) {
+        self.init([T](repeating: value, count: count))
+    }
+}
