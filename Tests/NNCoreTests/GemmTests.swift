@@ -180,6 +180,17 @@ final class GemmTests: XCTestCase {
         }
     }
 
+    func testAlphaZeroReadsNeitherAnorB() {
+        // BLAS convention, in both implementations: alpha = 0 leaves C = beta·C
+        // even when A or B holds NaN.
+        var a: [Double] = [.nan], b: [Double] = [1], c: [Double] = [2]
+        Reference.gemm(false, false, 1, 1, 1, 0, &a, 1, &b, 1, 1, &c, 1)
+        XCTAssertEqual(c, [2])
+        var af: [Float] = [.nan], bf: [Float] = [1], cf: [Float] = [2]
+        FloatKernels.gemm(false, false, 1, 1, 1, 0, &af, 1, &bf, 1, 1, &cf, 1)
+        XCTAssertEqual(cf, [2])
+    }
+
     func testHandWorkedProduct() {
         // [[1, 2], [3, 4]] · [[5, 6], [7, 8]] = [[19, 22], [43, 50]].
         // Stored transposed, A = [[1, 3], [2, 4]], B = [[5, 7], [6, 8]].

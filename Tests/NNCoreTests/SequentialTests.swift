@@ -289,6 +289,9 @@ final class SequentialTests: XCTestCase {
         // Absurd sizes are refused before anything is allocated.
         assertNNError(.outOfMemory(""), try Sequential(inputDim: 1 << 20).add(Dense(1 << 20)))
         assertNNError(.outOfMemory(""), try Sequential(inputDim: Int.max).add(Dense(2)))
+        assertNNError(.outOfMemory(""), try Sequential(inputDim: 2).add(Dense(Int.max)))
+        assertNNError(.shapeMismatch(""), messageContains: "too many elements",
+                      try Tensor(shape: [1 << 62, 4], scalars: []))
         assertNNError(.shapeMismatch(""), try Tensor(shape: [2, 2], scalars: [1, 2, 3]))
         assertNNError(.shapeMismatch(""), try Tensor([[1, 2], [3]]))
     }
