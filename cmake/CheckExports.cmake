@@ -12,19 +12,9 @@ foreach(_var NN_LIBRARY NN_HEADER NM)
     endif()
 endforeach()
 
-# The function names declared in the header, comments removed first so that
-# prose mentioning a function does not count as a declaration.
-file(READ "${NN_HEADER}" _header)
-string(REGEX REPLACE "/\\*([^*]|\\*+[^*/])*\\*+/" " " _header "${_header}")
-string(REGEX REPLACE "//[^\n]*" " " _header "${_header}")
-string(REGEX MATCHALL "[ *\t\n]nn_[a-z0-9_]+[ \t]*\\(" _decls "${_header}")
-set(_declared "")
-foreach(_decl IN LISTS _decls)
-    string(REGEX REPLACE "^[ *\t\n](nn_[a-z0-9_]+).*" "\\1" _name "${_decl}")
-    list(APPEND _declared "${_name}")
-endforeach()
-list(REMOVE_DUPLICATES _declared)
-list(SORT _declared)
+# The function names declared in the header.
+include("${CMAKE_CURRENT_LIST_DIR}/NNHeaderFunctions.cmake")
+nn_header_functions("${NN_HEADER}" _declared)
 list(LENGTH _declared _n_declared)
 if(_n_declared LESS 20)
     message(FATAL_ERROR "found only ${_n_declared} declarations in ${NN_HEADER}: ${_declared}")

@@ -55,10 +55,10 @@ extern "C" {
 /** Version of this header. Compare with nn_version() to detect a mismatch
  *  between the header a program was built with and the library it runs on. */
 #define NN_VERSION_MAJOR 0
-#define NN_VERSION_MINOR 1
+#define NN_VERSION_MINOR 2
 #define NN_VERSION_PATCH 0
 /** The same version as a string literal, "MAJOR.MINOR.PATCH". */
-#define NN_VERSION_STRING "0.1.0"
+#define NN_VERSION_STRING "0.2.0"
 
 /** Marks a function whose status result must not be ignored. */
 #if defined(__cplusplus) && __cplusplus >= 201703L
@@ -109,7 +109,12 @@ typedef enum nn_activation {
     NN_ACTIVATION_SIGMOID = 1,  /**< f(z) = 1 / (1 + exp(-z)) */
     NN_ACTIVATION_TANH = 2,     /**< f(z) = tanh(z) */
     NN_ACTIVATION_RELU = 3,     /**< f(z) = max(z, 0) */
-    NN_ACTIVATION_SOFTMAX = 4   /**< f(z)_i = exp(z_i) / sum_j exp(z_j), per row */
+    NN_ACTIVATION_SOFTMAX = 4,  /**< f(z)_i = exp(z_i) / sum_j exp(z_j), per row */
+    NN_ACTIVATION_LEAKY_RELU = 5, /**< f(z) = z for z > 0, else slope * z; parameter: slope >= 0, default 0.2 (keras.activations.leaky_relu; PyTorch's LeakyReLU uses 0.01) */
+    NN_ACTIVATION_ELU = 6,      /**< f(z) = z for z > 0, else alpha (exp(z) - 1); parameter: alpha > 0, default 1 */
+    NN_ACTIVATION_GELU = 7,     /**< f(z) = z * Phi(z), Phi the standard normal CDF (exact form, PyTorch's default) */
+    NN_ACTIVATION_SOFTPLUS = 8, /**< f(z) = log(1 + exp(z)) */
+    NN_ACTIVATION_STEP = 9      /**< f(z) = 1 for z > 0, else 0: perceptron threshold for inference; fit refuses to train through it (its derivative is 0 almost everywhere) */
 } nn_activation;
 
 /** Weight initializers, with Keras's formulas (fan_in = inputs, fan_out = units). */
@@ -120,7 +125,10 @@ typedef enum nn_initializer {
     NN_INIT_HE_UNIFORM = 3,      /**< U(-l, l), l = sqrt(6 / fan_in) */
     NN_INIT_HE_NORMAL = 4,       /**< truncated normal, stddev sqrt(2 / fan_in) */
     NN_INIT_ZEROS = 5,           /**< all 0 */
-    NN_INIT_ONES = 6             /**< all 1 */
+    NN_INIT_ONES = 6,            /**< all 1 */
+    NN_INIT_LECUN_UNIFORM = 7,   /**< U(-l, l), l = sqrt(3 / fan_in) */
+    NN_INIT_LECUN_NORMAL = 8,    /**< truncated normal, stddev sqrt(1 / fan_in) */
+    NN_INIT_CONSTANT = 9         /**< all equal to the options' *_initializer_value */
 } nn_initializer;
 
 /** Loss functions. Every loss is the mean over the samples of a batch.
@@ -131,13 +139,19 @@ typedef enum nn_loss {
     NN_LOSS_MEAN_SQUARED_ERROR = 1,               /**< mean over outputs of (y - p)^2 (Keras MeanSquaredError, PyTorch MSELoss) */
     NN_LOSS_BINARY_CROSSENTROPY = 2,              /**< mean over outputs of -(y log p + (1-y) log(1-p)); targets in [0, 1] */
     NN_LOSS_CATEGORICAL_CROSSENTROPY = 3,         /**< -sum_i y_i log p_i; targets are one-hot or probability rows */
-    NN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY = 4   /**< -log p_label; target column holds the class index */
+    NN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY = 4,  /**< -log p_label; target column holds the class index */
+    NN_LOSS_MEAN_ABSOLUTE_ERROR = 5,              /**< mean over outputs of |y - p| (Keras MeanAbsoluteError, PyTorch L1Loss) */
+    NN_LOSS_HUBER = 6                             /**< mean over outputs of d^2/2 if |d| <= delta else delta (|d| - delta/2), d = p - y (Keras Huber, PyTorch HuberLoss); delta default 1 */
 } nn_loss;
 
 /** Optimizers. Update rules and defaults are PyTorch's (torch.optim). */
 typedef enum nn_optimizer {
-    NN_OPTIMIZER_SGD = 1,   /**< torch.optim.SGD: momentum, Nesterov, weight decay */
-    NN_OPTIMIZER_ADAM = 2   /**< torch.optim.Adam: bias-corrected moments, weight decay (L2) */
+    NN_OPTIMIZER_SGD = 1,     /**< torch.optim.SGD: momentum, dampening, Nesterov, weight decay */
+    NN_OPTIMIZER_ADAM = 2,    /**< torch.optim.Adam: bias-corrected moments, weight decay (L2), amsgrad */
+    NN_OPTIMIZER_ADAMW = 3,   /**< torch.optim.AdamW: Adam with decoupled weight decay (default 0.01) */
+    NN_OPTIMIZER_RMSPROP = 4, /**< torch.optim.RMSprop: alpha, momentum, centered */
+    NN_OPTIMIZER_ADAGRAD = 5, /**< torch.optim.Adagrad: lr_decay, initial accumulator */
+    NN_OPTIMIZER_RPROP = 6    /**< torch.optim.Rprop: per-weight steps from gradient signs (FANN's default algorithm) */
 } nn_optimizer;
 
 /** Metrics reported by fit and evaluate beside the loss. */
@@ -147,8 +161,41 @@ typedef enum nn_metric {
      *  categorical accuracy for sparse categorical cross-entropy, and
      *  categorical accuracy (argmax of prediction == argmax of target)
      *  otherwise. Reported under the name "accuracy". */
-    NN_METRIC_ACCURACY = 1
+    NN_METRIC_ACCURACY = 1,
+    /** "binary_accuracy": mean over all outputs of (p > threshold) == y; parameter: threshold, default 0.5 */
+    NN_METRIC_BINARY_ACCURACY = 2,
+    /** "categorical_accuracy": argmax(p) == argmax(y) (or the class index for sparse targets) */
+    NN_METRIC_CATEGORICAL_ACCURACY = 3,
+    /** "sparse_categorical_accuracy": argmax(p) == the class index in y */
+    NN_METRIC_SPARSE_CATEGORICAL_ACCURACY = 4,
+    /** "precision": TP / (TP + FP) of binary decisions p > threshold (keras.metrics.Precision); parameter: threshold */
+    NN_METRIC_PRECISION = 5,
+    /** "recall": TP / (TP + FN) of binary decisions p > threshold (keras.metrics.Recall); parameter: threshold */
+    NN_METRIC_RECALL = 6,
+    /** "f1_score": 2 P R / (P + R) of binary decisions; parameter: threshold */
+    NN_METRIC_F1_SCORE = 7,
+    /** "f1_macro": mean over classes of each class's F1 (scikit-learn's average='macro') */
+    NN_METRIC_F1_MACRO = 8,
+    /** "top_k_accuracy": the true class is among the k highest outputs; parameter: k, default 5 */
+    NN_METRIC_TOP_K_ACCURACY = 9,
+    /** "mean_absolute_error": mean over outputs of |y - p| */
+    NN_METRIC_MEAN_ABSOLUTE_ERROR = 10
 } nn_metric;
+
+/** Kinds of layers (nn_model_layer_kind). */
+typedef enum nn_layer_kind {
+    NN_LAYER_DENSE = 1,                /**< nn_model_add_dense */
+    NN_LAYER_DROPOUT = 2,              /**< nn_model_add_dropout */
+    NN_LAYER_BATCH_NORMALIZATION = 3,  /**< nn_model_add_batch_normalization */
+    NN_LAYER_ACTIVATION = 4            /**< nn_model_add_activation */
+} nn_layer_kind;
+
+/** Whether a monitored log improves downwards or upwards. */
+typedef enum nn_monitor_mode {
+    NN_MONITOR_AUTO = 0,  /**< "max" for names containing acc, precision, recall, f1 or auc, else "min" (Keras's rule) */
+    NN_MONITOR_MIN = 1,
+    NN_MONITOR_MAX = 2
+} nn_monitor_mode;
 
 /* ------------------------------------------------------------------------ */
 /* Models                                                                   */
@@ -178,6 +225,11 @@ typedef struct nn_dense_options {
     nn_activation activation;        /**< default NN_ACTIVATION_LINEAR */
     nn_initializer kernel_initializer; /**< default NN_INIT_DEFAULT (glorot_uniform) */
     nn_initializer bias_initializer;   /**< default NN_INIT_DEFAULT (zeros) */
+    double activation_parameter;     /**< leaky_relu's slope or elu's alpha; NaN (default) for the activation's default */
+    double kernel_initializer_value; /**< the value of NN_INIT_CONSTANT for the kernel; default 0 */
+    double bias_initializer_value;   /**< the value of NN_INIT_CONSTANT for the bias; default 0 */
+    double kernel_l1;                /**< L1 penalty on the kernel, l1 * sum |w|, added to the loss (Keras kernel_regularizer); >= 0, default 0 */
+    double kernel_l2;                /**< L2 penalty on the kernel, l2 * sum w^2, added to the loss; >= 0, default 0 */
 } nn_dense_options;
 
 /** Fills *options with the defaults for a Dense layer of `units` outputs.
@@ -193,11 +245,39 @@ void nn_dense_options_init(nn_dense_options *options, size_t units);
 NN_NODISCARD nn_status nn_model_add_dense(nn_model *model, size_t units, nn_activation activation);
 
 /** As nn_model_add_dense, with every option of nn_dense_options
- *  (initializers). Returns NN_ERROR_INVALID_ARGUMENT for an unknown
- *  initializer or a struct_size this library does not know. */
+ *  (initializers, activation parameter, kernel regularization). Returns
+ *  NN_ERROR_INVALID_ARGUMENT for an unknown initializer, a parameter out of
+ *  range (the message names it) or a struct_size this library does not know. */
 NN_NODISCARD nn_status nn_model_add_dense_ex(nn_model *model, const nn_dense_options *options);
 
-/** Sets the loss. from_logits (0 or 1, as in Keras) says the last layer
+/** Appends a dropout layer (Keras Dropout, PyTorch nn.Dropout): while
+ *  training, each input is zeroed with probability rate and the others are
+ *  scaled by 1 / (1 - rate); in evaluate and predict it passes inputs
+ *  through. Masks come from the model's generator. Returns
+ *  NN_ERROR_INVALID_ARGUMENT unless 0 <= rate < 1, NN_ERROR_INVALID_STATE
+ *  for a trained model. */
+NN_NODISCARD nn_status nn_model_add_dropout(nn_model *model, double rate);
+
+/** Appends batch normalization with PyTorch BatchNorm1d's semantics:
+ *  training normalizes each feature with the batch mean and biased
+ *  variance and updates running estimates, r = (1 - momentum) r +
+ *  momentum * batch value (the unbiased variance for the running variance);
+ *  evaluate and predict use the running estimates. Learnable scale gamma
+ *  (starts at 1) and shift beta (starts at 0). momentum in [0, 1] is
+ *  PyTorch's (default 0.1, the weight of the new batch; Keras's 0.99 means
+ *  the opposite), epsilon > 0 (default 1e-5). Its weights, in order:
+ *  gamma, beta (trainable), moving_mean, moving_variance (not trainable).
+ *  Returns NN_ERROR_INVALID_ARGUMENT for values out of range,
+ *  NN_ERROR_INVALID_STATE for a trained model. */
+NN_NODISCARD nn_status nn_model_add_batch_normalization(nn_model *model, double momentum, double epsilon);
+
+/** Appends an activation on its own (Keras Activation layer), e.g. after a
+ *  batch normalization that follows a linear Dense. parameter: as
+ *  nn_dense_options.activation_parameter (NaN for the default). */
+NN_NODISCARD nn_status nn_model_add_activation(nn_model *model, nn_activation activation, double parameter);
+
+/** Sets the loss (Huber with delta 1). from_logits (0 or 1, as in Keras),
+ *  for the cross-entropy losses only, says the last layer
  *  outputs raw scores rather than probabilities: binary cross-entropy then
  *  applies a sigmoid and the categorical losses a softmax inside the loss,
  *  in a numerically stable form. Cross-entropy after a softmax (or a
@@ -205,22 +285,51 @@ NN_NODISCARD nn_status nn_model_add_dense_ex(nn_model *model, const nn_dense_opt
  *  Otherwise (probabilities from another activation), as in Keras,
  *  categorical rows are normalized to sum to 1 and probabilities are
  *  clipped to [1e-7, 1 - 1e-7] before the logarithm.
- *  Returns NN_ERROR_INVALID_ARGUMENT for an unknown loss or a from_logits
- *  other than 0 or 1. Whether the loss fits the last layer is checked when
+ *  Returns NN_ERROR_INVALID_ARGUMENT for an unknown loss, a from_logits
+ *  other than 0 or 1, or from_logits with a loss that is not a
+ *  cross-entropy. Whether the loss fits the last layer is checked when
  *  training or evaluation starts. */
 NN_NODISCARD nn_status nn_model_set_loss(nn_model *model, nn_loss loss, int from_logits);
+
+/** Options of a loss. Initialize with nn_loss_options_init. */
+typedef struct nn_loss_options {
+    size_t struct_size;   /**< sizeof(nn_loss_options), set by nn_loss_options_init */
+    nn_loss loss;         /**< which loss */
+    int from_logits;      /**< 0 or 1, as nn_model_set_loss; default 0 */
+    double huber_delta;   /**< Huber's delta > 0; default 1 */
+} nn_loss_options;
+
+/** Fills *options with the defaults for `loss`. Does nothing if options is NULL. */
+void nn_loss_options_init(nn_loss_options *options, nn_loss loss);
+
+/** As nn_model_set_loss, with every option. Also returns
+ *  NN_ERROR_INVALID_ARGUMENT for huber_delta <= 0 or an unknown struct_size. */
+NN_NODISCARD nn_status nn_model_set_loss_ex(nn_model *model, const nn_loss_options *options);
 
 /** Hyper-parameters of an optimizer. Initialize with nn_optimizer_options_init. */
 typedef struct nn_optimizer_options {
     size_t struct_size;       /**< sizeof(nn_optimizer_options), set by the init function */
     nn_optimizer kind;        /**< which optimizer */
-    double learning_rate;     /**< > 0; default 0.01 for SGD (Keras), 0.001 for Adam */
-    double momentum;          /**< SGD only, >= 0; default 0 */
-    int nesterov;             /**< SGD only, 0 or 1; needs momentum > 0; default 0 */
-    double beta1;             /**< Adam only, in [0, 1); default 0.9 */
-    double beta2;             /**< Adam only, in [0, 1); default 0.999 */
-    double epsilon;           /**< Adam only, > 0; default 1e-8 */
-    double weight_decay;      /**< L2 penalty added to the gradient (PyTorch's weight_decay), >= 0; default 0 */
+    double learning_rate;     /**< > 0; default 0.01 for SGD (Keras), 0.001 for Adam and AdamW, 0.01 for RMSprop, Adagrad and Rprop (Rprop: the initial step) */
+    double momentum;          /**< SGD, RMSprop: >= 0; default 0 */
+    int nesterov;             /**< SGD only, 0 or 1; needs momentum > 0 and dampening 0; default 0 */
+    double beta1;             /**< Adam, AdamW: in [0, 1); default 0.9 */
+    double beta2;             /**< Adam, AdamW: in [0, 1); default 0.999 */
+    double epsilon;           /**< Adam, AdamW, RMSprop, Adagrad: > 0; default 1e-8 (Adagrad 1e-10) */
+    double weight_decay;      /**< L2 penalty added to the gradient (PyTorch's weight_decay; AdamW: decoupled decay), >= 0; default 0 (AdamW 0.01); Rprop takes none (must be 0) */
+    double dampening;         /**< SGD: dampening of the momentum, >= 0; default 0 */
+    int amsgrad;              /**< Adam, AdamW: 0 or 1, use the maximum of past second moments; default 0 */
+    double alpha;             /**< RMSprop: smoothing constant in [0, 1); default 0.99 */
+    int centered;             /**< RMSprop: 0 or 1, normalize by the gradient's estimated variance; default 0 */
+    double lr_decay;          /**< Adagrad: learning-rate decay >= 0; default 0 */
+    double initial_accumulator_value; /**< Adagrad: start of the sum of squares, >= 0; default 0 */
+    double eta_minus;         /**< Rprop: step decrease factor in (0, 1); default 0.5 */
+    double eta_plus;          /**< Rprop: step increase factor > 1; default 1.2 */
+    double step_size_min;     /**< Rprop: smallest step > 0; default 1e-6 */
+    double step_size_max;     /**< Rprop: largest step >= step_size_min; default 50 */
+    double clip_value;        /**< clip each gradient element to [-clip_value, clip_value] (Keras clipvalue); 0 (default) disables */
+    double clip_norm;         /**< rescale each weight array's gradient to norm <= clip_norm (Keras clipnorm); 0 disables */
+    double global_clip_norm;  /**< rescale the whole gradient to norm <= global_clip_norm (Keras global_clipnorm); 0 disables */
 } nn_optimizer_options;
 
 /** Fills *options with the defaults of optimizer `kind`.
@@ -228,6 +337,8 @@ typedef struct nn_optimizer_options {
 NN_NODISCARD nn_status nn_optimizer_options_init(nn_optimizer_options *options, nn_optimizer kind);
 
 /** Sets the optimizer (a copy of *options is taken) and resets its state.
+ *  The optimizer's state (moments, step counts) belongs to the model: it is
+ *  kept across fits and across nn_model_set_weight.
  *  Returns NN_ERROR_INVALID_ARGUMENT for an unknown kind, a
  *  hyper-parameter out of range (the message names it) or an unknown
  *  struct_size. */
@@ -235,8 +346,62 @@ NN_NODISCARD nn_status nn_model_set_optimizer(nn_model *model, const nn_optimize
 
 /** Adds a metric, reported after the loss by fit and evaluate. Adding the
  *  same metric twice has no effect. Returns NN_ERROR_INVALID_ARGUMENT for
- *  an unknown metric. */
+ *  an unknown metric. Whether the metric fits the loss and the outputs is
+ *  checked when fit or evaluate starts (NN_ERROR_INVALID_STATE). */
 NN_NODISCARD nn_status nn_model_add_metric(nn_model *model, nn_metric metric);
+
+/** As nn_model_add_metric, with the metric's parameter: k of top-k accuracy
+ *  (a whole number >= 1, default 5), the threshold of binary accuracy,
+ *  precision, recall and f1_score (in (0, 1), default 0.5); NaN for the
+ *  default. Returns NN_ERROR_INVALID_ARGUMENT for a parameter out of range
+ *  or given to a metric that takes none. */
+NN_NODISCARD nn_status nn_model_add_metric_ex(nn_model *model, nn_metric metric, double parameter);
+
+/** Removes every metric. */
+NN_NODISCARD nn_status nn_model_clear_metrics(nn_model *model);
+
+/** Learning-rate schedules (applied between epochs, PyTorch's formulas;
+ *  epoch e counts every epoch the model has trained, from 0; lr0 is the
+ *  optimizer's learning_rate). */
+typedef enum nn_schedule {
+    NN_SCHEDULE_NONE = 0,              /**< constant learning rate */
+    NN_SCHEDULE_STEP = 1,              /**< lr0 * gamma^floor(e / step_size) (StepLR) */
+    NN_SCHEDULE_EXPONENTIAL = 2,       /**< lr0 * gamma^e (ExponentialLR) */
+    NN_SCHEDULE_COSINE = 3,            /**< eta_min + (lr0 - eta_min)(1 + cos(pi e / t_max)) / 2 (CosineAnnealingLR) */
+    NN_SCHEDULE_REDUCE_ON_PLATEAU = 4  /**< times factor after patience epochs without improvement of monitor (Keras ReduceLROnPlateau) */
+} nn_schedule;
+
+/** Options of a learning-rate schedule. Initialize with nn_schedule_options_init. */
+typedef struct nn_schedule_options {
+    size_t struct_size;     /**< sizeof(nn_schedule_options), set by the init function */
+    nn_schedule kind;       /**< which schedule */
+    size_t step_size;       /**< STEP: epochs between decays, >= 1; default 10 */
+    double gamma;           /**< STEP, EXPONENTIAL: decay factor > 0; default 0.1 (STEP), 0.95 (EXPONENTIAL) */
+    size_t t_max;           /**< COSINE: half period in epochs, >= 1; default 50 */
+    double eta_min;         /**< COSINE: lowest rate >= 0; default 0 */
+    const char *monitor;    /**< REDUCE_ON_PLATEAU: log name to watch; default "val_loss"; copied by the call */
+    double factor;          /**< REDUCE_ON_PLATEAU: in (0, 1); default 0.1 */
+    size_t patience;        /**< REDUCE_ON_PLATEAU: epochs without improvement; default 10 */
+    double min_delta;       /**< REDUCE_ON_PLATEAU: smallest improvement, >= 0; default 1e-4 */
+    size_t cooldown;        /**< REDUCE_ON_PLATEAU: epochs to wait after a reduction; default 0 */
+    double min_lr;          /**< REDUCE_ON_PLATEAU: lower bound >= 0; default 0 */
+    nn_monitor_mode mode;   /**< REDUCE_ON_PLATEAU: default NN_MONITOR_AUTO */
+} nn_schedule_options;
+
+/** Fills *options with the defaults of `kind`. Returns NN_ERROR_NULL_POINTER
+ *  or NN_ERROR_INVALID_ARGUMENT (unknown kind). */
+NN_NODISCARD nn_status nn_schedule_options_init(nn_schedule_options *options, nn_schedule kind);
+
+/** Sets the learning-rate schedule (NULL or kind NN_SCHEDULE_NONE removes
+ *  it). While a schedule is set, fit logs the rate each epoch used under
+ *  "learning_rate". Returns NN_ERROR_INVALID_ARGUMENT for values out of
+ *  range (the message names them); a monitor that fit does not log is
+ *  reported when fit starts. */
+NN_NODISCARD nn_status nn_model_set_lr_schedule(nn_model *model, const nn_schedule_options *options);
+
+/** The optimizer's current learning rate (after any schedule).
+ *  Returns NN_ERROR_INVALID_STATE if no optimizer is set. */
+NN_NODISCARD nn_status nn_model_learning_rate(const nn_model *model, double *out);
 
 /** Number of values that evaluate reports: 1 (the loss) plus the metrics. */
 NN_NODISCARD nn_status nn_model_metric_count(const nn_model *model, size_t *out);
@@ -261,13 +426,19 @@ NN_NODISCARD nn_status nn_model_output_dim(const nn_model *model, size_t *out);
 /** Number of layers. */
 NN_NODISCARD nn_status nn_model_layer_count(const nn_model *model, size_t *out);
 
-/** Units and activation of layer `index` (0 is the first layer).
+/** Kind of layer `index`. Returns NN_ERROR_INVALID_ARGUMENT if index is out
+ *  of range. */
+NN_NODISCARD nn_status nn_model_layer_kind(const nn_model *model, size_t index, nn_layer_kind *out);
+
+/** Output width and activation of layer `index` (0 is the first layer;
+ *  NN_ACTIVATION_LINEAR for layers without one).
  *  Either out-pointer may be NULL. Returns NN_ERROR_INVALID_ARGUMENT if
  *  index is out of range. */
 NN_NODISCARD nn_status nn_model_layer_info(const nn_model *model, size_t index,
                                            size_t *units, nn_activation *activation);
 
-/** Total number of trainable scalars (all kernels and biases). */
+/** Total number of trainable scalars (kernels, biases, batch-normalization
+ *  scales and shifts; not the running statistics). */
 NN_NODISCARD nn_status nn_model_parameter_count(const nn_model *model, size_t *out);
 
 /** Writes a Keras-style text summary of the model (layers, output shapes,
@@ -286,8 +457,16 @@ NN_NODISCARD nn_status nn_model_summary(const nn_model *model, char *buffer, siz
 #define NN_MAX_DIMS 4
 
 /** Number of weight arrays, in Keras's get_weights() order: for each Dense
- *  layer its kernel [inputs, units], then its bias [units]. */
+ *  layer its kernel [inputs, units], then its bias [units]; for each batch
+ *  normalization gamma, beta, moving_mean, moving_variance [features]. */
 NN_NODISCARD nn_status nn_model_weight_count(const nn_model *model, size_t *out);
+
+/** Keras's name of weight array `index` ("kernel", "bias", "gamma", "beta",
+ *  "moving_mean", "moving_variance"; static string) and whether it is
+ *  trained (1) or a running statistic (0). Either out-pointer may be NULL.
+ *  Returns NN_ERROR_INVALID_ARGUMENT for an index out of range. */
+NN_NODISCARD nn_status nn_model_weight_info(const nn_model *model, size_t index, const char **name,
+                                            int *trainable);
 
 /** Shape of weight array `index`: *ndim receives the number of dimensions
  *  and dims[0 .. *ndim) the sizes. dims_capacity is the number of entries
@@ -304,7 +483,8 @@ NN_NODISCARD nn_status nn_model_get_weight(const nn_model *model, size_t index, 
 
 /** Replaces weight array `index` with `count` floats from values (row-major);
  *  count must equal the array's element count and every value must be
- *  finite (else NN_ERROR_NON_FINITE and the model is unchanged). */
+ *  finite (else NN_ERROR_NON_FINITE and the model is unchanged); a
+ *  moving_variance must be >= 0. The optimizer's state is kept. */
 NN_NODISCARD nn_status nn_model_set_weight(nn_model *model, size_t index, const float *values,
                                            size_t count);
 
@@ -328,6 +508,24 @@ NN_NODISCARD nn_status nn_model_set_weight(nn_model *model, size_t index, const 
 typedef int (*nn_epoch_callback)(void *user_data, size_t epoch, size_t n_logs,
                                  const char *const *names, const double *values);
 
+/** Early stopping, as Keras's EarlyStopping callback. Initialize with
+ *  nn_early_stopping_options_init. After each epoch the monitored log
+ *  improves if it beats the best so far by more than min_delta; after
+ *  patience epochs without improvement, fit stops. With
+ *  restore_best_weights, the model ends fit (stopped or not) with the
+ *  weights and normalization statistics of its best epoch. */
+typedef struct nn_early_stopping_options {
+    size_t struct_size;        /**< sizeof(nn_early_stopping_options), set by the init function */
+    const char *monitor;       /**< log name to watch; default "val_loss"; fit fails with NN_ERROR_INVALID_ARGUMENT if it does not log it */
+    double min_delta;          /**< smallest improvement, >= 0; default 0 */
+    size_t patience;           /**< epochs without improvement before stopping; default 0 */
+    nn_monitor_mode mode;      /**< default NN_MONITOR_AUTO */
+    int restore_best_weights;  /**< 0 or 1; default 0 */
+} nn_early_stopping_options;
+
+/** Fills *options with the defaults. Does nothing if options is NULL. */
+void nn_early_stopping_options_init(nn_early_stopping_options *options);
+
 /** Options of nn_model_fit. Initialize with nn_fit_options_init. */
 typedef struct nn_fit_options {
     size_t struct_size;            /**< sizeof(nn_fit_options), set by nn_fit_options_init */
@@ -340,6 +538,11 @@ typedef struct nn_fit_options {
     size_t validation_rows;        /**< rows of the validation arrays */
     nn_epoch_callback on_epoch_end; /**< optional per-epoch callback, or NULL */
     void *user_data;               /**< passed to on_epoch_end untouched */
+    double validation_split;       /**< in [0, 1): hold out this fraction of the rows, taken from the end before shuffling (Keras); not with validation_x; default 0 */
+    const float *sample_weights;   /**< optional [rows] weights >= 0: each row's loss is multiplied by its weight (Keras sample_weight: the weighted mean divides by the batch size), or NULL */
+    const float *class_weights;    /**< optional [class_weight_count] weights >= 0 by class (Keras class_weight): class index, argmax of a one-hot row, or the 0/1 target of a one-output model; or NULL */
+    size_t class_weight_count;     /**< entries of class_weights; must cover every class present */
+    const nn_early_stopping_options *early_stopping; /**< optional early stopping, or NULL */
 } nn_fit_options;
 
 /** Fills *options with the defaults. Does nothing if options is NULL. */
@@ -381,6 +584,19 @@ NN_NODISCARD nn_status nn_model_evaluate(nn_model *model, const float *x, const 
  *  x_cols or a too-small out, NN_ERROR_NON_FINITE if x holds NaN or infinity. */
 NN_NODISCARD nn_status nn_model_predict(nn_model *model, const float *x, size_t rows,
                                         size_t x_cols, float *out, size_t out_capacity);
+
+/** The confusion matrix of the model's decisions on x [rows, x_cols] and
+ *  y [rows, y_cols] (rows: true class, columns: predicted class, as
+ *  scikit-learn): counts[t * classes + p]. One output gives 2 classes
+ *  (threshold 0.5 on probabilities, 0 on logits); binary cross-entropy on
+ *  several outputs pools the 2×2 counts of every output; otherwise one class
+ *  per output, decided by argmax. *classes receives the number of classes;
+ *  counts holds capacity entries (at least classes * classes; with counts
+ *  NULL and capacity 0 only *classes is written). Needs a classification
+ *  loss (NN_ERROR_INVALID_STATE otherwise); data errors as nn_model_evaluate. */
+NN_NODISCARD nn_status nn_model_confusion_matrix(nn_model *model, const float *x, const float *y,
+                                                 size_t rows, size_t x_cols, size_t y_cols,
+                                                 size_t *counts, size_t capacity, size_t *classes);
 
 /* ------------------------------------------------------------------------ */
 /* Kernels                                                                  */

@@ -6,16 +6,28 @@ import NNCore
 // the valid ones.
 
 extension Activation {
-    init(c value: nn_activation) throws {
+    /// The activation `value`, with `parameter` (NaN: the default) for the
+    /// parameterized ones.
+    init(c value: nn_activation, parameter: Double = .nan) throws {
+        let given: Double? = parameter.isNaN ? nil : parameter
         switch value {
         case NN_ACTIVATION_LINEAR: self = .linear
         case NN_ACTIVATION_SIGMOID: self = .sigmoid
         case NN_ACTIVATION_TANH: self = .tanh
         case NN_ACTIVATION_RELU: self = .relu
         case NN_ACTIVATION_SOFTMAX: self = .softmax
+        case NN_ACTIVATION_LEAKY_RELU: self = .leakyRelu(negativeSlope: given ?? 0.2)
+        case NN_ACTIVATION_ELU: self = .elu(alpha: given ?? 1)
+        case NN_ACTIVATION_GELU: self = .gelu
+        case NN_ACTIVATION_SOFTPLUS: self = .softplus
+        case NN_ACTIVATION_STEP: self = .step
         default:
-            throw APIError.invalid("unknown activation \(value.rawValue); valid values are 0 (linear) to 4 (softmax)")
+            throw APIError.invalid("unknown activation \(value.rawValue); valid values are 0 (linear) to 9 (step)")
         }
+        if given != nil && self.parameter == nil {
+            throw APIError.invalid("the \(name) activation takes no parameter, got \(parameter)")
+        }
+        try validate()
     }
 
     var c: nn_activation {
@@ -25,13 +37,19 @@ extension Activation {
         case .tanh: return NN_ACTIVATION_TANH
         case .relu: return NN_ACTIVATION_RELU
         case .softmax: return NN_ACTIVATION_SOFTMAX
+        case .leakyRelu: return NN_ACTIVATION_LEAKY_RELU
+        case .elu: return NN_ACTIVATION_ELU
+        case .gelu: return NN_ACTIVATION_GELU
+        case .softplus: return NN_ACTIVATION_SOFTPLUS
+        case .step: return NN_ACTIVATION_STEP
         }
     }
 }
 
 extension Initializer {
-    /// nil for NN_INIT_DEFAULT (the layer's own default).
-    static func from(c value: nn_initializer) throws -> Initializer? {
+    /// nil for NN_INIT_DEFAULT (the layer's own default); `value` is the
+    /// constant of NN_INIT_CONSTANT.
+    static func from(c value: nn_initializer, constant: Double) throws -> Initializer? {
         switch value {
         case NN_INIT_DEFAULT: return nil
         case NN_INIT_GLOROT_UNIFORM: return .glorotUniform
@@ -40,8 +58,11 @@ extension Initializer {
         case NN_INIT_HE_NORMAL: return .heNormal
         case NN_INIT_ZEROS: return .zeros
         case NN_INIT_ONES: return .ones
+        case NN_INIT_LECUN_UNIFORM: return .lecunUniform
+        case NN_INIT_LECUN_NORMAL: return .lecunNormal
+        case NN_INIT_CONSTANT: return .constant(constant)
         default:
-            throw APIError.invalid("unknown initializer \(value.rawValue); valid values are 0 (default) to 6 (ones)")
+            throw APIError.invalid("unknown initializer \(value.rawValue); valid values are 0 (default) to 9 (constant)")
         }
     }
 }
@@ -53,9 +74,10 @@ extension Loss.Kind {
         case NN_LOSS_BINARY_CROSSENTROPY: self = .binaryCrossentropy
         case NN_LOSS_CATEGORICAL_CROSSENTROPY: self = .categoricalCrossentropy
         case NN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY: self = .sparseCategoricalCrossentropy
+        case NN_LOSS_MEAN_ABSOLUTE_ERROR: self = .meanAbsoluteError
+        case NN_LOSS_HUBER: self = .huber
         default:
-            throw APIError.invalid("unknown loss \(value.rawValue); valid values are 1 (mean_squared_error) "
-                                   + "to 4 (sparse_categorical_crossentropy)")
+            throw APIError.invalid("unknown loss \(value.rawValue); valid values are 1 (mean_squared_error) to 6 (huber)")
         }
     }
 }
@@ -65,18 +87,57 @@ extension OptimizerOptions.Kind {
         switch value {
         case NN_OPTIMIZER_SGD: self = .sgd
         case NN_OPTIMIZER_ADAM: self = .adam
-        default: throw APIError.invalid("unknown optimizer \(value.rawValue); valid values are 1 (sgd) and 2 (adam)")
+        case NN_OPTIMIZER_ADAMW: self = .adamw
+        case NN_OPTIMIZER_RMSPROP: self = .rmsprop
+        case NN_OPTIMIZER_ADAGRAD: self = .adagrad
+        case NN_OPTIMIZER_RPROP: self = .rprop
+        default: throw APIError.invalid("unknown optimizer \(value.rawValue); valid values are 1 (sgd) to 6 (rprop)")
         }
     }
 }
 
-extension Metric {
+extension Metric.Kind {
     init(c value: nn_metric) throws {
         switch value {
         case NN_METRIC_ACCURACY: self = .accuracy
-        default: throw APIError.invalid("unknown metric \(value.rawValue); the valid value is 1 (accuracy)")
+        case NN_METRIC_BINARY_ACCURACY: self = .binaryAccuracy
+        case NN_METRIC_CATEGORICAL_ACCURACY: self = .categoricalAccuracy
+        case NN_METRIC_SPARSE_CATEGORICAL_ACCURACY: self = .sparseCategoricalAccuracy
+        case NN_METRIC_PRECISION: self = .precision
+        case NN_METRIC_RECALL: self = .recall
+        case NN_METRIC_F1_SCORE: self = .f1Score
+        case NN_METRIC_F1_MACRO: self = .f1Macro
+        case NN_METRIC_TOP_K_ACCURACY: self = .topKAccuracy
+        case NN_METRIC_MEAN_ABSOLUTE_ERROR: self = .meanAbsoluteError
+        default: throw APIError.invalid("unknown metric \(value.rawValue); valid values are 1 (accuracy) to 10 (mean_absolute_error)")
         }
     }
+}
+
+extension MonitorMode {
+    init(c value: nn_monitor_mode) throws {
+        switch value {
+        case NN_MONITOR_AUTO: self = .auto
+        case NN_MONITOR_MIN: self = .min
+        case NN_MONITOR_MAX: self = .max
+        default: throw APIError.invalid("unknown monitor mode \(value.rawValue); valid values are 0 (auto), 1 (min), 2 (max)")
+        }
+    }
+}
+
+/// A size_t count that must fit an Int of the core (epochs, patience, ...).
+func count(_ value: Int, _ name: String) throws -> Int {
+    guard value >= 0, value <= Int(Int32.max) else {
+        throw APIError.invalid("\(name) must be at most 2^31 - 1, got \(unsigned(value))")
+    }
+    return value
+}
+
+/// A C string argument that must be valid UTF-8.
+func string(_ pointer: UnsafePointer<CChar>?, _ name: String) throws -> String {
+    guard let pointer else { throw APIError.null(name) }
+    guard let s = String(validatingCString: pointer) else { throw APIError.invalid("\(name) is not valid UTF-8") }
+    return s
 }
 
 /// A C boolean flag that must be 0 or 1.

@@ -18,7 +18,17 @@ public func nn_fit_options_init(_ options: UnsafeMutablePointer<nn_fit_options>?
     guard let options else { return }
     options.pointee = nn_fit_options(
         struct_size: MemoryLayout<nn_fit_options>.stride, epochs: 1, batch_size: 32, shuffle: 1, seed: 0,
-        validation_x: nil, validation_y: nil, validation_rows: 0, on_epoch_end: nil, user_data: nil)
+        validation_x: nil, validation_y: nil, validation_rows: 0, on_epoch_end: nil, user_data: nil,
+        validation_split: 0, sample_weights: nil, class_weights: nil, class_weight_count: 0, early_stopping: nil)
+}
+
+@c @implementation
+public func nn_early_stopping_options_init(_ options: UnsafeMutablePointer<nn_early_stopping_options>?) {
+    guard let options else { return }
+    options.pointee = nn_early_stopping_options(
+        struct_size: MemoryLayout<nn_early_stopping_options>.stride,
+        monitor: UnsafeRawPointer(defaultMonitor.utf8Start).assumingMemoryBound(to: CChar.self),
+        min_delta: 0, patience: 0, mode: NN_MONITOR_AUTO, restore_best_weights: 0)
 }
 
 @c @implementation
@@ -41,6 +51,20 @@ public func nn_model_fit(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ 
         }
         var fit = FitOptions(epochs: o.epochs, batchSize: capacity(o.batch_size), shuffle: try flag(o.shuffle, "shuffle"),
                              seed: o.seed == 0 ? nil : o.seed)
+        fit.validationSplit = o.validation_split
+        if let weights = o.class_weights {
+            let n = try count(o.class_weight_count, "class_weight_count")
+            fit.classWeight = (0..<n).map { Double(weights[$0]) }
+        } else if o.class_weight_count != 0 {
+            throw APIError.null("class_weights (class_weight_count is \(unsigned(o.class_weight_count)))")
+        }
+        if let stopping = o.early_stopping {
+            let e = try readOptions(stopping, "nn_early_stopping_options")
+            fit.earlyStopping = EarlyStopping(
+                monitor: try string(e.monitor, "early_stopping.monitor"), minDelta: e.min_delta,
+                patience: try count(e.patience, "early_stopping.patience"), mode: try MonitorMode(c: e.mode),
+                restoreBestWeights: try flag(e.restore_best_weights, "early_stopping.restore_best_weights"))
+        }
         if let callback = o.on_epoch_end {
             let userData = o.user_data
             fit.onEpochEnd = { epoch, logs in
@@ -54,7 +78,7 @@ public func nn_model_fit(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ 
                 return stop == 0 ? .continue : .stop
             }
         }
-        _ = try handle.model.fit(x: xv, y: yv, validation: validation, options: fit)
+        _ = try handle.model.fit(x: xv, y: yv, sampleWeights: o.sample_weights, validation: validation, options: fit)
     }
 }
 
@@ -83,5 +107,26 @@ public func nn_model_predict(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?
         let xv = try matrix(x, rows, x_cols, "x")
         let out = try required(out, "out")
         try handle.model.predict(x: xv, into: UnsafeMutableBufferPointer(start: out, count: capacity(out_capacity)))
+    }
+}
+
+@c @implementation
+public func nn_model_confusion_matrix(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?,
+                                     _ rows: Int, _ x_cols: Int, _ y_cols: Int,
+                                     _ counts: UnsafeMutablePointer<Int>?, _ capacity: Int,
+                                     _ classes: UnsafeMutablePointer<Int>?) -> nn_status {
+    guarded {
+        let handle = try Handles.model(model)
+        let classesOut = try required(classes, "classes")
+        if capacity != 0 { _ = try required(counts, "counts") }
+        let xv = try matrix(x, rows, x_cols, "x"), yv = try matrix(y, rows, y_cols, "y")
+        let m = try handle.model.confusionMatrix(x: xv, y: yv)
+        if let counts, capacity != 0 {
+            guard NNCAPI.capacity(capacity) >= m.counts.count else {
+                throw APIError.shape("counts holds \(capacity) entries but the \(m.classes)-class matrix needs \(m.counts.count)")
+            }
+            for (i, c) in m.counts.enumerated() { counts[i] = c }
+        }
+        classesOut.pointee = m.classes
     }
 }

@@ -57,7 +57,7 @@ final class GoldenTests: XCTestCase {
             case "input_dim" where f.count == 2:
                 result.inputDim = Int(f[1]) ?? 0
             case "layer" where f.count == 3:
-                guard let units = Int(f[1]), let act = Activation(rawValue: f[2]) else {
+                guard let units = Int(f[1]), let act = Activation(name: f[2]) else {
                     throw ParseError.bad(name, number, "bad layer line")
                 }
                 result.layers.append((units, act))

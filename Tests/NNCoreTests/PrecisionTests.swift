@@ -13,7 +13,7 @@ final class PrecisionTests: XCTestCase {
     /// forward and backward pass on the same (Float-representable) data.
     func compare(inputDim: Int, layers: [Dense], rows: Int, loss: Loss, seed: UInt64, mode: LossMode? = nil,
                  file: StaticString = #filePath, line: UInt = #line) throws {
-        let label = "\(layers.map { "\($0.units) \($0.activation.rawValue)" }) \(loss.kind.rawValue) logits=\(loss.fromLogits)"
+        let label = "\(layers.map { "\($0.units) \($0.activation.label)" }) \(loss.kind.rawValue) logits=\(loss.fromLogits)"
         var chosen: (Network<Float>, Network<Double>, [Float], [Float])?
         // Try seeds until relu pre-activations are clear of the kink, so both
         // precisions take the same branch.
@@ -45,7 +45,7 @@ final class PrecisionTests: XCTestCase {
     }
 
     func testMeanSquaredErrorEveryActivation() throws {
-        for (i, f) in Activation.allCases.enumerated() {
+        for (i, f) in Activation.differentiable.enumerated() {
             try compare(inputDim: 19, layers: [Dense(33, activation: f), Dense(17, activation: .tanh), Dense(5, activation: f)],
                         rows: 37, loss: .meanSquaredError, seed: UInt64(10 * i + 1))
         }

@@ -263,7 +263,7 @@ final class SequentialTests: XCTestCase {
         assertNNError(.invalidState(""), try empty.fit(x: x, y: y))
         assertNNError(.invalidState(""), messageContains: "no loss", try empty.evaluate(x: x, y: y))
         // A loss alone is enough to evaluate, not to fit.
-        empty.setLoss(.meanSquaredError)
+        try empty.setLoss(.meanSquaredError)
         XCTAssertNoThrow(try empty.evaluate(x: x, y: y))
         assertNNError(.invalidState(""), messageContains: "no optimizer", try empty.fit(x: x, y: y))
         try empty.setOptimizer(.sgd())
@@ -393,9 +393,9 @@ final class SequentialTests: XCTestCase {
     func testEvaluateByHand() throws {
         let model = try handModel()
         let x = try Tensor([[1, 1], [-1, 0.5], [0, 0]])
-        model.setLoss(.meanSquaredError)
-        model.addMetric(.accuracy)
-        model.addMetric(.accuracy)
+        try model.setLoss(.meanSquaredError)
+        try model.addMetric(.accuracy)
+        try model.addMetric(.accuracy)
         XCTAssertEqual(model.metricNames, ["loss", "accuracy"])
         // Errors 0.1, 0.1, 0.1 → MSE 0.01. Binary accuracy (one output,
         // threshold 0.5): 7.1 → 1 ≠ 7, −1.9 → 0 ≠ −2, 1.1 → 1 = 1: 1/3.
@@ -431,7 +431,7 @@ final class SequentialTests: XCTestCase {
         let p = try model.predict(x)
         XCTAssertEqual(p[0, 2], Float(Double.exp(3) / (Double.exp(1) + Double.exp(2) + Double.exp(3))), accuracy: 1e-6)
         // The sparse loss on the same labels gives the same value.
-        model.setLoss(.sparseCategoricalCrossentropy)
+        try model.setLoss(.sparseCategoricalCrossentropy)
         let sparse = try model.evaluate(x: x, y: try Tensor(labels.map { [Float($0)] }))
         XCTAssertEqual(sparse[0], r[0], accuracy: 1e-6)
         XCTAssertEqual(sparse[1], r[1])
@@ -472,7 +472,7 @@ final class SequentialTests: XCTestCase {
             XCTAssertEqual(all[r, 1], one[0, 1], accuracy: 1e-6)
         }
         // evaluate over chunks is the mean over all rows.
-        model.setLoss(.meanSquaredError)
+        try model.setLoss(.meanSquaredError)
         let zeros = try Tensor(shape: [n, 2], scalars: [Float](repeating: 0, count: n * 2))
         let expected = all.scalars.map { Double($0) * Double($0) }.reduce(0, +) / Double(n * 2)
         XCTAssertEqual(try model.evaluate(x: x, y: zeros)[0], expected, accuracy: 1e-6)
@@ -486,15 +486,17 @@ final class SequentialTests: XCTestCase {
         try model.add(Dense(1, activation: .sigmoid))
         try model.add(Dense(3))
         func spaces(_ n: Int) -> String { String(repeating: " ", count: n) }
-        let rule = String(repeating: "_", count: 65), double = String(repeating: "=", count: 65)
+        // Columns of 46 and 22 characters, rules of 80 (wide enough for
+        // "batch_normalization (BatchNormalization)").
+        let rule = String(repeating: "_", count: 80), double = String(repeating: "=", count: 80)
         let expected = [
             "Model: \"sequential\"",
             rule,
-            " Layer (type)" + spaces(16) + "Output Shape" + spaces(14) + "Param #",
+            " Layer (type)" + spaces(33) + "Output Shape" + spaces(10) + "Param #",
             double,
-            " dense (Dense, tanh)" + spaces(9) + "(None, 8)" + spaces(17) + "24",
-            " dense_1 (Dense, sigmoid)" + spaces(4) + "(None, 1)" + spaces(17) + "9",
-            " dense_2 (Dense)" + spaces(13) + "(None, 3)" + spaces(17) + "6",
+            " dense (Dense, tanh)" + spaces(26) + "(None, 8)" + spaces(13) + "24",
+            " dense_1 (Dense, sigmoid)" + spaces(21) + "(None, 1)" + spaces(13) + "9",
+            " dense_2 (Dense)" + spaces(30) + "(None, 3)" + spaces(13) + "6",
             double,
             "Total params: 39",
             "Trainable params: 39",

@@ -118,9 +118,19 @@ size_t nn_test_weight_size(const nn_model *model, size_t index) {
 }
 
 float *nn_test_weights(const nn_model *model, size_t *count) {
-    size_t total = 0, arrays = 0;
-    NN_ASSERT_OK(nn_model_parameter_count(model, &total));
+    size_t total = 0, arrays = 0, trainable = 0, parameters = 0;
+    NN_ASSERT_OK(nn_model_parameter_count(model, &parameters));
     NN_ASSERT_OK(nn_model_weight_count(model, &arrays));
+    for (size_t i = 0; i < arrays; i++) {
+        size_t size = nn_test_weight_size(model, i);
+        int flag = -1;
+        NN_ASSERT_OK(nn_model_weight_info(model, i, NULL, &flag));
+        assert_true(flag == 0 || flag == 1);
+        total += size;
+        if (flag) trainable += size;
+    }
+    /* parameter_count counts the trainable arrays only. */
+    assert_int_equal(trainable, parameters);
     float *all = malloc((total ? total : 1) * sizeof *all);
     assert_non_null(all);
     size_t offset = 0;
@@ -145,6 +155,73 @@ nn_model *nn_test_freed_handle(void) {
     NN_ASSERT_OK(nn_model_add_dense(model, 2, NN_ACTIVATION_LINEAR));
     nn_model_free(model);
     return model;
+}
+
+float *nn_test_predict(nn_model *model, const float *x, size_t rows, size_t x_cols) {
+    size_t outputs = 0;
+    NN_ASSERT_OK(nn_model_output_dim(model, &outputs));
+    size_t count = rows * outputs;
+    float *out = malloc((count ? count : 1) * sizeof *out);
+    assert_non_null(out);
+    NN_ASSERT_OK(nn_model_predict(model, x, rows, x_cols, out, count));
+    return out;
+}
+
+nn_fit_options nn_test_fit_options(size_t epochs, size_t batch_size, int shuffle) {
+    nn_fit_options o;
+    nn_fit_options_init(&o);
+    o.epochs = epochs;
+    o.batch_size = batch_size;
+    o.shuffle = shuffle;
+    return o;
+}
+
+void nn_test_history_init(nn_test_history *h) {
+    memset(h, 0, sizeof *h);
+    h->consistent = 1;
+}
+
+int nn_test_record(void *user_data, size_t epoch, size_t n_logs, const char *const *names,
+                   const double *values) {
+    nn_test_history *h = user_data;
+    if (h->epochs == 0) {
+        h->n_logs = n_logs;
+        for (size_t i = 0; i < n_logs && i < NN_TEST_MAX_LOGS; i++)
+            snprintf(h->names[i], NN_TEST_NAME, "%s", names[i]);
+    } else {
+        if (n_logs != h->n_logs) h->consistent = 0;
+        for (size_t i = 0; i < n_logs && i < NN_TEST_MAX_LOGS; i++)
+            if (strcmp(h->names[i], names[i]) != 0) h->consistent = 0;
+    }
+    if (n_logs > NN_TEST_MAX_LOGS) h->consistent = 0;
+    if (h->epochs < NN_TEST_MAX_EPOCHS) {
+        h->epoch_arg[h->epochs] = epoch;
+        for (size_t i = 0; i < n_logs && i < NN_TEST_MAX_LOGS; i++)
+            h->values[h->epochs][i] = values[i];
+    }
+    h->epochs++;
+    return h->stop_after != 0 && h->epochs >= h->stop_after;
+}
+
+int nn_test_has_log(const nn_test_history *h, const char *name) {
+    for (size_t i = 0; i < h->n_logs && i < NN_TEST_MAX_LOGS; i++)
+        if (strcmp(h->names[i], name) == 0) return 1;
+    return 0;
+}
+
+double nn_test_log(const nn_test_history *h, size_t call, const char *name) {
+    if (!h->consistent) fail_msg("the log names changed between epochs");
+    if (call >= h->epochs || call >= NN_TEST_MAX_EPOCHS)
+        fail_msg("no epoch %zu in the history (%zu recorded)", call, h->epochs);
+    for (size_t i = 0; i < h->n_logs && i < NN_TEST_MAX_LOGS; i++)
+        if (strcmp(h->names[i], name) == 0) return h->values[call][i];
+    fail_msg("no log \"%s\" in the history", name);
+    return NAN;
+}
+
+void nn_test_record_into(nn_fit_options *o, nn_test_history *h) {
+    o->on_epoch_end = nn_test_record;
+    o->user_data = h;
 }
 
 uint64_t nn_test_next(nn_test_rng *rng) {

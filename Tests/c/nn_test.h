@@ -71,8 +71,10 @@ nn_model *nn_test_model(size_t input_dim, uint64_t seed, size_t n_layers,
 void nn_test_compile(nn_model *model, nn_loss loss, int from_logits, nn_optimizer kind,
                      double learning_rate);
 
-/* All weights of a model, concatenated in weight-index order (malloc'd; the
- * caller frees). *count receives nn_model_parameter_count. */
+/* All weight arrays of a model, concatenated in weight-index order
+ * (malloc'd; the caller frees). *count receives their total element count:
+ * nn_model_parameter_count plus the running statistics of batch
+ * normalization, which the helper checks. */
 float *nn_test_weights(const nn_model *model, size_t *count);
 
 /* Element count of weight array `index`. */
@@ -83,6 +85,43 @@ void nn_test_set_weight(nn_model *model, size_t index, const float *values, size
 
 /* A pointer that is not a live nn_model: a freed handle. */
 nn_model *nn_test_freed_handle(void);
+
+/* Predicts rows of x and returns the outputs [rows, output_dim] (malloc'd;
+ * the caller frees); fails the test on error. */
+float *nn_test_predict(nn_model *model, const float *x, size_t rows, size_t x_cols);
+
+/* ------------------------------------------------------------------------ */
+/* Training                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* nn_fit_options with the given epochs, batch size and shuffle flag, the
+ * rest the defaults. */
+nn_fit_options nn_test_fit_options(size_t epochs, size_t batch_size, int shuffle);
+
+enum { NN_TEST_MAX_LOGS = 16, NN_TEST_MAX_EPOCHS = 256, NN_TEST_NAME = 48 };
+
+/* The logs of every epoch of one or more fits, recorded by nn_test_record
+ * (an nn_epoch_callback whose user_data is the history). */
+typedef struct nn_test_history {
+    size_t epochs;                                   /* callbacks received */
+    size_t n_logs;                                   /* logs per epoch */
+    char names[NN_TEST_MAX_LOGS][NN_TEST_NAME];      /* their names */
+    double values[NN_TEST_MAX_EPOCHS][NN_TEST_MAX_LOGS];
+    size_t epoch_arg[NN_TEST_MAX_EPOCHS];            /* the epoch argument of each call */
+    int consistent;                                  /* the same names in every call */
+    size_t stop_after;                               /* return 1 after this many calls (0: never) */
+} nn_test_history;
+
+void nn_test_history_init(nn_test_history *h);
+int nn_test_record(void *user_data, size_t epoch, size_t n_logs, const char *const *names,
+                   const double *values);
+/* Non-zero if the history has a log called `name`. */
+int nn_test_has_log(const nn_test_history *h, const char *name);
+/* The value of log `name` in call `call` (0-based); fails the test if the
+ * log or the call does not exist. */
+double nn_test_log(const nn_test_history *h, size_t call, const char *name);
+/* Sets the callback of *o to record into h. */
+void nn_test_record_into(nn_fit_options *o, nn_test_history *h);
 
 /* ------------------------------------------------------------------------ */
 /* Data                                                                     */

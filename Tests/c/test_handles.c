@@ -7,6 +7,7 @@
  */
 #include "nn_test.h"
 
+#include <math.h>
 #include <string.h>
 
 /* The functions that take a model handle. */
@@ -31,6 +32,17 @@ enum {
     F_FIT,
     F_EVALUATE,
     F_PREDICT,
+    F_ADD_DROPOUT,
+    F_ADD_BATCH_NORMALIZATION,
+    F_ADD_ACTIVATION,
+    F_SET_LOSS_EX,
+    F_ADD_METRIC_EX,
+    F_CLEAR_METRICS,
+    F_SET_LR_SCHEDULE,
+    F_LEARNING_RATE,
+    F_LAYER_KIND,
+    F_WEIGHT_INFO,
+    F_CONFUSION_MATRIX,
     F_COUNT
 };
 
@@ -41,7 +53,11 @@ static const char *const names[F_COUNT] = {
     "nn_model_layer_count",   "nn_model_layer_info",     "nn_model_parameter_count",
     "nn_model_summary",       "nn_model_weight_count",   "nn_model_weight_shape",
     "nn_model_get_weight",    "nn_model_set_weight",     "nn_model_fit",
-    "nn_model_evaluate",      "nn_model_predict",
+    "nn_model_evaluate",      "nn_model_predict",        "nn_model_add_dropout",
+    "nn_model_add_batch_normalization",                  "nn_model_add_activation",
+    "nn_model_set_loss_ex",   "nn_model_add_metric_ex",  "nn_model_clear_metrics",
+    "nn_model_set_lr_schedule",                          "nn_model_learning_rate",
+    "nn_model_layer_kind",    "nn_model_weight_info",    "nn_model_confusion_matrix",
 };
 
 /* Sentinels: what the out-parameters hold before the call. */
@@ -57,6 +73,11 @@ typedef struct outs {
     char text[64];
     float floats[8];
     double doubles[4];
+    size_t counts[4];
+    size_t classes;
+    double rate;
+    nn_layer_kind kind;
+    int flag;
 } outs;
 
 static void reset_outs(outs *o) {
@@ -68,6 +89,11 @@ static void reset_outs(outs *o) {
     memset(o->text, 'Z', sizeof o->text);
     for (int i = 0; i < 8; i++) o->floats[i] = SENTINEL_FLOAT;
     for (int i = 0; i < 4; i++) o->doubles[i] = SENTINEL_FLOAT;
+    for (int i = 0; i < 4; i++) o->counts[i] = SENTINEL_SIZE;
+    o->classes = SENTINEL_SIZE;
+    o->rate = SENTINEL_FLOAT;
+    o->kind = (nn_layer_kind)77;
+    o->flag = 77;
 }
 
 /* Asserts that no out-parameter was written. */
@@ -78,14 +104,18 @@ static void assert_outs_untouched(const outs *o, const char *function) {
     for (size_t i = 0; i < sizeof o->text; i++) ok = ok && o->text[i] == 'Z';
     for (int i = 0; i < 8; i++) ok = ok && o->floats[i] == SENTINEL_FLOAT;
     for (int i = 0; i < 4; i++) ok = ok && o->doubles[i] == SENTINEL_FLOAT;
+    for (int i = 0; i < 4; i++) ok = ok && o->counts[i] == SENTINEL_SIZE;
+    ok = ok && o->classes == SENTINEL_SIZE && o->rate == SENTINEL_FLOAT &&
+         o->kind == (nn_layer_kind)77 && o->flag == 77;
     if (!ok) fail_msg("%s wrote an out-parameter although it failed", function);
 }
 
 /* Calls function `which` on `model` with arguments that would be valid for
- * a live 3-input model with one Dense(2) layer, a loss and an optimizer. */
+ * a live 3-input model with one Dense(2) layer, a loss (binary
+ * cross-entropy on logits) and an optimizer. */
 static nn_status call(int which, nn_model *model, outs *o) {
     static const float x[3] = {0.1f, 0.2f, 0.3f};
-    static const float y[2] = {0.5f, 0.5f};
+    static const float y[2] = {0.0f, 1.0f};
     static const float kernel[6] = {1, 2, 3, 4, 5, 6};
     nn_dense_options dense;
     nn_dense_options_init(&dense, 4);
@@ -95,6 +125,11 @@ static nn_status call(int which, nn_model *model, outs *o) {
     nn_fit_options fit;
     nn_fit_options_init(&fit);
     fit.batch_size = 1;
+    nn_loss_options loss;
+    nn_loss_options_init(&loss, NN_LOSS_HUBER);
+    nn_schedule_options schedule;
+    s = nn_schedule_options_init(&schedule, NN_SCHEDULE_STEP);
+    if (s != NN_OK) return s;
 
     switch (which) {
     case F_ADD_DENSE: return nn_model_add_dense(model, 4, NN_ACTIVATION_RELU);
@@ -117,6 +152,18 @@ static nn_status call(int which, nn_model *model, outs *o) {
     case F_FIT: return nn_model_fit(model, x, y, 1, 3, 2, &fit);
     case F_EVALUATE: return nn_model_evaluate(model, x, y, 1, 3, 2, o->doubles, 4);
     case F_PREDICT: return nn_model_predict(model, x, 1, 3, o->floats, 8);
+    case F_ADD_DROPOUT: return nn_model_add_dropout(model, 0.5);
+    case F_ADD_BATCH_NORMALIZATION: return nn_model_add_batch_normalization(model, 0.1, 1e-5);
+    case F_ADD_ACTIVATION: return nn_model_add_activation(model, NN_ACTIVATION_RELU, NAN);
+    case F_SET_LOSS_EX: return nn_model_set_loss_ex(model, &loss);
+    case F_ADD_METRIC_EX: return nn_model_add_metric_ex(model, NN_METRIC_BINARY_ACCURACY, 0.3);
+    case F_CLEAR_METRICS: return nn_model_clear_metrics(model);
+    case F_SET_LR_SCHEDULE: return nn_model_set_lr_schedule(model, &schedule);
+    case F_LEARNING_RATE: return nn_model_learning_rate(model, &o->rate);
+    case F_LAYER_KIND: return nn_model_layer_kind(model, 0, &o->kind);
+    case F_WEIGHT_INFO: return nn_model_weight_info(model, 0, &o->name, &o->flag);
+    case F_CONFUSION_MATRIX:
+        return nn_model_confusion_matrix(model, x, y, 1, 3, 2, o->counts, 4, &o->classes);
     default: fail_msg("no function %d", which); return NN_ERROR_INTERNAL;
     }
 }
@@ -124,8 +171,19 @@ static nn_status call(int which, nn_model *model, outs *o) {
 static nn_model *live_model(void) {
     const nn_test_layer layers[] = {{2, NN_ACTIVATION_LINEAR}};
     nn_model *model = nn_test_model(3, 11, 1, layers);
-    nn_test_compile(model, NN_LOSS_MEAN_SQUARED_ERROR, 0, NN_OPTIMIZER_SGD, 0.01);
+    nn_test_compile(model, NN_LOSS_BINARY_CROSSENTROPY, 1, NN_OPTIMIZER_SGD, 0.01);
     return model;
+}
+
+/* Every function of nn.h that takes a model handle is in the table. */
+static void table_is_complete(void **state) {
+    (void)state;
+    assert_int_equal(F_COUNT, 31);
+    for (int i = 0; i < F_COUNT; i++) {
+        assert_non_null(names[i]);
+        assert_true(strncmp(names[i], "nn_model_", 9) == 0);
+        for (int j = 0; j < i; j++) assert_string_not_equal(names[i], names[j]);
+    }
 }
 
 /* The calls above are valid: on a live model each one succeeds (so the
@@ -250,6 +308,7 @@ static void create_leaves_out_on_failure(void **state) {
 }
 
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(table_is_complete),
     cmocka_unit_test(calls_succeed_on_live_model),
     cmocka_unit_test(null_model),
     cmocka_unit_test(foreign_pointer),

@@ -1,8 +1,9 @@
 /*
  * Building models: nn_model_create, layers (nn_model_add_dense[_ex],
- * nn_dense_options_init), initializers, inspection (input/output dim,
- * layer count and info, parameter count), loss, optimizer options, metrics
- * and the summary.
+ * nn_dense_options_init with every field), initializers, inspection
+ * (input/output dim, layer count and info, parameter count), loss,
+ * optimizer options of every kind, metrics and the summary. Dropout, batch
+ * normalization and activation layers are in test_layers.c.
  */
 #include "nn_test.h"
 
@@ -146,8 +147,8 @@ static void add_dense_rejects_bad_arguments(void **state) {
                     "unit");
     NN_ASSERT_ERROR(nn_model_add_dense(model, 4, (nn_activation)99), NN_ERROR_INVALID_ARGUMENT,
                     "activation", "99");
-    NN_ASSERT_ERROR(nn_model_add_dense(model, 4, (nn_activation)5), NN_ERROR_INVALID_ARGUMENT,
-                    "activation", "5");
+    NN_ASSERT_ERROR(nn_model_add_dense(model, 4, (nn_activation)10), NN_ERROR_INVALID_ARGUMENT,
+                    "activation", "10");
     NN_ASSERT_ERROR(nn_model_add_dense(model, 4, (nn_activation)-1), NN_ERROR_INVALID_ARGUMENT,
                     "activation");
     size_t v = 9;
@@ -168,6 +169,11 @@ static void dense_options_defaults(void **state) {
     assert_int_equal(o.activation, NN_ACTIVATION_LINEAR);
     assert_int_equal(o.kernel_initializer, NN_INIT_DEFAULT);
     assert_int_equal(o.bias_initializer, NN_INIT_DEFAULT);
+    assert_true(isnan(o.activation_parameter)); /* NaN: the activation's default */
+    assert_true(o.kernel_initializer_value == 0.0);
+    assert_true(o.bias_initializer_value == 0.0);
+    assert_true(o.kernel_l1 == 0.0);
+    assert_true(o.kernel_l2 == 0.0);
     nn_dense_options_init(NULL, 3); /* does nothing, does not crash */
 }
 
@@ -209,9 +215,9 @@ static void add_dense_ex_rejects_bad_options(void **state) {
     NN_ASSERT_ERROR(nn_model_add_dense_ex(model, &o), NN_ERROR_INVALID_ARGUMENT, "initializer",
                     "99");
     nn_dense_options_init(&o, 3);
-    o.bias_initializer = (nn_initializer)7;
+    o.bias_initializer = (nn_initializer)10;
     NN_ASSERT_ERROR(nn_model_add_dense_ex(model, &o), NN_ERROR_INVALID_ARGUMENT, "initializer",
-                    "7");
+                    "10");
     nn_dense_options_init(&o, 3);
     o.activation = (nn_activation)12;
     NN_ASSERT_ERROR(nn_model_add_dense_ex(model, &o), NN_ERROR_INVALID_ARGUMENT, "activation",
@@ -230,6 +236,81 @@ static void add_dense_ex_rejects_bad_options(void **state) {
     size_t v = 9;
     NN_ASSERT_OK(nn_model_layer_count(model, &v));
     assert_int_equal(v, 0);
+    nn_model_free(model);
+}
+
+/* The 0.2 fields of nn_dense_options: activation parameter, constant
+ * initializer values and kernel regularization, each checked by range. */
+static void add_dense_ex_rejects_bad_new_fields(void **state) {
+    (void)state;
+    nn_model *model = nn_test_model(4, 1, 0, NULL);
+    nn_dense_options o;
+
+    nn_dense_options_init(&o, 3);
+    o.kernel_l2 = -0.01;
+    NN_ASSERT_ERROR(nn_model_add_dense_ex(model, &o), NN_ERROR_INVALID_ARGUMENT, "l2", "-0.01");
+    nn_dense_options_init(&o, 3);
+    o.kernel_l2 = INFINITY;
+    NN_ASSERT_ERROR(nn_model_add_dense_ex(model, &o), NN_ERROR_INVALID_ARGUMENT, "l2");
+    nn_dense_options_init(&o, 3);
+    o.kernel_l1 = -1;
+    NN_ASSERT_ERROR(nn_model_add_dense_ex(model, &o), NN_ERROR_INVALID_ARGUMENT, "l1");
+    nn_dense_options_init(&o, 3);
+    o.kernel_l1 = NAN;
+    NN_ASSERT_ERROR(nn_model_add_dense_ex(model, &o), NN_ERROR_INVALID_ARGUMENT, "l1");
+
+    /* leaky_relu's slope must be >= 0, elu's alpha > 0; activations without a
+     * parameter refuse one. */
+    nn_dense_options_init(&o, 3);
+    o.activation = NN_ACTIVATION_LEAKY_RELU;
+    o.activation_parameter = -0.5;
+    NN_ASSERT_ERROR(nn_model_add_dense_ex(model, &o), NN_ERROR_INVALID_ARGUMENT, "leaky_relu",
+                    "slope", "-0.5");
+    o.activation_parameter = INFINITY;
+    NN_ASSERT_ERROR(nn_model_add_dense_ex(model, &o), NN_ERROR_INVALID_ARGUMENT, "leaky_relu");
+    nn_dense_options_init(&o, 3);
+    o.activation = NN_ACTIVATION_ELU;
+    o.activation_parameter = 0;
+    NN_ASSERT_ERROR(nn_model_add_dense_ex(model, &o), NN_ERROR_INVALID_ARGUMENT, "elu", "alpha");
+    nn_dense_options_init(&o, 3);
+    o.activation = NN_ACTIVATION_RELU;
+    o.activation_parameter = 0.1;
+    NN_ASSERT_ERROR(nn_model_add_dense_ex(model, &o), NN_ERROR_INVALID_ARGUMENT, "relu",
+                    "no parameter");
+
+    /* A constant initializer's value must be finite. */
+    nn_dense_options_init(&o, 3);
+    o.kernel_initializer = NN_INIT_CONSTANT;
+    o.kernel_initializer_value = INFINITY;
+    NN_ASSERT_ERROR(nn_model_add_dense_ex(model, &o), NN_ERROR_INVALID_ARGUMENT, "constant");
+    nn_dense_options_init(&o, 3);
+    o.bias_initializer = NN_INIT_CONSTANT;
+    o.bias_initializer_value = NAN;
+    NN_ASSERT_ERROR(nn_model_add_dense_ex(model, &o), NN_ERROR_INVALID_ARGUMENT, "constant");
+
+    size_t v = 9;
+    NN_ASSERT_OK(nn_model_layer_count(model, &v));
+    assert_int_equal(v, 0);
+
+    /* In range: accepted, and the activation is reported. */
+    nn_dense_options_init(&o, 3);
+    o.activation = NN_ACTIVATION_LEAKY_RELU;
+    o.activation_parameter = 0.0;
+    o.kernel_l1 = 0.5;
+    o.kernel_l2 = 1e-3;
+    NN_ASSERT_OK(nn_model_add_dense_ex(model, &o));
+    nn_dense_options_init(&o, 2);
+    o.activation = NN_ACTIVATION_ELU;
+    o.activation_parameter = 2.5;
+    NN_ASSERT_OK(nn_model_add_dense_ex(model, &o));
+    nn_activation act = NN_ACTIVATION_LINEAR;
+    NN_ASSERT_OK(nn_model_layer_info(model, 0, NULL, &act));
+    assert_int_equal(act, NN_ACTIVATION_LEAKY_RELU);
+    NN_ASSERT_OK(nn_model_layer_info(model, 1, NULL, &act));
+    assert_int_equal(act, NN_ACTIVATION_ELU);
+    /* Regularization adds no parameter. */
+    NN_ASSERT_OK(nn_model_parameter_count(model, &v));
+    assert_int_equal(v, 4 * 3 + 3 + 3 * 2 + 2);
     nn_model_free(model);
 }
 
@@ -318,6 +399,53 @@ static void initializer_he_normal(void **state) {
     check_truncated_normal(NN_INIT_HE_NORMAL, sqrt(2.0 / FAN_IN));
 }
 
+static void initializer_lecun_uniform(void **state) {
+    (void)state;
+    check_uniform(NN_INIT_LECUN_UNIFORM, sqrt(3.0 / FAN_IN));
+}
+
+static void initializer_lecun_normal(void **state) {
+    (void)state;
+    check_truncated_normal(NN_INIT_LECUN_NORMAL, sqrt(1.0 / FAN_IN));
+}
+
+/* NN_INIT_CONSTANT fills with the options' *_initializer_value, kernel and
+ * bias independently; the value may be negative or zero. */
+static void initializer_constant_value(void **state) {
+    (void)state;
+    const double values[][2] = {{0.25, -1.5}, {-3.0, 0.0}, {0.0, 7.0}};
+    for (size_t c = 0; c < 3; c++) {
+        nn_model *model = nn_test_model(6, 1, 0, NULL);
+        nn_dense_options o;
+        nn_dense_options_init(&o, 5);
+        o.kernel_initializer = NN_INIT_CONSTANT;
+        o.kernel_initializer_value = values[c][0];
+        o.bias_initializer = NN_INIT_CONSTANT;
+        o.bias_initializer_value = values[c][1];
+        NN_ASSERT_OK(nn_model_add_dense_ex(model, &o));
+        size_t n = 0;
+        float *w = nn_test_weights(model, &n);
+        assert_int_equal(n, 35);
+        for (size_t i = 0; i < 30; i++) assert_true(w[i] == (float)values[c][0]);
+        for (size_t i = 30; i < 35; i++) assert_true(w[i] == (float)values[c][1]);
+        free(w);
+        nn_model_free(model);
+    }
+    /* The value is ignored by the other initializers. */
+    nn_model *model = nn_test_model(6, 1, 0, NULL);
+    nn_dense_options o;
+    nn_dense_options_init(&o, 5);
+    o.kernel_initializer = NN_INIT_ONES;
+    o.kernel_initializer_value = 4.0;
+    o.bias_initializer_value = 9.0;
+    NN_ASSERT_OK(nn_model_add_dense_ex(model, &o));
+    float *w = nn_test_weights(model, NULL);
+    for (size_t i = 0; i < 30; i++) assert_true(w[i] == 1.0f);
+    for (size_t i = 30; i < 35; i++) assert_true(w[i] == 0.0f);
+    free(w);
+    nn_model_free(model);
+}
+
 /* NN_INIT_DEFAULT is glorot_uniform for the kernel: the same draws. */
 static void initializer_default_is_glorot_uniform(void **state) {
     (void)state;
@@ -380,12 +508,21 @@ static void seed_determines_initial_weights(void **state) {
 static void set_loss_accepts_every_loss(void **state) {
     (void)state;
     nn_model *model = nn_test_model(2, 1, 0, NULL);
-    const nn_loss losses[] = {NN_LOSS_MEAN_SQUARED_ERROR, NN_LOSS_BINARY_CROSSENTROPY,
-                              NN_LOSS_CATEGORICAL_CROSSENTROPY,
-                              NN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY};
-    for (size_t i = 0; i < 4; i++) {
-        NN_ASSERT_OK(nn_model_set_loss(model, losses[i], 0));
-        NN_ASSERT_OK(nn_model_set_loss(model, losses[i], 1));
+    const nn_loss cross_entropies[] = {NN_LOSS_BINARY_CROSSENTROPY,
+                                       NN_LOSS_CATEGORICAL_CROSSENTROPY,
+                                       NN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY};
+    for (size_t i = 0; i < 3; i++) {
+        NN_ASSERT_OK(nn_model_set_loss(model, cross_entropies[i], 0));
+        NN_ASSERT_OK(nn_model_set_loss(model, cross_entropies[i], 1));
+    }
+    /* from_logits is for the cross-entropy losses only. */
+    const nn_loss others[] = {NN_LOSS_MEAN_SQUARED_ERROR, NN_LOSS_MEAN_ABSOLUTE_ERROR,
+                              NN_LOSS_HUBER};
+    const char *const names[] = {"mean_squared_error", "mean_absolute_error", "huber"};
+    for (size_t i = 0; i < 3; i++) {
+        NN_ASSERT_OK(nn_model_set_loss(model, others[i], 0));
+        NN_ASSERT_ERROR(nn_model_set_loss(model, others[i], 1), NN_ERROR_INVALID_ARGUMENT,
+                        "from_logits", names[i]);
     }
     nn_model_free(model);
 }
@@ -395,8 +532,8 @@ static void set_loss_rejects_bad_arguments(void **state) {
     nn_model *model = nn_test_model(2, 1, 0, NULL);
     NN_ASSERT_ERROR(nn_model_set_loss(model, (nn_loss)0, 0), NN_ERROR_INVALID_ARGUMENT, "loss",
                     "0");
-    NN_ASSERT_ERROR(nn_model_set_loss(model, (nn_loss)5, 0), NN_ERROR_INVALID_ARGUMENT, "loss",
-                    "5");
+    NN_ASSERT_ERROR(nn_model_set_loss(model, (nn_loss)7, 0), NN_ERROR_INVALID_ARGUMENT, "loss",
+                    "7");
     NN_ASSERT_ERROR(nn_model_set_loss(model, (nn_loss)99, 0), NN_ERROR_INVALID_ARGUMENT, "loss",
                     "99");
     NN_ASSERT_ERROR(nn_model_set_loss(model, NN_LOSS_BINARY_CROSSENTROPY, 2),
@@ -431,6 +568,60 @@ static void optimizer_defaults(void **state) {
     assert_true(o.beta2 == 0.999);
     assert_true(o.epsilon == 1e-8);
     assert_true(o.weight_decay == 0.0);
+    assert_int_equal(o.amsgrad, 0);
+}
+
+/* The documented defaults of every optimizer (nn.h, nn_optimizer_options). */
+static void optimizer_defaults_new_kinds(void **state) {
+    (void)state;
+    const nn_optimizer kinds[] = {NN_OPTIMIZER_SGD,     NN_OPTIMIZER_ADAM,
+                                  NN_OPTIMIZER_ADAMW,   NN_OPTIMIZER_RMSPROP,
+                                  NN_OPTIMIZER_ADAGRAD, NN_OPTIMIZER_RPROP};
+    for (size_t i = 0; i < 6; i++) {
+        nn_optimizer_options o;
+        memset(&o, 0xA5, sizeof o);
+        NN_ASSERT_OK(nn_optimizer_options_init(&o, kinds[i]));
+        assert_int_equal(o.struct_size, sizeof(nn_optimizer_options));
+        assert_int_equal(o.kind, kinds[i]);
+        /* Clipping is off for every optimizer. */
+        assert_true(o.clip_value == 0.0);
+        assert_true(o.clip_norm == 0.0);
+        assert_true(o.global_clip_norm == 0.0);
+    }
+    nn_optimizer_options o;
+
+    NN_ASSERT_OK(nn_optimizer_options_init(&o, NN_OPTIMIZER_SGD));
+    assert_true(o.dampening == 0.0);
+
+    NN_ASSERT_OK(nn_optimizer_options_init(&o, NN_OPTIMIZER_ADAMW));
+    assert_true(o.learning_rate == 0.001);
+    assert_true(o.beta1 == 0.9);
+    assert_true(o.beta2 == 0.999);
+    assert_true(o.epsilon == 1e-8);
+    assert_true(o.weight_decay == 0.01); /* decoupled, PyTorch's default */
+    assert_int_equal(o.amsgrad, 0);
+
+    NN_ASSERT_OK(nn_optimizer_options_init(&o, NN_OPTIMIZER_RMSPROP));
+    assert_true(o.learning_rate == 0.01);
+    assert_true(o.alpha == 0.99);
+    assert_true(o.epsilon == 1e-8);
+    assert_true(o.momentum == 0.0);
+    assert_int_equal(o.centered, 0);
+    assert_true(o.weight_decay == 0.0);
+
+    NN_ASSERT_OK(nn_optimizer_options_init(&o, NN_OPTIMIZER_ADAGRAD));
+    assert_true(o.learning_rate == 0.01);
+    assert_true(o.epsilon == 1e-10);
+    assert_true(o.lr_decay == 0.0);
+    assert_true(o.initial_accumulator_value == 0.0);
+    assert_true(o.weight_decay == 0.0);
+
+    NN_ASSERT_OK(nn_optimizer_options_init(&o, NN_OPTIMIZER_RPROP));
+    assert_true(o.learning_rate == 0.01);
+    assert_true(o.eta_minus == 0.5);
+    assert_true(o.eta_plus == 1.2);
+    assert_true(o.step_size_min == 1e-6);
+    assert_true(o.step_size_max == 50.0);
 }
 
 static void optimizer_init_rejects_bad_arguments(void **state) {
@@ -442,8 +633,10 @@ static void optimizer_init_rejects_bad_arguments(void **state) {
     memcpy(&before, &o, sizeof o);
     NN_ASSERT_ERROR(nn_optimizer_options_init(&o, (nn_optimizer)0), NN_ERROR_INVALID_ARGUMENT,
                     "optimizer", "0");
-    NN_ASSERT_ERROR(nn_optimizer_options_init(&o, (nn_optimizer)3), NN_ERROR_INVALID_ARGUMENT,
-                    "optimizer", "3");
+    NN_ASSERT_ERROR(nn_optimizer_options_init(&o, (nn_optimizer)7), NN_ERROR_INVALID_ARGUMENT,
+                    "optimizer", "7");
+    NN_ASSERT_ERROR(nn_optimizer_options_init(&o, (nn_optimizer)99), NN_ERROR_INVALID_ARGUMENT,
+                    "optimizer", "99");
     /* An out-parameter is written only on success. */
     assert_memory_equal(&o, &before, sizeof o);
 }
@@ -495,6 +688,31 @@ static void decay_inf(nn_optimizer_options *o) { o->weight_decay = INFINITY; }
 static void kind_unknown(nn_optimizer_options *o) { o->kind = (nn_optimizer)9; }
 static void size_zero(nn_optimizer_options *o) { o->struct_size = 0; }
 static void size_large(nn_optimizer_options *o) { o->struct_size = sizeof *o + 8; }
+static void dampening_negative(nn_optimizer_options *o) { o->dampening = -0.1; }
+static void nesterov_with_dampening(nn_optimizer_options *o) {
+    o->momentum = 0.9;
+    o->nesterov = 1;
+    o->dampening = 0.5;
+}
+static void amsgrad_two(nn_optimizer_options *o) { o->amsgrad = 2; }
+static void alpha_one(nn_optimizer_options *o) { o->alpha = 1.0; }
+static void alpha_negative(nn_optimizer_options *o) { o->alpha = -0.5; }
+static void centered_minus_one(nn_optimizer_options *o) { o->centered = -1; }
+static void lr_decay_negative(nn_optimizer_options *o) { o->lr_decay = -1e-3; }
+static void accumulator_negative(nn_optimizer_options *o) { o->initial_accumulator_value = -1; }
+static void eta_minus_one(nn_optimizer_options *o) { o->eta_minus = 1.0; }
+static void eta_minus_zero(nn_optimizer_options *o) { o->eta_minus = 0.0; }
+static void eta_plus_one(nn_optimizer_options *o) { o->eta_plus = 1.0; }
+static void step_min_zero(nn_optimizer_options *o) { o->step_size_min = 0.0; }
+static void step_max_below_min(nn_optimizer_options *o) {
+    o->step_size_min = 0.5;
+    o->step_size_max = 0.1;
+}
+static void clip_value_negative(nn_optimizer_options *o) { o->clip_value = -1; }
+static void clip_value_nan(nn_optimizer_options *o) { o->clip_value = NAN; }
+static void clip_norm_negative(nn_optimizer_options *o) { o->clip_norm = -1; }
+static void global_clip_negative(nn_optimizer_options *o) { o->global_clip_norm = -1; }
+static void global_clip_inf(nn_optimizer_options *o) { o->global_clip_norm = INFINITY; }
 
 static void set_optimizer_rejects_bad_options(void **state) {
     (void)state;
@@ -518,6 +736,38 @@ static void set_optimizer_rejects_bad_options(void **state) {
     expect_rejected(NN_OPTIMIZER_SGD, size_zero, "struct_size");
     expect_rejected(NN_OPTIMIZER_ADAM, size_large, "struct_size");
 
+    /* The 0.2 optimizers and fields. */
+    expect_rejected(NN_OPTIMIZER_SGD, dampening_negative, "dampening");
+    expect_rejected(NN_OPTIMIZER_SGD, nesterov_with_dampening, "nesterov");
+    expect_rejected(NN_OPTIMIZER_ADAM, amsgrad_two, "amsgrad");
+    expect_rejected(NN_OPTIMIZER_ADAMW, amsgrad_two, "amsgrad");
+    expect_rejected(NN_OPTIMIZER_ADAMW, beta1_one, "beta1|beta_1");
+    expect_rejected(NN_OPTIMIZER_ADAMW, epsilon_zero, "epsilon");
+    expect_rejected(NN_OPTIMIZER_ADAMW, decay_negative, "weight_decay");
+    expect_rejected(NN_OPTIMIZER_RMSPROP, alpha_one, "alpha");
+    expect_rejected(NN_OPTIMIZER_RMSPROP, alpha_negative, "alpha");
+    expect_rejected(NN_OPTIMIZER_RMSPROP, momentum_negative, "momentum");
+    expect_rejected(NN_OPTIMIZER_RMSPROP, epsilon_zero, "epsilon");
+    expect_rejected(NN_OPTIMIZER_RMSPROP, centered_minus_one, "centered");
+    expect_rejected(NN_OPTIMIZER_RMSPROP, lr_zero, "learning_rate");
+    expect_rejected(NN_OPTIMIZER_ADAGRAD, lr_decay_negative, "lr_decay");
+    expect_rejected(NN_OPTIMIZER_ADAGRAD, accumulator_negative, "initial_accumulator_value");
+    expect_rejected(NN_OPTIMIZER_ADAGRAD, epsilon_negative, "epsilon");
+    expect_rejected(NN_OPTIMIZER_RPROP, eta_minus_one, "eta_minus");
+    expect_rejected(NN_OPTIMIZER_RPROP, eta_minus_zero, "eta_minus");
+    expect_rejected(NN_OPTIMIZER_RPROP, eta_plus_one, "eta_plus");
+    expect_rejected(NN_OPTIMIZER_RPROP, step_min_zero, "step_size_min");
+    expect_rejected(NN_OPTIMIZER_RPROP, step_max_below_min, "step_size_max");
+    expect_rejected(NN_OPTIMIZER_RPROP, lr_negative, "learning_rate");
+    /* Clipping, for every optimizer; 0 disables it, anything else must be
+     * a finite number > 0. The message may use the C field's name or
+     * Keras's (clipvalue, clipnorm, global_clipnorm). */
+    expect_rejected(NN_OPTIMIZER_SGD, clip_value_negative, "clip_value|clipvalue");
+    expect_rejected(NN_OPTIMIZER_ADAM, clip_value_nan, "clip_value|clipvalue");
+    expect_rejected(NN_OPTIMIZER_RMSPROP, clip_norm_negative, "clip_norm|clipnorm");
+    expect_rejected(NN_OPTIMIZER_SGD, global_clip_negative, "global_clip_norm|global_clipnorm");
+    expect_rejected(NN_OPTIMIZER_ADAGRAD, global_clip_inf, "global_clip_norm|global_clipnorm");
+
     nn_model *model = nn_test_model(2, 1, 0, NULL);
     NN_ASSERT_ERROR(nn_model_set_optimizer(model, NULL), NN_ERROR_NULL_POINTER, "options");
     nn_model_free(model);
@@ -537,6 +787,39 @@ static void set_optimizer_accepts_valid_options(void **state) {
     o.beta1 = 0.0;
     o.beta2 = 0.5;
     o.epsilon = 1e-3;
+    o.amsgrad = 1;
+    NN_ASSERT_OK(nn_model_set_optimizer(model, &o));
+    /* Every kind with its defaults, and with its own options changed. */
+    const nn_optimizer kinds[] = {NN_OPTIMIZER_ADAMW, NN_OPTIMIZER_RMSPROP, NN_OPTIMIZER_ADAGRAD,
+                                  NN_OPTIMIZER_RPROP};
+    for (size_t i = 0; i < 4; i++) {
+        NN_ASSERT_OK(nn_optimizer_options_init(&o, kinds[i]));
+        NN_ASSERT_OK(nn_model_set_optimizer(model, &o));
+        double lr = 0;
+        NN_ASSERT_OK(nn_model_learning_rate(model, &lr));
+        assert_true(lr == o.learning_rate);
+    }
+    NN_ASSERT_OK(nn_optimizer_options_init(&o, NN_OPTIMIZER_RMSPROP));
+    o.momentum = 0.9;
+    o.centered = 1;
+    o.alpha = 0.0;
+    o.clip_value = 0.5;
+    o.clip_norm = 1.0;
+    o.global_clip_norm = 2.0;
+    NN_ASSERT_OK(nn_model_set_optimizer(model, &o));
+    NN_ASSERT_OK(nn_optimizer_options_init(&o, NN_OPTIMIZER_ADAGRAD));
+    o.lr_decay = 0.1;
+    o.initial_accumulator_value = 0.5;
+    NN_ASSERT_OK(nn_model_set_optimizer(model, &o));
+    NN_ASSERT_OK(nn_optimizer_options_init(&o, NN_OPTIMIZER_RPROP));
+    o.eta_minus = 0.1;
+    o.eta_plus = 3.0;
+    o.step_size_min = 1e-3;
+    o.step_size_max = 1e-3; /* max == min is allowed */
+    NN_ASSERT_OK(nn_model_set_optimizer(model, &o));
+    NN_ASSERT_OK(nn_optimizer_options_init(&o, NN_OPTIMIZER_SGD));
+    o.momentum = 0.5;
+    o.dampening = 0.5;
     NN_ASSERT_OK(nn_model_set_optimizer(model, &o));
     nn_model_free(model);
 }
@@ -573,8 +856,10 @@ static void metrics_names_and_counts(void **state) {
 
     NN_ASSERT_ERROR(nn_model_add_metric(model, (nn_metric)0), NN_ERROR_INVALID_ARGUMENT,
                     "metric", "0");
-    NN_ASSERT_ERROR(nn_model_add_metric(model, (nn_metric)2), NN_ERROR_INVALID_ARGUMENT,
-                    "metric", "2");
+    NN_ASSERT_ERROR(nn_model_add_metric(model, (nn_metric)11), NN_ERROR_INVALID_ARGUMENT,
+                    "metric", "11");
+    NN_ASSERT_ERROR(nn_model_add_metric(model, (nn_metric)99), NN_ERROR_INVALID_ARGUMENT,
+                    "metric", "99");
     NN_ASSERT_OK(nn_model_metric_count(model, &count));
     assert_int_equal(count, 2);
 
@@ -718,16 +1003,21 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(dense_options_defaults),
     cmocka_unit_test(add_dense_ex_like_add_dense),
     cmocka_unit_test(add_dense_ex_rejects_bad_options),
+    cmocka_unit_test(add_dense_ex_rejects_bad_new_fields),
     cmocka_unit_test(initializer_glorot_uniform),
     cmocka_unit_test(initializer_he_uniform),
     cmocka_unit_test(initializer_glorot_normal),
     cmocka_unit_test(initializer_he_normal),
+    cmocka_unit_test(initializer_lecun_uniform),
+    cmocka_unit_test(initializer_lecun_normal),
+    cmocka_unit_test(initializer_constant_value),
     cmocka_unit_test(initializer_default_is_glorot_uniform),
     cmocka_unit_test(initializer_constants),
     cmocka_unit_test(seed_determines_initial_weights),
     cmocka_unit_test(set_loss_accepts_every_loss),
     cmocka_unit_test(set_loss_rejects_bad_arguments),
     cmocka_unit_test(optimizer_defaults),
+    cmocka_unit_test(optimizer_defaults_new_kinds),
     cmocka_unit_test(optimizer_init_rejects_bad_arguments),
     cmocka_unit_test(set_optimizer_rejects_bad_options),
     cmocka_unit_test(set_optimizer_accepts_valid_options),

@@ -20,13 +20,14 @@ public struct KernelTable<T: NNFloat>: Sendable {
     /// y[r, :] = bias[:] for every row r < rows. y is [rows, cols].
     public var broadcastRows: @Sendable (
         _ y: UnsafeMutablePointer<T>, _ bias: UnsafePointer<T>, _ rows: Int, _ cols: Int) -> Void
-    /// y = f(y) in place, y [rows, cols].
+    /// y = f(z), z and y [rows, cols]; z may equal y (in place).
     public var activationForward: @Sendable (
-        _ f: Activation, _ y: UnsafeMutablePointer<T>, _ rows: Int, _ cols: Int) -> Void
-    /// dy = dy ⊙ f'(z), in place, computed from the activation's output y = f(z)
-    /// (softmax: dz_i = y_i (dy_i − Σ_j dy_j y_j)). y, dy [rows, cols].
+        _ f: Activation, _ z: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ rows: Int, _ cols: Int) -> Void
+    /// dy = dy ⊙ f'(z), in place, from the forward pass's z and y = f(z)
+    /// (softmax: dz_i = y_i (dy_i − Σ_j dy_j y_j)). Only activations whose
+    /// `needsPreactivation` is true read z; the others accept z == y.
     public var activationBackward: @Sendable (
-        _ f: Activation, _ y: UnsafePointer<T>, _ dy: UnsafeMutablePointer<T>,
+        _ f: Activation, _ z: UnsafePointer<T>, _ y: UnsafePointer<T>, _ dy: UnsafeMutablePointer<T>,
         _ rows: Int, _ cols: Int) -> Void
     /// out[j] = Σ_r x[r, j] (overwrites out). x [rows, cols], out [cols].
     public var columnSums: @Sendable (
@@ -34,8 +35,8 @@ public struct KernelTable<T: NNFloat>: Sendable {
 
     public init(gemm: @escaping Gemm,
                 broadcastRows: @escaping @Sendable (UnsafeMutablePointer<T>, UnsafePointer<T>, Int, Int) -> Void,
-                activationForward: @escaping @Sendable (Activation, UnsafeMutablePointer<T>, Int, Int) -> Void,
-                activationBackward: @escaping @Sendable (Activation, UnsafePointer<T>, UnsafeMutablePointer<T>, Int, Int) -> Void,
+                activationForward: @escaping @Sendable (Activation, UnsafePointer<T>, UnsafeMutablePointer<T>, Int, Int) -> Void,
+                activationBackward: @escaping @Sendable (Activation, UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>, Int, Int) -> Void,
                 columnSums: @escaping @Sendable (UnsafePointer<T>, Int, Int, UnsafeMutablePointer<T>) -> Void) {
         self.gemm = gemm
         self.broadcastRows = broadcastRows

@@ -30,25 +30,40 @@ public enum Reference {
     }
 
     public static func activationForward<T: NNFloat>(
-        _ f: Activation, _ y: UnsafeMutablePointer<T>, _ rows: Int, _ cols: Int
+        _ f: Activation, _ z: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ rows: Int, _ cols: Int
     ) {
         let n = rows * cols
         switch f {
         case .linear:
-            break
+            if UnsafePointer(y) != z { y.update(from: z, count: n) }
         case .sigmoid:
-            for i in 0..<n { y[i] = sigmoid(y[i]) }
+            for i in 0..<n { y[i] = sigmoid(z[i]) }
         case .tanh:
-            for i in 0..<n { y[i] = T.tanh(y[i]) }
+            for i in 0..<n { y[i] = T.tanh(z[i]) }
         case .relu:
-            for i in 0..<n where !(y[i] > 0) { y[i] = y[i].isNaN ? y[i] : 0 }
+            // NaN propagates (NaN > 0 is false, but NaN is kept), as PyTorch.
+            for i in 0..<n { y[i] = z[i] > 0 || z[i].isNaN ? z[i] : 0 }
         case .softmax:
+            if UnsafePointer(y) != z { y.update(from: z, count: n) }
             for r in 0..<rows { softmaxRow(y + r * cols, cols) }
+        case .leakyRelu(let slope):
+            let s = T(slope)
+            for i in 0..<n { y[i] = z[i] > 0 ? z[i] : s * z[i] }
+        case .elu(let alpha):
+            let a = T(alpha)
+            for i in 0..<n { y[i] = z[i] > 0 ? z[i] : a * (T.exp(z[i]) - 1) }
+        case .gelu:
+            for i in 0..<n { y[i] = z[i] * normalCDF(z[i]) }
+        case .softplus:
+            // log(1 + e^z) = max(z, 0) + log1p(e^−|z|), finite for any z
+            for i in 0..<n { y[i] = max(z[i], 0) + T.log1p(T.exp(-abs(z[i]))) }
+        case .step:
+            for i in 0..<n { y[i] = z[i] > 0 ? 1 : 0 }
         }
     }
 
     public static func activationBackward<T: NNFloat>(
-        _ f: Activation, _ y: UnsafePointer<T>, _ dy: UnsafeMutablePointer<T>,
+        _ f: Activation, _ z: UnsafePointer<T>, _ y: UnsafePointer<T>, _ dy: UnsafeMutablePointer<T>,
         _ rows: Int, _ cols: Int
     ) {
         let n = rows * cols
@@ -68,7 +83,35 @@ public enum Reference {
                 for j in 0..<cols { dot += yr[j] * dr[j] }
                 for j in 0..<cols { dr[j] = yr[j] * (dr[j] - dot) }
             }
+        case .leakyRelu(let slope):
+            // y > 0 exactly when z > 0 (slope ≥ 0)
+            let s = T(slope)
+            for i in 0..<n where !(y[i] > 0) { dy[i] *= s }
+        case .elu(let alpha):
+            // z ≤ 0: f'(z) = α e^z = y + α
+            let a = T(alpha)
+            for i in 0..<n where !(y[i] > 0) { dy[i] *= y[i] + a }
+        case .gelu:
+            // f'(z) = Φ(z) + z φ(z)
+            for i in 0..<n { dy[i] *= normalCDF(z[i]) + z[i] * normalPDF(z[i]) }
+        case .softplus:
+            // f'(z) = σ(z) = 1 − e^−y
+            for i in 0..<n { dy[i] *= -T.expm1(-y[i]) }
+        case .step:
+            for i in 0..<n { dy[i] = 0 }
         }
+    }
+
+    /// Φ(z) = (1 + erf(z / √2)) / 2, the standard normal CDF.
+    @inline(__always)
+    public static func normalCDF<T: NNFloat>(_ z: T) -> T {
+        T(0.5) * (1 + T.erf(z * T(0.70710678118654752440)))
+    }
+
+    /// φ(z) = e^(−z²/2) / √(2π), the standard normal density.
+    @inline(__always)
+    public static func normalPDF<T: NNFloat>(_ z: T) -> T {
+        T.exp(-z * z / 2) * T(0.39894228040143267794)
     }
 
     public static func columnSums<T: NNFloat>(

@@ -1,19 +1,23 @@
 /// A fully connected layer: y = activation(x · W + b), with the kernel W of
 /// shape [inputs, units] (Keras's layout; PyTorch's Linear stores Wᵀ) and the
-/// bias b of shape [units].
+/// bias b of shape [units]. An optional L1/L2 penalty applies to the kernel
+/// (Keras's `kernel_regularizer`).
 public struct Dense: Layer, Equatable {
     public var units: Int
     public var activation: Activation
     public var kernelInitializer: Initializer
     public var biasInitializer: Initializer
+    public var kernelRegularizer: Regularizer?
 
     public init(_ units: Int, activation: Activation = .linear,
                 kernelInitializer: Initializer = .glorotUniform,
-                biasInitializer: Initializer = .zeros) {
+                biasInitializer: Initializer = .zeros,
+                kernelRegularizer: Regularizer? = nil) {
         self.units = units
         self.activation = activation
         self.kernelInitializer = kernelInitializer
         self.biasInitializer = biasInitializer
+        self.kernelRegularizer = kernelRegularizer
     }
 
     public var kindName: String { "Dense" }
@@ -25,6 +29,10 @@ public struct Dense: Layer, Equatable {
         guard !o1, !o2, count <= 1 << 34 else {
             throw NNError.outOfMemory("a Dense layer of \(inputDim) inputs and \(units) units is too large")
         }
+        try activation.validate()
+        try kernelInitializer.validate()
+        try biasInitializer.validate()
+        try kernelRegularizer?.validate()
         return units
     }
 
@@ -40,28 +48,42 @@ final class DenseOperation<T: NNFloat>: LayerOperation {
     let config: Dense
     let inputDim: Int
     var outputDim: Int { config.units }
+    var activation: Activation { config.activation }
     var deferActivation = false
-    var parameterCount: Int { inputDim * config.units + config.units }
-    var weightShapes: [[Int]] { [[inputDim, config.units], [config.units]] }
+    let weights: [WeightSpec]
+    /// Pre-activations z [rows, units], kept only for activations whose
+    /// derivative needs them (gelu); otherwise the activation runs in place.
+    private var preactivation = Buffer<T>(count: 0)
 
     init(_ config: Dense, inputDim: Int) {
         self.config = config
         self.inputDim = inputDim
+        weights = [WeightSpec("kernel", [inputDim, config.units]), WeightSpec("bias", [config.units])]
     }
 
-    func initialize(_ params: UnsafeMutablePointer<T>, rng: inout RandomGenerator) {
+    func initialize(_ params: UnsafeMutablePointer<T>, _ state: UnsafeMutablePointer<T>, rng: inout RandomGenerator) {
         let n = config.units
         config.kernelInitializer.fill(params, count: inputDim * n, fanIn: inputDim, fanOut: n, rng: &rng)
         config.biasInitializer.fill(params + inputDim * n, count: n, fanIn: inputDim, fanOut: n, rng: &rng)
     }
 
+    func reserve(rows: Int) {
+        if config.activation.needsPreactivation, preactivation.count < rows * config.units {
+            preactivation = Buffer(count: rows * config.units)
+        }
+    }
+
     func forward(x: UnsafePointer<T>, y: UnsafeMutablePointer<T>, rows: Int,
-                 params: UnsafePointer<T>, kernels: KernelTable<T>) {
+                 params: UnsafePointer<T>, state: UnsafeMutablePointer<T>,
+                 context: inout ForwardContext, kernels: KernelTable<T>) {
         let n = config.units
-        // y = 1·b broadcast, then y += x · W, then the activation in place.
-        kernels.broadcastRows(y, params + inputDim * n, rows, n)
-        kernels.gemm(false, false, rows, n, inputDim, 1, x, inputDim, params, n, 1, y, n)
-        if !deferActivation { kernels.activationForward(config.activation, y, rows, n) }
+        let keepZ = config.activation.needsPreactivation && !deferActivation
+        if keepZ { reserve(rows: rows) }
+        let z = keepZ ? preactivation.pointer : y
+        // z = 1·b broadcast, then z += x · W, then y = f(z).
+        kernels.broadcastRows(z, params + inputDim * n, rows, n)
+        kernels.gemm(false, false, rows, n, inputDim, 1, x, inputDim, params, n, 1, z, n)
+        if !deferActivation { kernels.activationForward(config.activation, z, y, rows, n) }
     }
 
     func backward(x: UnsafePointer<T>, y: UnsafePointer<T>,
@@ -70,12 +92,19 @@ final class DenseOperation<T: NNFloat>: LayerOperation {
                   kernels: KernelTable<T>) {
         let n = config.units
         // dz = dy ⊙ f'(z), in place (dy already is dz when the activation is deferred).
-        if !deferActivation { kernels.activationBackward(config.activation, y, dy, rows, n) }
+        if !deferActivation {
+            let z = config.activation.needsPreactivation ? UnsafePointer(preactivation.pointer) : y
+            kernels.activationBackward(config.activation, z, y, dy, rows, n)
+        }
         // dW = xᵀ · dz [in, n];  db = Σ_rows dz;  dx = dz · Wᵀ [rows, in].
         kernels.gemm(true, false, inputDim, n, rows, 1, x, inputDim, dy, n, 0, grads, n)
         kernels.columnSums(dy, rows, n, grads + inputDim * n)
         if let dx {
             kernels.gemm(false, true, rows, inputDim, n, 1, dy, n, params, n, 0, dx, inputDim)
         }
+    }
+
+    func regularize(_ params: UnsafePointer<T>, _ grads: UnsafeMutablePointer<T>?) -> Double {
+        config.kernelRegularizer?.apply(params, count: inputDim * config.units, grads: grads) ?? 0
     }
 }

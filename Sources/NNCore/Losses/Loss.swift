@@ -13,22 +13,44 @@ public struct Loss: Equatable, Sendable {
         /// −log p[label] — Keras SparseCategoricalCrossentropy; with logits
         /// PyTorch CrossEntropyLoss with class-index targets.
         case sparseCategoricalCrossentropy = "sparse_categorical_crossentropy"
+        /// mean over outputs of |y − p| — Keras MeanAbsoluteError, PyTorch L1Loss.
+        case meanAbsoluteError = "mean_absolute_error"
+        /// mean over outputs of ½d² for |d| ≤ δ, else δ(|d| − ½δ), d = p − y —
+        /// Keras Huber, PyTorch HuberLoss (δ = `delta`, default 1).
+        case huber
     }
 
     public var kind: Kind
     /// The outputs are raw scores: the loss applies sigmoid (binary) or
     /// softmax (categorical) itself, in a numerically stable form.
     public var fromLogits: Bool
+    /// Huber's δ (ignored by the other losses).
+    public var delta: Double
 
-    public init(_ kind: Kind, fromLogits: Bool = false) {
+    public init(_ kind: Kind, fromLogits: Bool = false, delta: Double = 1) {
         self.kind = kind
         self.fromLogits = fromLogits
+        self.delta = delta
+    }
+
+    /// Throws invalidArgument for options that do not fit the loss.
+    public func validate() throws {
+        if kind == .huber {
+            guard delta.isFinite, delta > 0 else {
+                throw NNError.invalidArgument("huber: delta must be a finite number > 0, got \(delta)")
+            }
+        }
+        if fromLogits, ![.binaryCrossentropy, .categoricalCrossentropy, .sparseCategoricalCrossentropy].contains(kind) {
+            throw NNError.invalidArgument("from_logits applies to the cross-entropy losses only, not to \(kind.rawValue)")
+        }
     }
 
     public static let meanSquaredError = Loss(.meanSquaredError)
     public static let binaryCrossentropy = Loss(.binaryCrossentropy)
     public static let categoricalCrossentropy = Loss(.categoricalCrossentropy)
     public static let sparseCategoricalCrossentropy = Loss(.sparseCategoricalCrossentropy)
+    public static let meanAbsoluteError = Loss(.meanAbsoluteError)
+    public static let huber = Loss(.huber)
 
     /// Keras's epsilon: probabilities are clipped to [ε, 1 − ε] before a log.
     public static let epsilon = 1e-7
@@ -92,8 +114,10 @@ public struct Loss: Equatable, Sendable {
             }
         case .binaryCrossentropy:
             for i in 0..<rows * cols where y[i] < 0 || y[i] > 1 {
+                let hint = y[i] >= 2 && y[i].rounded() == y[i]
+                    ? " (class labels? use sparse_categorical_crossentropy with one output per class)" : ""
                 throw NNError.invalidArgument(
-                    "binary_crossentropy targets must lie in [0, 1]; found \(y[i]) in row \(i / cols), column \(i % cols)")
+                    "binary_crossentropy targets must lie in [0, 1]; found \(y[i]) in row \(i / cols), column \(i % cols)\(hint)")
             }
         default: break
         }
@@ -105,13 +129,60 @@ public struct Loss: Equatable, Sendable {
     /// (divisor is the batch size, so grad is the gradient of the batch mean).
     /// `logits` is true when the model output is pre-activation, either
     /// because of `fromLogits` or because the activation is fused.
+    ///
+    /// `weights`, if given, holds one weight per row: the row's loss (and its
+    /// gradient) is multiplied by it — Keras's sample_weight, whose weighted
+    /// mean divides by the batch size, not by the sum of the weights.
     public func evaluate<T: NNFloat>(
+        predictions p: UnsafePointer<T>, targets y: UnsafePointer<T>, rows: Int, cols: Int,
+        logits: Bool, grad: UnsafeMutablePointer<T>?, divisor: T, weights: UnsafePointer<T>? = nil
+    ) -> Double {
+        guard let weights else {
+            return unweighted(predictions: p, targets: y, rows: rows, cols: cols, logits: logits,
+                              grad: grad, divisor: divisor)
+        }
+        var total = 0.0
+        let targetCols = targetColumns(outputs: cols)
+        for r in 0..<rows {
+            let w = weights[r]
+            let l = unweighted(predictions: p + r * cols, targets: y + r * targetCols, rows: 1, cols: cols,
+                               logits: logits, grad: grad.map { $0 + r * cols }, divisor: divisor)
+            total += Double(w) * l
+            if let g = grad { for j in 0..<cols { g[r * cols + j] *= w } }
+        }
+        return total
+    }
+
+    private func unweighted<T: NNFloat>(
         predictions p: UnsafePointer<T>, targets y: UnsafePointer<T>, rows: Int, cols: Int,
         logits: Bool, grad: UnsafeMutablePointer<T>?, divisor: T
     ) -> Double {
         var total = 0.0
         let eps = T(Loss.epsilon)
         switch kind {
+        case .meanAbsoluteError:
+            let scale = 1 / (T(cols) * divisor)
+            for i in 0..<rows * cols {
+                let d = p[i] - y[i]
+                total += Double(abs(d))
+                grad?[i] = scale * (d > 0 ? 1 : (d < 0 ? -1 : 0))
+            }
+            total /= Double(cols)
+
+        case .huber:
+            let scale = 1 / (T(cols) * divisor), delta = T(self.delta)
+            for i in 0..<rows * cols {
+                let d = p[i] - y[i]
+                if abs(d) <= delta {
+                    total += Double(d * d / 2)
+                    grad?[i] = scale * d
+                } else {
+                    total += Double(delta * (abs(d) - delta / 2))
+                    grad?[i] = scale * (d > 0 ? delta : -delta)
+                }
+            }
+            total /= Double(cols)
+
         case .meanSquaredError:
             let scale = 2 / (T(cols) * divisor)
             for i in 0..<rows * cols {

@@ -4,13 +4,17 @@
 ///
 /// Every trainable parameter lives in one contiguous block (`parameters`),
 /// and every gradient in a second block of the same layout (`gradients`):
-/// layer i owns the slice starting at `parameterOffsets[i]`.
+/// layer i owns the slice starting at `parameterOffsets[i]`. Non-trainable
+/// state (BatchNorm's running statistics) lives in a third block (`state`),
+/// layer i's slice starting at `stateOffsets[i]`.
 public final class Network<T: NNFloat> {
     public let inputDim: Int
     public private(set) var operations: [any LayerOperation<T>] = []
     public private(set) var parameterOffsets: [Int] = []
+    public private(set) var stateOffsets: [Int] = []
     public private(set) var parameters: Buffer<T>
     public private(set) var gradients: Buffer<T>
+    public private(set) var state: Buffer<T>
     public var kernels: KernelTable<T>
 
     // Workspace, sized for `capacity` rows: each layer's output, and two
@@ -25,26 +29,32 @@ public final class Network<T: NNFloat> {
         self.kernels = kernels
         parameters = Buffer(count: 0)
         gradients = Buffer(count: 0)
+        state = Buffer(count: 0)
     }
 
     public var outputDim: Int { operations.last?.outputDim ?? inputDim }
     public var parameterCount: Int { parameters.count }
+    public var stateCount: Int { state.count }
 
-    /// Appends a layer, keeping the existing parameters and initializing the
-    /// new ones from `rng`.
+    /// Appends a layer, keeping the existing parameters and state and
+    /// initializing the new ones from `rng`.
     public func append(_ layer: any Layer, rng: inout RandomGenerator) throws {
         let width = outputDim
         _ = try layer.outputDim(inputDim: width)
         let op = layer.makeOperation(inputDim: width, scalar: T.self)
-        let offset = parameters.count
+        let offset = parameters.count, stateOffset = state.count
         let newParameters = Buffer<T>(count: offset + op.parameterCount)
         newParameters.pointer.update(from: parameters.pointer, count: offset)
-        op.initialize(newParameters.pointer + offset, rng: &rng)
+        let newState = Buffer<T>(count: stateOffset + op.stateCount)
+        newState.pointer.update(from: state.pointer, count: stateOffset)
+        op.initialize(newParameters.pointer + offset, newState.pointer + stateOffset, rng: &rng)
         operations.forEach { $0.deferActivation = false }
         operations.append(op)
         parameterOffsets.append(offset)
+        stateOffsets.append(stateOffset)
         parameters = newParameters
         gradients = Buffer(count: newParameters.count)
+        state = newState
         capacity = 0
         outputs = []
     }
@@ -54,6 +64,7 @@ public final class Network<T: NNFloat> {
         guard rows > capacity else { return }
         capacity = rows
         outputs = operations.map { Buffer(count: rows * $0.outputDim) }
+        operations.forEach { $0.reserve(rows: rows) }
         let widest = operations.reduce(inputDim) { max($0, $1.outputDim) }
         gradientA = Buffer(count: rows * widest)
         gradientB = Buffer(count: rows * widest)
@@ -65,20 +76,40 @@ public final class Network<T: NNFloat> {
         set { operations.last?.deferActivation = newValue }
     }
 
-    /// Runs every layer on x [rows, inputDim]; returns the last layer's output
-    /// [rows, outputDim] (logits if `lastActivationDeferred`), valid until the
-    /// next call. Needs at least one layer.
+    /// Runs every layer on x [rows, inputDim] in inference mode; returns the
+    /// last layer's output [rows, outputDim] (logits if
+    /// `lastActivationDeferred`), valid until the next call. Needs a layer.
     @discardableResult
     public func forward(_ x: UnsafePointer<T>, rows: Int) -> UnsafeMutablePointer<T> {
+        var context = ForwardContext(training: false)
+        return forward(x, rows: rows, context: &context)
+    }
+
+    /// As `forward(_:rows:)`, in the mode of `context` (training: Dropout
+    /// draws masks from context.rng, BatchNorm uses and updates batch
+    /// statistics).
+    @discardableResult
+    public func forward(_ x: UnsafePointer<T>, rows: Int, context: inout ForwardContext) -> UnsafeMutablePointer<T> {
         reserve(rows: rows)
         var input = x
         for (i, op) in operations.enumerated() {
             let y = outputs[i].pointer
             op.forward(x: input, y: y, rows: rows, params: parameters.pointer + parameterOffsets[i],
-                       kernels: kernels)
+                       state: state.pointer + stateOffsets[i], context: &context, kernels: kernels)
             input = UnsafePointer(y)
         }
         return outputs[operations.count - 1].pointer
+    }
+
+    /// The sum of every layer's regularization penalty; with `addGradients`,
+    /// also adds the penalties' gradients to `gradients`.
+    public func regularization(addGradients: Bool) -> Double {
+        var total = 0.0
+        for (i, op) in operations.enumerated() {
+            total += op.regularize(parameters.pointer + parameterOffsets[i],
+                                   addGradients ? gradients.pointer + parameterOffsets[i] : nil)
+        }
+        return total
     }
 
     /// The output of layer i from the last forward pass.
@@ -114,16 +145,24 @@ public final class Network<T: NNFloat> {
     }
     private var lossGradient = Buffer<T>(count: 0)
 
-    /// Weight arrays in Keras's get_weights() order: (offset in the block, shape).
-    public var weightArrays: [(offset: Int, shape: [Int])] {
-        var result: [(Int, [Int])] = []
+    /// Weight arrays in Keras's get_weights() order: where each lives (the
+    /// parameter block if trainable, else the state block), its offset there,
+    /// and its description.
+    public var weightArrays: [(offset: Int, spec: WeightSpec)] {
+        var result: [(Int, WeightSpec)] = []
         for (i, op) in operations.enumerated() {
-            var offset = parameterOffsets[i]
-            for shape in op.weightShapes {
-                result.append((offset, shape))
-                offset += shape.reduce(1, *)
+            var p = parameterOffsets[i], s = stateOffsets[i]
+            for w in op.weights {
+                if w.trainable {
+                    result.append((p, w)); p += w.count
+                } else {
+                    result.append((s, w)); s += w.count
+                }
             }
         }
         return result
     }
+
+    /// The buffer that holds weight arrays of this kind.
+    public func storage(trainable: Bool) -> Buffer<T> { trainable ? parameters : state }
 }

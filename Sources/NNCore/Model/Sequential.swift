@@ -19,12 +19,15 @@ public final class Sequential {
     public private(set) var loss: Loss?
     public private(set) var optimizerOptions: OptimizerOptions?
     public private(set) var metrics: [Metric] = []
+    /// The learning-rate schedule applied between epochs, if any.
+    public private(set) var learningRateSchedule: LearningRateSchedule?
     /// Per-epoch logs of every `fit` so far, appended epoch by epoch.
     public internal(set) var history = History()
 
     let network: Network<Float>
     var rng: RandomGenerator
     var optimizer: Optimizer<Float>?
+    var plateau: PlateauState?
     private var trained = false
 
     /// An empty model over rows of `inputDim` features; `seed` seeds weight
@@ -41,6 +44,8 @@ public final class Sequential {
     public var outputDim: Int { network.outputDim }
     /// Total number of trainable scalars.
     public var parameterCount: Int { network.parameterCount }
+    /// Total number of non-trainable scalars (normalization statistics).
+    public var nonTrainableCount: Int { network.stateCount }
     /// Output width of layer `index` (0-based; must be in range).
     public func outputDim(ofLayer index: Int) -> Int { network.operations[index].outputDim }
 
@@ -54,27 +59,50 @@ public final class Sequential {
         optimizer?.reset()
     }
 
-    /// Sets the loss.
-    public func setLoss(_ loss: Loss) { self.loss = loss }
+    /// Sets the loss (throws for options that do not fit it).
+    public func setLoss(_ loss: Loss) throws {
+        try loss.validate()
+        self.loss = loss
+    }
 
-    /// Sets the optimizer and resets its state.
+    /// Sets the optimizer and resets its state (and a plateau schedule's).
     public func setOptimizer(_ options: OptimizerOptions) throws {
         try options.validate()
         optimizerOptions = options
         optimizer = Optimizer(options)
+        plateau = nil
     }
 
-    /// Adds a metric (no effect if already present).
-    public func addMetric(_ metric: Metric) {
+    /// The optimizer's current learning rate (nil without an optimizer).
+    public var learningRate: Double? { optimizer?.learningRate }
+
+    /// Sets (or, with nil, removes) the learning-rate schedule.
+    public func setLearningRateSchedule(_ schedule: LearningRateSchedule?) throws {
+        try schedule?.validate()
+        learningRateSchedule = schedule
+        plateau = nil
+        if let optimizer { optimizer.learningRate = optimizer.options.learningRate }
+    }
+
+    /// Adds a metric (no effect if already present). Its parameter is checked
+    /// now; whether it fits the model's loss and outputs, when training or
+    /// evaluation starts.
+    public func addMetric(_ metric: Metric) throws {
+        try metric.validateParameter()
         if !metrics.contains(metric) { metrics.append(metric) }
     }
 
+    /// Removes every metric.
+    public func clearMetrics() { metrics = [] }
+
     /// Sets loss, optimizer and metrics at once, as Keras's `compile`.
     public func compile(loss: Loss, optimizer: OptimizerOptions, metrics: [Metric] = []) throws {
+        try loss.validate()
+        try metrics.forEach { try $0.validateParameter() }
         try setOptimizer(optimizer)
-        setLoss(loss)
-        self.metrics = []
-        metrics.forEach(addMetric)
+        try setLoss(loss)
+        clearMetrics()
+        try metrics.forEach(addMetric)
     }
 
     /// Names of the values `evaluate` returns: "loss", then each metric.
@@ -82,13 +110,18 @@ public final class Sequential {
 
     // MARK: Weights
 
+    /// The weight arrays in Keras's get_weights() order (trainable ones and
+    /// normalization statistics).
+    public var weightSpecs: [WeightSpec] { network.weightArrays.map(\.spec) }
+
     /// Shapes of the weight arrays in Keras's get_weights() order.
-    public var weightShapes: [[Int]] { network.weightArrays.map(\.shape) }
+    public var weightShapes: [[Int]] { weightSpecs.map(\.shape) }
 
     /// A copy of weight array `index`, row-major.
     public func weight(_ index: Int) throws -> [Float] {
-        let (offset, shape) = try weightArray(index)
-        return Array(UnsafeBufferPointer(start: network.parameters.pointer + offset, count: shape.reduce(1, *)))
+        let (offset, spec) = try weightArray(index)
+        let storage = network.storage(trainable: spec.trainable)
+        return Array(UnsafeBufferPointer(start: storage.pointer + offset, count: spec.count))
     }
 
     /// Replaces weight array `index` with `values` (row-major); the count must
@@ -99,28 +132,33 @@ public final class Sequential {
 
     /// As `setWeight(_:_:)`, from a buffer (no intermediate copy).
     public func setWeight(_ index: Int, _ values: UnsafeBufferPointer<Float>) throws {
-        let (offset, shape) = try weightArray(index)
-        let count = shape.reduce(1, *)
-        guard values.count == count else {
-            throw NNError.shapeMismatch("weight \(index) has shape \(shape) (\(count) values), got \(values.count) values")
+        let (offset, spec) = try weightArray(index)
+        guard values.count == spec.count else {
+            throw NNError.shapeMismatch("weight \(index) has shape \(spec.shape) (\(spec.count) values), got \(values.count) values")
         }
         for (i, v) in values.enumerated() where !v.isFinite {
             throw NNError.nonFinite("weight \(index) value \(i) is \(v); weights must be finite")
         }
-        if let base = values.baseAddress { (network.parameters.pointer + offset).update(from: base, count: count) }
+        if spec.name == "moving_variance", let i = values.firstIndex(where: { $0 < 0 }) {
+            throw NNError.invalidArgument("weight \(index) (moving_variance) value \(i) is \(values[i]); variances must be >= 0")
+        }
+        if let base = values.baseAddress {
+            (network.storage(trainable: spec.trainable).pointer + offset).update(from: base, count: spec.count)
+        }
     }
 
     /// Copies weight array `index` into `out`, whose count must match.
     public func copyWeight(_ index: Int, into out: UnsafeMutableBufferPointer<Float>) throws {
-        let (offset, shape) = try weightArray(index)
-        let count = shape.reduce(1, *)
-        guard out.count == count else {
-            throw NNError.shapeMismatch("weight \(index) has shape \(shape) (\(count) values), the buffer holds \(out.count)")
+        let (offset, spec) = try weightArray(index)
+        guard out.count == spec.count else {
+            throw NNError.shapeMismatch("weight \(index) has shape \(spec.shape) (\(spec.count) values), the buffer holds \(out.count)")
         }
-        if let base = out.baseAddress { base.update(from: network.parameters.pointer + offset, count: count) }
+        if let base = out.baseAddress {
+            base.update(from: network.storage(trainable: spec.trainable).pointer + offset, count: spec.count)
+        }
     }
 
-    private func weightArray(_ index: Int) throws -> (Int, [Int]) {
+    private func weightArray(_ index: Int) throws -> (Int, WeightSpec) {
         let arrays = network.weightArrays
         guard index >= 0, index < arrays.count else {
             throw NNError.invalidArgument("weight index \(index) is out of range: the model has \(arrays.count) weight arrays")
@@ -128,28 +166,49 @@ public final class Sequential {
         return arrays[index]
     }
 
+    /// A copy of every parameter and statistic (for restoring a best epoch).
+    func snapshot() -> (parameters: [Float], state: [Float]) {
+        (network.parameters.array, network.state.array)
+    }
+
+    func restore(_ snapshot: (parameters: [Float], state: [Float])) {
+        snapshot.parameters.withUnsafeBufferPointer { network.parameters.pointer.update(from: $0.baseAddress!, count: $0.count) }
+        snapshot.state.withUnsafeBufferPointer { b in
+            if let base = b.baseAddress { network.state.pointer.update(from: base, count: b.count) }
+        }
+    }
+
     // MARK: Summary
+
+    /// Keras-style names of the layers: dense, dense_1, dropout, ...
+    public var layerNames: [String] {
+        var seen: [String: Int] = [:]
+        return layers.map { layer in
+            let base = snakeCase(layer.kindName)
+            let k = seen[base, default: 0]
+            seen[base] = k + 1
+            return k == 0 ? base : "\(base)_\(k)"
+        }
+    }
 
     /// A Keras-style text summary.
     public func summary() -> String {
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
-        let rule = String(repeating: "_", count: 65), double = String(repeating: "=", count: 65)
+        let rule = String(repeating: "_", count: 80), double = String(repeating: "=", count: 80)
         var lines = ["Model: \"sequential\"", rule,
-                     pad(" Layer (type)", 29) + pad("Output Shape", 26) + "Param #", double]
-        var kinds: [String: Int] = [:]
-        for (i, layer) in layers.enumerated() {
-            let kind = layer.kindName.lowercased()
-            let k = kinds[kind, default: 0]
-            kinds[kind] = k + 1
-            let name = k == 0 ? kind : "\(kind)_\(k)"
+                     pad(" Layer (type)", 46) + pad("Output Shape", 22) + "Param #", double]
+        for (i, (layer, name)) in zip(layers, layerNames).enumerated() {
             let op = network.operations[i]
-            let act = layer.activation == .linear ? "" : ", \(layer.activation.rawValue)"
-            lines.append(pad(" \(name) (\(layer.kindName)\(act))", 29) + pad("(None, \(op.outputDim))", 26)
-                         + "\(op.parameterCount)")
+            var kind = layer.kindName
+            if layer is Dense, layer.activation != .linear { kind += ", \(layer.activation.name)" }
+            if let dropout = layer as? Dropout { kind += " \(dropout.rate)" }
+            if let act = layer as? ActivationLayer { kind = "Activation, \(act.activation.name)" }
+            lines.append(pad(" \(name) (\(kind))", 46) + pad("(None, \(op.outputDim))", 22)
+                         + "\(op.parameterCount + op.stateCount)")
         }
         if layers.isEmpty { lines.append(" (no layers; input width \(inputDim))") }
-        lines += [double, "Total params: \(parameterCount)", "Trainable params: \(parameterCount)",
-                  "Non-trainable params: 0", rule]
+        lines += [double, "Total params: \(parameterCount + nonTrainableCount)", "Trainable params: \(parameterCount)",
+                  "Non-trainable params: \(nonTrainableCount)", rule]
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -163,7 +222,17 @@ public final class Sequential {
         try requireLayers()
         guard let loss else { throw NNError.invalidState("no loss is set; set a loss (compile) before fit or evaluate") }
         guard let optimizer else { throw NNError.invalidState("no optimizer is set; set an optimizer (compile) before fit") }
+        for (layer, name) in zip(layers, layerNames) where !layer.activation.isDifferentiable {
+            throw NNError.invalidState(
+                "layer \(name) uses the \(layer.activation.name) activation, whose derivative is 0 almost everywhere, "
+                + "so no gradient can pass through it: train with sigmoid (or tanh) and switch to step for inference")
+        }
         return (loss, optimizer)
+    }
+
+    /// Checks that every metric fits the loss and the outputs.
+    func checkMetrics(_ loss: Loss) throws {
+        try metrics.forEach { try $0.validate(loss: loss, outputs: outputDim) }
     }
 
     /// Checks x (and y) against the model's widths and for finiteness.
@@ -187,3 +256,18 @@ public final class Sequential {
 
     func markTrained() { trained = true }
 }
+
+/// "BatchNormalization" → "batch_normalization", as Keras names layers.
+func snakeCase(_ s: String) -> String {
+    var out = ""
+    for (i, c) in s.enumerated() {
+        if c.isUppercase {
+            if i > 0 { out += "_" }
+            out += c.lowercased()
+        } else {
+            out.append(c)
+        }
+    }
+    return out
+}
+

@@ -1,41 +1,141 @@
 /// The configuration of an optimizer: which one and its hyper-parameters.
-/// Update rules and defaults are PyTorch's (`torch.optim.SGD`, `torch.optim.Adam`).
+/// Update rules and defaults are PyTorch's (`torch.optim.*`), except SGD's
+/// default learning rate, which is Keras's 0.01. Gradient clipping
+/// (`clipValue`, `clipNorm`, `globalClipNorm`) follows Keras's optimizer
+/// arguments `clipvalue`, `clipnorm`, `global_clipnorm`.
 public struct OptimizerOptions: Equatable, Sendable {
-    public enum Kind: String, CaseIterable, Sendable { case sgd, adam }
+    public enum Kind: String, CaseIterable, Sendable {
+        /// torch.optim.SGD
+        case sgd
+        /// torch.optim.Adam (L2 weight decay added to the gradient)
+        case adam
+        /// torch.optim.AdamW (decoupled weight decay)
+        case adamw
+        /// torch.optim.RMSprop
+        case rmsprop
+        /// torch.optim.Adagrad
+        case adagrad
+        /// torch.optim.Rprop (FANN's default training algorithm)
+        case rprop
+    }
 
     public var kind: Kind
+    /// Step size (Rprop: the initial per-parameter step).
     public var learningRate: Double
-    /// SGD: momentum factor (0 disables momentum).
+    /// SGD, RMSprop: momentum factor (0 disables momentum).
     public var momentum: Double = 0
-    /// SGD: Nesterov momentum (needs momentum > 0).
+    /// SGD: dampening of the momentum.
+    public var dampening: Double = 0
+    /// SGD: Nesterov momentum (needs momentum > 0 and dampening 0).
     public var nesterov: Bool = false
-    /// Adam: decay rates of the first and second moment estimates.
+    /// Adam, AdamW: decay rates of the moment estimates.
     public var beta1: Double = 0.9
     public var beta2: Double = 0.999
-    /// Adam: added to the denominator for stability.
+    /// Adam, AdamW, RMSprop, Adagrad: term added to the denominator.
     public var epsilon: Double = 1e-8
-    /// L2 penalty added to the gradient (PyTorch's `weight_decay`).
+    /// L2 penalty added to the gradient (SGD, Adam, RMSprop, Adagrad) or the
+    /// decoupled decay (AdamW), as PyTorch's `weight_decay`.
     public var weightDecay: Double = 0
+    /// Adam, AdamW: use the maximum of past second moments.
+    public var amsgrad: Bool = false
+    /// RMSprop: smoothing constant of the squared-gradient average.
+    public var alpha: Double = 0.99
+    /// RMSprop: normalize by the estimated variance of the gradient.
+    public var centered: Bool = false
+    /// Adagrad: learning-rate decay.
+    public var lrDecay: Double = 0
+    /// Adagrad: initial value of the sum of squares.
+    public var initialAccumulatorValue: Double = 0
+    /// Rprop: multiplicative decrease and increase factors (0 < etaMinus < 1 < etaPlus).
+    public var etaMinus: Double = 0.5
+    public var etaPlus: Double = 1.2
+    /// Rprop: minimal and maximal step sizes.
+    public var stepSizeMin: Double = 1e-6
+    public var stepSizeMax: Double = 50
+    /// Clip every gradient element to [−clipValue, clipValue] (Keras clipvalue).
+    public var clipValue: Double? = nil
+    /// Rescale each weight array's gradient to norm ≤ clipNorm (Keras clipnorm).
+    public var clipNorm: Double? = nil
+    /// Rescale the whole gradient to global norm ≤ globalClipNorm (Keras global_clipnorm).
+    public var globalClipNorm: Double? = nil
 
-    /// An optimizer of `kind` with `learningRate` and the other defaults.
+    /// An optimizer of `kind` with `learningRate` and the other defaults of
+    /// the fields above (use `defaults(for:)` for each kind's own defaults).
     public init(kind: Kind, learningRate: Double) {
         self.kind = kind
         self.learningRate = learningRate
     }
 
+    /// PyTorch's defaults for `kind` (SGD: learning rate 0.01, as Keras;
+    /// AdamW: weight decay 0.01; Adagrad: epsilon 1e-10).
+    public static func defaults(for kind: Kind) -> OptimizerOptions {
+        switch kind {
+        case .sgd: return OptimizerOptions(kind: .sgd, learningRate: 0.01)
+        case .adam: return OptimizerOptions(kind: .adam, learningRate: 0.001)
+        case .adamw:
+            var o = OptimizerOptions(kind: .adamw, learningRate: 0.001)
+            o.weightDecay = 0.01
+            return o
+        case .rmsprop: return OptimizerOptions(kind: .rmsprop, learningRate: 0.01)
+        case .adagrad:
+            var o = OptimizerOptions(kind: .adagrad, learningRate: 0.01)
+            o.epsilon = 1e-10
+            return o
+        case .rprop: return OptimizerOptions(kind: .rprop, learningRate: 0.01)
+        }
+    }
+
     /// SGD; the default learning rate 0.01 is Keras's.
-    public static func sgd(learningRate: Double = 0.01, momentum: Double = 0, nesterov: Bool = false,
-                           weightDecay: Double = 0) -> OptimizerOptions {
-        var o = OptimizerOptions(kind: .sgd, learningRate: learningRate)
-        o.momentum = momentum; o.nesterov = nesterov; o.weightDecay = weightDecay
+    public static func sgd(learningRate: Double = 0.01, momentum: Double = 0, dampening: Double = 0,
+                           nesterov: Bool = false, weightDecay: Double = 0) -> OptimizerOptions {
+        var o = defaults(for: .sgd)
+        o.learningRate = learningRate; o.momentum = momentum; o.dampening = dampening
+        o.nesterov = nesterov; o.weightDecay = weightDecay
         return o
     }
 
     /// Adam with PyTorch's defaults.
     public static func adam(learningRate: Double = 0.001, beta1: Double = 0.9, beta2: Double = 0.999,
-                            epsilon: Double = 1e-8, weightDecay: Double = 0) -> OptimizerOptions {
-        var o = OptimizerOptions(kind: .adam, learningRate: learningRate)
-        o.beta1 = beta1; o.beta2 = beta2; o.epsilon = epsilon; o.weightDecay = weightDecay
+                            epsilon: Double = 1e-8, weightDecay: Double = 0, amsgrad: Bool = false) -> OptimizerOptions {
+        var o = defaults(for: .adam)
+        o.learningRate = learningRate; o.beta1 = beta1; o.beta2 = beta2; o.epsilon = epsilon
+        o.weightDecay = weightDecay; o.amsgrad = amsgrad
+        return o
+    }
+
+    /// AdamW with PyTorch's defaults (weight decay 0.01, decoupled).
+    public static func adamw(learningRate: Double = 0.001, beta1: Double = 0.9, beta2: Double = 0.999,
+                             epsilon: Double = 1e-8, weightDecay: Double = 0.01, amsgrad: Bool = false) -> OptimizerOptions {
+        var o = defaults(for: .adamw)
+        o.learningRate = learningRate; o.beta1 = beta1; o.beta2 = beta2; o.epsilon = epsilon
+        o.weightDecay = weightDecay; o.amsgrad = amsgrad
+        return o
+    }
+
+    /// RMSprop with PyTorch's defaults.
+    public static func rmsprop(learningRate: Double = 0.01, alpha: Double = 0.99, epsilon: Double = 1e-8,
+                               weightDecay: Double = 0, momentum: Double = 0, centered: Bool = false) -> OptimizerOptions {
+        var o = defaults(for: .rmsprop)
+        o.learningRate = learningRate; o.alpha = alpha; o.epsilon = epsilon
+        o.weightDecay = weightDecay; o.momentum = momentum; o.centered = centered
+        return o
+    }
+
+    /// Adagrad with PyTorch's defaults.
+    public static func adagrad(learningRate: Double = 0.01, lrDecay: Double = 0, weightDecay: Double = 0,
+                               initialAccumulatorValue: Double = 0, epsilon: Double = 1e-10) -> OptimizerOptions {
+        var o = defaults(for: .adagrad)
+        o.learningRate = learningRate; o.lrDecay = lrDecay; o.weightDecay = weightDecay
+        o.initialAccumulatorValue = initialAccumulatorValue; o.epsilon = epsilon
+        return o
+    }
+
+    /// Rprop with PyTorch's defaults.
+    public static func rprop(learningRate: Double = 0.01, etaMinus: Double = 0.5, etaPlus: Double = 1.2,
+                             stepSizeMin: Double = 1e-6, stepSizeMax: Double = 50) -> OptimizerOptions {
+        var o = defaults(for: .rprop)
+        o.learningRate = learningRate; o.etaMinus = etaMinus; o.etaPlus = etaPlus
+        o.stepSizeMin = stepSizeMin; o.stepSizeMax = stepSizeMax
         return o
     }
 
@@ -44,78 +144,191 @@ public struct OptimizerOptions: Equatable, Sendable {
         func bad(_ name: String, _ value: Double, _ rule: String) -> NNError {
             .invalidArgument("\(kind.rawValue): \(name) must be \(rule), got \(value)")
         }
-        guard learningRate.isFinite, learningRate > 0 else { throw bad("learning_rate", learningRate, "a finite number > 0") }
-        guard weightDecay.isFinite, weightDecay >= 0 else { throw bad("weight_decay", weightDecay, "a finite number >= 0") }
+        func nonNegative(_ name: String, _ v: Double) throws {
+            guard v.isFinite, v >= 0 else { throw bad(name, v, "a finite number >= 0") }
+        }
+        func positive(_ name: String, _ v: Double) throws {
+            guard v.isFinite, v > 0 else { throw bad(name, v, "a finite number > 0") }
+        }
+        func unit(_ name: String, _ v: Double) throws {
+            guard v >= 0, v < 1 else { throw bad(name, v, "in [0, 1)") }
+        }
+        try positive("learning_rate", learningRate)
+        try nonNegative("weight_decay", weightDecay)
+        if let c = clipValue { try positive("clipvalue", c) }
+        if let c = clipNorm { try positive("clipnorm", c) }
+        if let c = globalClipNorm { try positive("global_clipnorm", c) }
         switch kind {
         case .sgd:
-            guard momentum.isFinite, momentum >= 0 else { throw bad("momentum", momentum, "a finite number >= 0") }
-            if nesterov && momentum <= 0 {
-                throw NNError.invalidArgument("sgd: nesterov momentum requires momentum > 0, got \(momentum)")
+            try nonNegative("momentum", momentum)
+            try nonNegative("dampening", dampening)
+            if nesterov && (momentum <= 0 || dampening != 0) {
+                throw NNError.invalidArgument(
+                    "sgd: nesterov momentum requires momentum > 0 and dampening 0, got momentum \(momentum), dampening \(dampening)")
             }
-        case .adam:
-            guard beta1 >= 0, beta1 < 1 else { throw bad("beta_1", beta1, "in [0, 1)") }
-            guard beta2 >= 0, beta2 < 1 else { throw bad("beta_2", beta2, "in [0, 1)") }
-            guard epsilon.isFinite, epsilon > 0 else { throw bad("epsilon", epsilon, "a finite number > 0") }
+        case .adam, .adamw:
+            try unit("beta_1", beta1)
+            try unit("beta_2", beta2)
+            try positive("epsilon", epsilon)
+        case .rmsprop:
+            try unit("alpha", alpha)
+            try positive("epsilon", epsilon)
+            try nonNegative("momentum", momentum)
+        case .adagrad:
+            try nonNegative("lr_decay", lrDecay)
+            try nonNegative("initial_accumulator_value", initialAccumulatorValue)
+            try positive("epsilon", epsilon)
+        case .rprop:
+            guard weightDecay == 0 else {
+                throw NNError.invalidArgument("rprop: weight_decay is not supported (PyTorch's Rprop has none), got \(weightDecay)")
+            }
+            guard etaMinus > 0, etaMinus < 1 else { throw bad("eta_minus", etaMinus, "in (0, 1)") }
+            guard etaPlus.isFinite, etaPlus > 1 else { throw bad("eta_plus", etaPlus, "a finite number > 1") }
+            try positive("step_size_min", stepSizeMin)
+            guard stepSizeMax.isFinite, stepSizeMax >= stepSizeMin else {
+                throw bad("step_size_max", stepSizeMax, "finite and >= step_size_min (\(stepSizeMin))")
+            }
         }
     }
 }
 
-/// An optimizer with its state (moment buffers, step count) over the model's
-/// flat parameter block. The state is part of the model.
+/// An optimizer with its state over the model's flat parameter block.
+///
+/// Each kind applies PyTorch's update rule (the single-tensor path of
+/// `torch.optim`, maximize = False), one file per algorithm in this folder:
+/// SGD.swift, Adam.swift (Adam and AdamW), RMSprop.swift, Adagrad.swift,
+/// Rprop.swift. The state is part of the model: it is made by the first
+/// update and survives everything except `reset()`.
 final class Optimizer<T: NNFloat> {
     let options: OptimizerOptions
-    /// SGD: momentum buffer; Adam: first moment.
-    private(set) var first: Buffer<T>?
-    /// Adam: second moment.
-    private(set) var second: Buffer<T>?
-    /// Number of steps taken.
+    /// The current learning rate: starts at options.learningRate; a
+    /// learning-rate schedule changes it between epochs, and each update reads
+    /// it. (Rprop reads it once, as PyTorch does: it is the initial step size
+    /// of every parameter when the state is made.)
+    var learningRate: Double
+    /// Number of updates since creation or the last `reset()` (PyTorch's
+    /// state "step").
     private(set) var step = 0
+    /// The per-parameter state, one buffer of `parameterCount` values per
+    /// entry, named as the keys of PyTorch's `state_dict()["state"][i]`
+    /// (see `stateNames(for:)` for which entries a configuration has, in
+    /// this order). Empty before the first update and after `reset()`.
+    private(set) var stateBuffers: [(name: String, buffer: Buffer<T>)] = []
+    /// The number of parameters the state was made for; nil while there is no state.
+    private(set) var parameterCount: Int?
 
-    init(_ options: OptimizerOptions) { self.options = options }
+    init(_ options: OptimizerOptions) {
+        self.options = options
+        learningRate = options.learningRate
+    }
 
-    /// Forgets all state (after the parameter layout changed).
-    func reset() { first = nil; second = nil; step = 0 }
-
-    /// One update of params[0..<count] with gradients grads[0..<count].
-    func update(_ params: UnsafeMutablePointer<T>, _ grads: UnsafePointer<T>, count: Int) {
-        step += 1
-        let wd = T(options.weightDecay)
+    /// The names of the state buffers of `options`, in the order of
+    /// `stateBuffers`:
+    ///
+    ///     SGD            "momentum_buffer" (only with momentum ≠ 0)
+    ///     Adam, AdamW    "exp_avg", "exp_avg_sq", then "max_exp_avg_sq" with amsgrad
+    ///     RMSprop        "square_avg", then "momentum_buffer" with momentum > 0,
+    ///                    then "grad_avg" when centered
+    ///     Adagrad        "sum"
+    ///     Rprop          "prev", "step_size"
+    static func stateNames(for options: OptimizerOptions) -> [String] {
         switch options.kind {
         case .sgd:
-            // torch.optim.SGD (dampening 0):
-            //   g ← g + λθ;  b ← g on the first step, else b ← μb + g;
-            //   g ← g + μb (Nesterov) or g ← b;  θ ← θ − γg
-            let lr = T(options.learningRate), mu = T(options.momentum)
-            if mu == 0 {
-                for i in 0..<count { params[i] -= lr * (grads[i] + wd * params[i]) }
-                return
-            }
-            let isFirst = first == nil
-            if isFirst { first = Buffer(count: count) }
-            let b = first!.pointer
-            for i in 0..<count {
-                let g = grads[i] + wd * params[i]
-                b[i] = isFirst ? g : mu * b[i] + g
-                let d = options.nesterov ? g + mu * b[i] : b[i]
-                params[i] -= lr * d
-            }
-        case .adam:
-            // torch.optim.Adam:
-            //   g ← g + λθ;  m ← m + (1−β₁)(g − m);  v ← β₂v + (1−β₂)g²
-            //   θ ← θ − (γ / (1−β₁ᵗ)) · m / (√v / √(1−β₂ᵗ) + ε)
-            if first == nil { first = Buffer(count: count); second = Buffer(count: count) }
-            let m = first!.pointer, v = second!.pointer
-            let b1 = T(options.beta1), b2 = T(options.beta2), eps = T(options.epsilon)
-            let bc1 = 1 - pow(options.beta1, step), bc2 = 1 - pow(options.beta2, step)
-            let stepSize = T(options.learningRate / bc1)
-            let bc2Sqrt = T(bc2.squareRoot())
-            for i in 0..<count {
-                let g = grads[i] + wd * params[i]
-                m[i] += (1 - b1) * (g - m[i])
-                v[i] = b2 * v[i] + (1 - b2) * g * g
-                let denom = v[i].squareRoot() / bc2Sqrt + eps
-                params[i] -= stepSize * m[i] / denom
-            }
+            return options.momentum != 0 ? ["momentum_buffer"] : []
+        case .adam, .adamw:
+            return ["exp_avg", "exp_avg_sq"] + (options.amsgrad ? ["max_exp_avg_sq"] : [])
+        case .rmsprop:
+            return ["square_avg"] + (options.momentum > 0 ? ["momentum_buffer"] : [])
+                + (options.centered ? ["grad_avg"] : [])
+        case .adagrad:
+            return ["sum"]
+        case .rprop:
+            return ["prev", "step_size"]
+        }
+    }
+
+    /// The state buffer called `name`, if this configuration has one.
+    func stateBuffer(_ name: String) -> Buffer<T>? {
+        stateBuffers.first { $0.name == name }?.buffer
+    }
+
+    /// Forgets all state and the step count (after the parameter layout changed).
+    func reset() {
+        stateBuffers = []
+        parameterCount = nil
+        step = 0
+    }
+
+    /// One update of params[0..<count] with gradients grads[0..<count].
+    /// The first update after creation or `reset()` makes the state for
+    /// `count` parameters; every later one must pass the same count.
+    ///
+    /// Specialized for Float here, so that a caller in any module gets the
+    /// tight loops (a generic call runs every arithmetic operation through
+    /// the NNFloat witness table, about 100 times slower).
+    @_specialize(where T == Float)
+    func update(_ params: UnsafeMutablePointer<T>, _ grads: UnsafePointer<T>, count: Int) {
+        let fresh = parameterCount == nil
+        if fresh {
+            makeState(count: count)
+        } else {
+            precondition(count == parameterCount,
+                         "the optimizer state is for \(parameterCount!) parameters, got \(count); reset() it first")
+        }
+        step += 1
+        // The buffers in the order of stateNames(for:); reading them here
+        // allocates nothing.
+        func state(_ i: Int) -> UnsafeMutablePointer<T> { stateBuffers[i].buffer.pointer }
+        let o = options
+        switch o.kind {
+        case .sgd:
+            sgdUpdate(params, grads, count: count,
+                      momentumBuffer: o.momentum != 0 ? state(0) : nil, firstStep: fresh,
+                      lr: T(learningRate), momentum: T(o.momentum), dampeningComplement: T(1 - o.dampening),
+                      nesterov: o.nesterov, weightDecay: T(o.weightDecay))
+        case .adam, .adamw:
+            let bias1 = 1 - pow(o.beta1, step), bias2 = 1 - pow(o.beta2, step)
+            let decoupled = o.kind == .adamw
+            adamUpdate(params, grads, count: count,
+                       expAvg: state(0), expAvgSq: state(1), maxExpAvgSq: o.amsgrad ? state(2) : nil,
+                       stepSize: T(learningRate / bias1), bias2Sqrt: T(bias2.squareRoot()),
+                       beta1Complement: T(1 - o.beta1), beta2: T(o.beta2), beta2Complement: T(1 - o.beta2),
+                       epsilon: T(o.epsilon),
+                       l2: decoupled ? 0 : T(o.weightDecay),
+                       decay: decoupled ? T(1 - learningRate * o.weightDecay) : 1)
+        case .rmsprop:
+            var next = 1
+            let buffer = o.momentum > 0 ? state(next) : nil
+            if buffer != nil { next += 1 }
+            let gradAvg = o.centered ? state(next) : nil
+            rmspropUpdate(params, grads, count: count,
+                          squareAvg: state(0), momentumBuffer: buffer, gradAvg: gradAvg,
+                          lr: T(learningRate), alpha: T(o.alpha), alphaComplement: T(1 - o.alpha),
+                          epsilon: T(o.epsilon), momentum: T(o.momentum), weightDecay: T(o.weightDecay))
+        case .adagrad:
+            let clr = learningRate / (1 + Double(step - 1) * o.lrDecay)
+            adagradUpdate(params, grads, count: count, sum: state(0),
+                          clr: T(clr), epsilon: T(o.epsilon), weightDecay: T(o.weightDecay))
+        case .rprop:
+            rpropUpdate(params, grads, count: count, prev: state(0), stepSize: state(1),
+                        etaMinus: T(o.etaMinus), etaPlus: T(o.etaPlus),
+                        stepSizeMin: T(o.stepSizeMin), stepSizeMax: T(o.stepSizeMax))
+        }
+    }
+
+    /// Allocates the state for `count` parameters with PyTorch's initial
+    /// values: zeros, except Adagrad's "sum" (initial_accumulator_value) and
+    /// Rprop's "step_size" (the learning rate).
+    private func makeState(count: Int) {
+        parameterCount = count
+        stateBuffers = Self.stateNames(for: options).map { (name: $0, buffer: Buffer<T>(count: count)) }
+        switch options.kind {
+        case .adagrad:
+            stateBuffers[0].buffer.pointer.update(repeating: T(options.initialAccumulatorValue), count: count)
+        case .rprop:
+            stateBuffers[1].buffer.pointer.update(repeating: T(learningRate), count: count)
+        case .sgd, .adam, .adamw, .rmsprop:
+            break
         }
     }
 }

@@ -17,6 +17,8 @@ public protocol NNFloat: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
     static func log1p(_ x: Self) -> Self
     static func tanh(_ x: Self) -> Self
     static func cos(_ x: Self) -> Self
+    static func erf(_ x: Self) -> Self
+    static func expm1(_ x: Self) -> Self
 }
 
 extension Float: NNFloat {
@@ -25,6 +27,8 @@ extension Float: NNFloat {
     @inlinable public static func log1p(_ x: Float) -> Float { log1pf(x) }
     @inlinable public static func tanh(_ x: Float) -> Float { tanhf(x) }
     @inlinable public static func cos(_ x: Float) -> Float { cosf(x) }
+    @inlinable public static func erf(_ x: Float) -> Float { erff(x) }
+    @inlinable public static func expm1(_ x: Float) -> Float { expm1f(x) }
 }
 
 extension Double: NNFloat {
@@ -33,4 +37,6 @@ extension Double: NNFloat {
     @inlinable public static func log1p(_ x: Double) -> Double { Glibc.log1p(x) }
     @inlinable public static func tanh(_ x: Double) -> Double { Glibc.tanh(x) }
     @inlinable public static func cos(_ x: Double) -> Double { Glibc.cos(x) }
+    @inlinable public static func erf(_ x: Double) -> Double { Glibc.erf(x) }
+    @inlinable public static func expm1(_ x: Double) -> Double { Glibc.expm1(x) }
 }

@@ -1,7 +1,8 @@
 /*
  * nn.h compiled on its own as C99 with -Wall -Wextra -Werror -pedantic.
  * nn.h is the first include, so it must carry every include it needs.
- * Linked against libnn; checks the documented constants at run time.
+ * Linked against libnn; checks every function's signature at compile time
+ * (signatures.inc) and the documented constants at run time.
  */
 #include "nn.h"
 
@@ -19,6 +20,25 @@ static int failures = 0;
         }                                                               \
     } while (0)
 
+/* One pointer per function, of the type spelled out in signatures.inc:
+ * a declaration in nn.h that differs is an incompatible-pointer error. */
+#define NN_SIGNATURE(ret, name, params) static ret(*const sig_##name) params = name;
+#include "signatures.inc"
+#undef NN_SIGNATURE
+
+typedef void (*any_function)(void);
+static const struct {
+    const char *name;
+    any_function function;
+} signatures[] = {
+#define NN_SIGNATURE(ret, name, params) {#name, (any_function)sig_##name},
+#include "signatures.inc"
+#undef NN_SIGNATURE
+};
+
+/* The number of functions nn.h 0.2.0 declares. */
+#define NN_FUNCTION_COUNT 43
+
 int main(void) {
     /* Status codes are part of the ABI: their values must never change. */
     CHECK(NN_OK == 0);
@@ -30,35 +50,80 @@ int main(void) {
     CHECK(NN_ERROR_NON_FINITE == 6);
     CHECK(NN_ERROR_OUT_OF_MEMORY == 7);
     CHECK(NN_ERROR_INTERNAL == 8);
-    CHECK(NN_ACTIVATION_LINEAR == 0 && NN_ACTIVATION_SOFTMAX == 4);
-    CHECK(NN_INIT_DEFAULT == 0 && NN_INIT_ONES == 6);
-    CHECK(NN_LOSS_MEAN_SQUARED_ERROR == 1 && NN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY == 4);
-    CHECK(NN_OPTIMIZER_SGD == 1 && NN_OPTIMIZER_ADAM == 2);
-    CHECK(NN_METRIC_ACCURACY == 1);
+
+    /* So are the values of every other enum. */
+    CHECK(NN_ACTIVATION_LINEAR == 0 && NN_ACTIVATION_SIGMOID == 1 && NN_ACTIVATION_TANH == 2);
+    CHECK(NN_ACTIVATION_RELU == 3 && NN_ACTIVATION_SOFTMAX == 4 && NN_ACTIVATION_LEAKY_RELU == 5);
+    CHECK(NN_ACTIVATION_ELU == 6 && NN_ACTIVATION_GELU == 7 && NN_ACTIVATION_SOFTPLUS == 8);
+    CHECK(NN_ACTIVATION_STEP == 9);
+    CHECK(NN_INIT_DEFAULT == 0 && NN_INIT_GLOROT_UNIFORM == 1 && NN_INIT_GLOROT_NORMAL == 2);
+    CHECK(NN_INIT_HE_UNIFORM == 3 && NN_INIT_HE_NORMAL == 4 && NN_INIT_ZEROS == 5);
+    CHECK(NN_INIT_ONES == 6 && NN_INIT_LECUN_UNIFORM == 7 && NN_INIT_LECUN_NORMAL == 8);
+    CHECK(NN_INIT_CONSTANT == 9);
+    CHECK(NN_LOSS_MEAN_SQUARED_ERROR == 1 && NN_LOSS_BINARY_CROSSENTROPY == 2);
+    CHECK(NN_LOSS_CATEGORICAL_CROSSENTROPY == 3 && NN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY == 4);
+    CHECK(NN_LOSS_MEAN_ABSOLUTE_ERROR == 5 && NN_LOSS_HUBER == 6);
+    CHECK(NN_OPTIMIZER_SGD == 1 && NN_OPTIMIZER_ADAM == 2 && NN_OPTIMIZER_ADAMW == 3);
+    CHECK(NN_OPTIMIZER_RMSPROP == 4 && NN_OPTIMIZER_ADAGRAD == 5 && NN_OPTIMIZER_RPROP == 6);
+    CHECK(NN_METRIC_ACCURACY == 1 && NN_METRIC_BINARY_ACCURACY == 2);
+    CHECK(NN_METRIC_CATEGORICAL_ACCURACY == 3 && NN_METRIC_SPARSE_CATEGORICAL_ACCURACY == 4);
+    CHECK(NN_METRIC_PRECISION == 5 && NN_METRIC_RECALL == 6 && NN_METRIC_F1_SCORE == 7);
+    CHECK(NN_METRIC_F1_MACRO == 8 && NN_METRIC_TOP_K_ACCURACY == 9);
+    CHECK(NN_METRIC_MEAN_ABSOLUTE_ERROR == 10);
+    CHECK(NN_LAYER_DENSE == 1 && NN_LAYER_DROPOUT == 2 && NN_LAYER_BATCH_NORMALIZATION == 3);
+    CHECK(NN_LAYER_ACTIVATION == 4);
+    CHECK(NN_MONITOR_AUTO == 0 && NN_MONITOR_MIN == 1 && NN_MONITOR_MAX == 2);
+    CHECK(NN_SCHEDULE_NONE == 0 && NN_SCHEDULE_STEP == 1 && NN_SCHEDULE_EXPONENTIAL == 2);
+    CHECK(NN_SCHEDULE_COSINE == 3 && NN_SCHEDULE_REDUCE_ON_PLATEAU == 4);
     CHECK(NN_MAX_DIMS >= 2);
 
     /* Option structs start with their size, so they can grow. */
     CHECK(offsetof(nn_dense_options, struct_size) == 0);
+    CHECK(offsetof(nn_loss_options, struct_size) == 0);
     CHECK(offsetof(nn_optimizer_options, struct_size) == 0);
+    CHECK(offsetof(nn_schedule_options, struct_size) == 0);
+    CHECK(offsetof(nn_early_stopping_options, struct_size) == 0);
     CHECK(offsetof(nn_fit_options, struct_size) == 0);
+    /* Fields are appended, never inserted: the 0.1 fields keep their place
+     * before the 0.2 ones. */
+    CHECK(offsetof(nn_dense_options, bias_initializer) <
+          offsetof(nn_dense_options, activation_parameter));
+    CHECK(offsetof(nn_optimizer_options, weight_decay) <
+          offsetof(nn_optimizer_options, dampening));
+    CHECK(offsetof(nn_fit_options, user_data) < offsetof(nn_fit_options, validation_split));
+    CHECK(offsetof(nn_fit_options, early_stopping) + sizeof(void *) <= sizeof(nn_fit_options));
+
+    /* Every function is listed once and resolves to a definition in libnn. */
+    {
+        size_t n = sizeof signatures / sizeof signatures[0], i, j;
+        CHECK(n == NN_FUNCTION_COUNT);
+        for (i = 0; i < n; i++) {
+            CHECK(signatures[i].function != NULL);
+            CHECK(strncmp(signatures[i].name, "nn_", 3) == 0);
+            for (j = 0; j < i; j++) CHECK(strcmp(signatures[i].name, signatures[j].name) != 0);
+        }
+    }
 
     /* The header's version matches the library's. */
     {
         char expected[32];
         snprintf(expected, sizeof expected, "%d.%d.%d", NN_VERSION_MAJOR, NN_VERSION_MINOR, NN_VERSION_PATCH);
         CHECK(strcmp(expected, NN_VERSION_STRING) == 0);
-        CHECK(strcmp(nn_version(), NN_VERSION_STRING) == 0);
+        CHECK(strcmp(sig_nn_version(), NN_VERSION_STRING) == 0);
     }
 
-    /* A first call through the C linkage. */
+    /* A few calls through the C linkage and the checked pointers. */
     {
         nn_model *model = NULL;
         size_t dim = 0;
-        CHECK(nn_model_create(4, 1, &model) == NN_OK);
-        CHECK(nn_model_input_dim(model, &dim) == NN_OK && dim == 4);
-        nn_model_free(model);
+        nn_layer_kind kind = (nn_layer_kind)0;
+        CHECK(sig_nn_model_create(4, 1, &model) == NN_OK);
+        CHECK(sig_nn_model_input_dim(model, &dim) == NN_OK && dim == 4);
+        CHECK(sig_nn_model_add_dropout(model, 0.5) == NN_OK);
+        CHECK(sig_nn_model_layer_kind(model, 0, &kind) == NN_OK && kind == NN_LAYER_DROPOUT);
+        sig_nn_model_free(model);
     }
 
-    if (failures == 0) printf("nn.h as C99: ok\n");
+    if (failures == 0) printf("nn.h as C99: ok (%d function signatures)\n", NN_FUNCTION_COUNT);
     return failures;
 }

@@ -1,6 +1,7 @@
 // nn.h compiled on its own as C++ (built as C++11 and as C++17) with
 // -Wall -Wextra -Werror -pedantic. Linking against libnn proves that the
-// extern "C" guards give the declarations C linkage.
+// extern "C" guards give the declarations C linkage; signatures.inc spells
+// out every function's type, and a mismatch is a conversion error.
 #include "nn.h"
 
 #include <cstdio>
@@ -9,12 +10,46 @@
 
 static_assert(NN_OK == 0, "NN_OK is 0");
 static_assert(NN_ERROR_INTERNAL == 8, "status values are ABI");
+static_assert(NN_ACTIVATION_STEP == 9, "activation values are ABI");
+static_assert(NN_INIT_CONSTANT == 9, "initializer values are ABI");
+static_assert(NN_LOSS_HUBER == 6, "loss values are ABI");
+static_assert(NN_OPTIMIZER_RPROP == 6, "optimizer values are ABI");
+static_assert(NN_METRIC_MEAN_ABSOLUTE_ERROR == 10, "metric values are ABI");
+static_assert(NN_LAYER_ACTIVATION == 4, "layer kinds are ABI");
+static_assert(NN_SCHEDULE_REDUCE_ON_PLATEAU == 4, "schedule values are ABI");
+static_assert(NN_MONITOR_MAX == 2, "monitor modes are ABI");
 static_assert(std::is_standard_layout<nn_fit_options>::value, "C struct");
 static_assert(std::is_standard_layout<nn_optimizer_options>::value, "C struct");
 static_assert(std::is_standard_layout<nn_dense_options>::value, "C struct");
+static_assert(std::is_standard_layout<nn_loss_options>::value, "C struct");
+static_assert(std::is_standard_layout<nn_schedule_options>::value, "C struct");
+static_assert(std::is_standard_layout<nn_early_stopping_options>::value, "C struct");
+static_assert(std::is_trivially_copyable<nn_fit_options>::value, "C struct");
+static_assert(std::is_trivially_copyable<nn_schedule_options>::value, "C struct");
 static_assert(offsetof(nn_fit_options, struct_size) == 0, "struct_size first");
+static_assert(offsetof(nn_dense_options, struct_size) == 0, "struct_size first");
+static_assert(offsetof(nn_loss_options, struct_size) == 0, "struct_size first");
+static_assert(offsetof(nn_optimizer_options, struct_size) == 0, "struct_size first");
+static_assert(offsetof(nn_schedule_options, struct_size) == 0, "struct_size first");
+static_assert(offsetof(nn_early_stopping_options, struct_size) == 0, "struct_size first");
+
+// The declared signatures, spelled out: a mismatch fails to compile.
+#define NN_SIGNATURE(ret, name, params) static ret(*const sig_##name) params = name;
+#include "signatures.inc"
+#undef NN_SIGNATURE
 
 namespace {
+
+typedef void (*any_function)(void);
+struct signature {
+    const char *name;
+    any_function function;
+};
+const signature signatures[] = {
+#define NN_SIGNATURE(ret, name, params) {#name, reinterpret_cast<any_function>(sig_##name)},
+#include "signatures.inc"
+#undef NN_SIGNATURE
+};
 
 int failures = 0;
 
@@ -35,23 +70,39 @@ int stop_at_once(void *, size_t, size_t, const char *const *, const double *) {
 }  // namespace
 
 int main() {
-    CHECK(std::strcmp(nn_version(), NN_VERSION_STRING) == 0);
+    CHECK(std::strcmp(sig_nn_version(), NN_VERSION_STRING) == 0);
     CHECK(std::strcmp(nn_status_string(NN_ERROR_INVALID_ARGUMENT), "invalid argument") == 0);
 
-    // The declared signature, spelled out: a mismatch fails to compile.
-    nn_status (*create)(size_t, uint64_t, nn_model **) = nn_model_create;
+    const size_t n = sizeof signatures / sizeof signatures[0];
+    CHECK(n == 43);
+    for (size_t i = 0; i < n; i++) {
+        CHECK(signatures[i].function != nullptr);
+        for (size_t j = 0; j < i; j++)
+            CHECK(std::strcmp(signatures[i].name, signatures[j].name) != 0);
+    }
+
     nn_model *model = nullptr;
-    CHECK(create(2, 7, &model) == NN_OK);
-    CHECK(nn_model_add_dense(model, 1, NN_ACTIVATION_SIGMOID) == NN_OK);
+    CHECK(sig_nn_model_create(2, 7, &model) == NN_OK);
+    CHECK(sig_nn_model_add_dense(model, 1, NN_ACTIVATION_SIGMOID) == NN_OK);
     size_t params = 0;
-    CHECK(nn_model_parameter_count(model, &params) == NN_OK && params == 3);
+    CHECK(sig_nn_model_parameter_count(model, &params) == NN_OK && params == 3);
+    const char *name = nullptr;
+    int trainable = -1;
+    CHECK(sig_nn_model_weight_info(model, 0, &name, &trainable) == NN_OK);
+    CHECK(name != nullptr && std::strcmp(name, "kernel") == 0 && trainable == 1);
 
+    nn_early_stopping_options stopping;
+    sig_nn_early_stopping_options_init(&stopping);
+    CHECK(stopping.struct_size == sizeof(nn_early_stopping_options));
     nn_fit_options options;
-    nn_fit_options_init(&options);
+    sig_nn_fit_options_init(&options);
     options.on_epoch_end = stop_at_once;
+    options.early_stopping = &stopping;
     CHECK(options.struct_size == sizeof(nn_fit_options));
-    nn_model_free(model);
+    sig_nn_model_free(model);
 
-    if (failures == 0) std::printf("nn.h as C++%ld: ok\n", static_cast<long>(__cplusplus));
+    if (failures == 0)
+        std::printf("nn.h as C++%ld: ok (%zu function signatures)\n",
+                    static_cast<long>(__cplusplus), n);
     return failures;
 }

@@ -19,11 +19,12 @@ nn.Error.
 """
 
 from . import _lib
-from . import callbacks, layers, losses, optimizers, utils
+from . import activations, initializers, regularizers, schedules
+from . import callbacks, layers, losses, metrics, optimizers, utils
 from . import models
 from ._handle import Error, InvalidArgumentError, InvalidStateError, OutOfMemoryError
 from .callbacks import History
-from .layers import Dense, Input
+from .layers import Activation, BatchNormalization, Dense, Dropout, Input
 from .models import Sequential
 from .utils import to_categorical
 
@@ -35,8 +36,10 @@ __header_version__ = _lib.NN_VERSION_STRING
 library_path = _lib.library_path
 
 __all__ = [
-    "Sequential", "Dense", "Input", "History", "to_categorical",
+    "Sequential", "Dense", "Dropout", "BatchNormalization", "Activation", "Input", "History",
+    "to_categorical",
     "Error", "InvalidArgumentError", "InvalidStateError", "OutOfMemoryError",
-    "callbacks", "layers", "losses", "models", "optimizers", "utils",
+    "activations", "callbacks", "initializers", "layers", "losses", "metrics", "models",
+    "optimizers", "regularizers", "schedules", "utils",
     "__version__",
 ]

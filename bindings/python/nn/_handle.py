@@ -159,3 +159,24 @@ class ModelHandle:
         out = ctypes.c_size_t()
         self.call(fn, *args, ctypes.byref(out))
         return out.value
+
+
+# --------------------------------------------------------------------------
+# Checking hyper-parameters before a model exists
+# --------------------------------------------------------------------------
+
+def check_on_scratch_model(fn, *args):
+    """Call fn(scratch_model, *args) on a throw-away one-input model and
+    raise its error, if any.
+
+    libnn is the one place that knows the valid range of every
+    hyper-parameter; this lets an optimizer, a layer or a metric object be
+    checked when it is constructed (with libnn's message, which names the
+    value), not first when a model is built or trained."""
+    pointer = _lib.nn_model_p()
+    _check(_lib.nn_model_create(1, 0, ctypes.byref(pointer)))
+    try:
+        # _check reads nn_last_error() before nn_model_free, the next libnn call
+        _check(fn(pointer, *args))
+    finally:
+        _lib.nn_model_free(pointer)

@@ -85,9 +85,9 @@ lib, library_path = _load()
 # --------------------------------------------------------------------------
 
 NN_VERSION_MAJOR = 0
-NN_VERSION_MINOR = 1
+NN_VERSION_MINOR = 2
 NN_VERSION_PATCH = 0
-NN_VERSION_STRING = "0.1.0"
+NN_VERSION_STRING = "0.2.0"
 
 nn_version = lib.nn_version
 nn_version.argtypes = []
@@ -126,6 +126,11 @@ NN_ACTIVATION_SIGMOID = 1
 NN_ACTIVATION_TANH = 2
 NN_ACTIVATION_RELU = 3
 NN_ACTIVATION_SOFTMAX = 4
+NN_ACTIVATION_LEAKY_RELU = 5
+NN_ACTIVATION_ELU = 6
+NN_ACTIVATION_GELU = 7
+NN_ACTIVATION_SOFTPLUS = 8
+NN_ACTIVATION_STEP = 9
 
 nn_initializer = c_int
 NN_INIT_DEFAULT = 0
@@ -135,19 +140,57 @@ NN_INIT_HE_UNIFORM = 3
 NN_INIT_HE_NORMAL = 4
 NN_INIT_ZEROS = 5
 NN_INIT_ONES = 6
+NN_INIT_LECUN_UNIFORM = 7
+NN_INIT_LECUN_NORMAL = 8
+NN_INIT_CONSTANT = 9
 
 nn_loss = c_int
 NN_LOSS_MEAN_SQUARED_ERROR = 1
 NN_LOSS_BINARY_CROSSENTROPY = 2
 NN_LOSS_CATEGORICAL_CROSSENTROPY = 3
 NN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY = 4
+NN_LOSS_MEAN_ABSOLUTE_ERROR = 5
+NN_LOSS_HUBER = 6
 
 nn_optimizer = c_int
 NN_OPTIMIZER_SGD = 1
 NN_OPTIMIZER_ADAM = 2
+NN_OPTIMIZER_ADAMW = 3
+NN_OPTIMIZER_RMSPROP = 4
+NN_OPTIMIZER_ADAGRAD = 5
+NN_OPTIMIZER_RPROP = 6
 
 nn_metric = c_int
 NN_METRIC_ACCURACY = 1
+NN_METRIC_BINARY_ACCURACY = 2
+NN_METRIC_CATEGORICAL_ACCURACY = 3
+NN_METRIC_SPARSE_CATEGORICAL_ACCURACY = 4
+NN_METRIC_PRECISION = 5
+NN_METRIC_RECALL = 6
+NN_METRIC_F1_SCORE = 7
+NN_METRIC_F1_MACRO = 8
+NN_METRIC_TOP_K_ACCURACY = 9
+NN_METRIC_MEAN_ABSOLUTE_ERROR = 10
+
+nn_layer_kind = c_int
+NN_LAYER_DENSE = 1
+NN_LAYER_DROPOUT = 2
+NN_LAYER_BATCH_NORMALIZATION = 3
+NN_LAYER_ACTIVATION = 4
+
+nn_monitor_mode = c_int
+NN_MONITOR_AUTO = 0
+NN_MONITOR_MIN = 1
+NN_MONITOR_MAX = 2
+
+# nn_schedule is declared further down in nn.h (with the schedule
+# functions); its values are here with the other enums.
+nn_schedule = c_int
+NN_SCHEDULE_NONE = 0
+NN_SCHEDULE_STEP = 1
+NN_SCHEDULE_EXPONENTIAL = 2
+NN_SCHEDULE_COSINE = 3
+NN_SCHEDULE_REDUCE_ON_PLATEAU = 4
 
 # The values of each enum, by C name (used by the prototype test and by the
 # Python layer to translate names).
@@ -169,6 +212,11 @@ ENUMS = {
         "NN_ACTIVATION_TANH": NN_ACTIVATION_TANH,
         "NN_ACTIVATION_RELU": NN_ACTIVATION_RELU,
         "NN_ACTIVATION_SOFTMAX": NN_ACTIVATION_SOFTMAX,
+        "NN_ACTIVATION_LEAKY_RELU": NN_ACTIVATION_LEAKY_RELU,
+        "NN_ACTIVATION_ELU": NN_ACTIVATION_ELU,
+        "NN_ACTIVATION_GELU": NN_ACTIVATION_GELU,
+        "NN_ACTIVATION_SOFTPLUS": NN_ACTIVATION_SOFTPLUS,
+        "NN_ACTIVATION_STEP": NN_ACTIVATION_STEP,
     },
     "nn_initializer": {
         "NN_INIT_DEFAULT": NN_INIT_DEFAULT,
@@ -178,19 +226,55 @@ ENUMS = {
         "NN_INIT_HE_NORMAL": NN_INIT_HE_NORMAL,
         "NN_INIT_ZEROS": NN_INIT_ZEROS,
         "NN_INIT_ONES": NN_INIT_ONES,
+        "NN_INIT_LECUN_UNIFORM": NN_INIT_LECUN_UNIFORM,
+        "NN_INIT_LECUN_NORMAL": NN_INIT_LECUN_NORMAL,
+        "NN_INIT_CONSTANT": NN_INIT_CONSTANT,
     },
     "nn_loss": {
         "NN_LOSS_MEAN_SQUARED_ERROR": NN_LOSS_MEAN_SQUARED_ERROR,
         "NN_LOSS_BINARY_CROSSENTROPY": NN_LOSS_BINARY_CROSSENTROPY,
         "NN_LOSS_CATEGORICAL_CROSSENTROPY": NN_LOSS_CATEGORICAL_CROSSENTROPY,
         "NN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY": NN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+        "NN_LOSS_MEAN_ABSOLUTE_ERROR": NN_LOSS_MEAN_ABSOLUTE_ERROR,
+        "NN_LOSS_HUBER": NN_LOSS_HUBER,
     },
     "nn_optimizer": {
         "NN_OPTIMIZER_SGD": NN_OPTIMIZER_SGD,
         "NN_OPTIMIZER_ADAM": NN_OPTIMIZER_ADAM,
+        "NN_OPTIMIZER_ADAMW": NN_OPTIMIZER_ADAMW,
+        "NN_OPTIMIZER_RMSPROP": NN_OPTIMIZER_RMSPROP,
+        "NN_OPTIMIZER_ADAGRAD": NN_OPTIMIZER_ADAGRAD,
+        "NN_OPTIMIZER_RPROP": NN_OPTIMIZER_RPROP,
     },
     "nn_metric": {
         "NN_METRIC_ACCURACY": NN_METRIC_ACCURACY,
+        "NN_METRIC_BINARY_ACCURACY": NN_METRIC_BINARY_ACCURACY,
+        "NN_METRIC_CATEGORICAL_ACCURACY": NN_METRIC_CATEGORICAL_ACCURACY,
+        "NN_METRIC_SPARSE_CATEGORICAL_ACCURACY": NN_METRIC_SPARSE_CATEGORICAL_ACCURACY,
+        "NN_METRIC_PRECISION": NN_METRIC_PRECISION,
+        "NN_METRIC_RECALL": NN_METRIC_RECALL,
+        "NN_METRIC_F1_SCORE": NN_METRIC_F1_SCORE,
+        "NN_METRIC_F1_MACRO": NN_METRIC_F1_MACRO,
+        "NN_METRIC_TOP_K_ACCURACY": NN_METRIC_TOP_K_ACCURACY,
+        "NN_METRIC_MEAN_ABSOLUTE_ERROR": NN_METRIC_MEAN_ABSOLUTE_ERROR,
+    },
+    "nn_layer_kind": {
+        "NN_LAYER_DENSE": NN_LAYER_DENSE,
+        "NN_LAYER_DROPOUT": NN_LAYER_DROPOUT,
+        "NN_LAYER_BATCH_NORMALIZATION": NN_LAYER_BATCH_NORMALIZATION,
+        "NN_LAYER_ACTIVATION": NN_LAYER_ACTIVATION,
+    },
+    "nn_monitor_mode": {
+        "NN_MONITOR_AUTO": NN_MONITOR_AUTO,
+        "NN_MONITOR_MIN": NN_MONITOR_MIN,
+        "NN_MONITOR_MAX": NN_MONITOR_MAX,
+    },
+    "nn_schedule": {
+        "NN_SCHEDULE_NONE": NN_SCHEDULE_NONE,
+        "NN_SCHEDULE_STEP": NN_SCHEDULE_STEP,
+        "NN_SCHEDULE_EXPONENTIAL": NN_SCHEDULE_EXPONENTIAL,
+        "NN_SCHEDULE_COSINE": NN_SCHEDULE_COSINE,
+        "NN_SCHEDULE_REDUCE_ON_PLATEAU": NN_SCHEDULE_REDUCE_ON_PLATEAU,
     },
 }
 
@@ -222,6 +306,11 @@ class nn_dense_options(Structure):
         ("activation", nn_activation),
         ("kernel_initializer", nn_initializer),
         ("bias_initializer", nn_initializer),
+        ("activation_parameter", c_double),
+        ("kernel_initializer_value", c_double),
+        ("bias_initializer_value", c_double),
+        ("kernel_l1", c_double),
+        ("kernel_l2", c_double),
     ]
 
 
@@ -237,9 +326,39 @@ nn_model_add_dense_ex = lib.nn_model_add_dense_ex
 nn_model_add_dense_ex.argtypes = [nn_model_p, POINTER(nn_dense_options)]
 nn_model_add_dense_ex.restype = nn_status
 
+nn_model_add_dropout = lib.nn_model_add_dropout
+nn_model_add_dropout.argtypes = [nn_model_p, c_double]
+nn_model_add_dropout.restype = nn_status
+
+nn_model_add_batch_normalization = lib.nn_model_add_batch_normalization
+nn_model_add_batch_normalization.argtypes = [nn_model_p, c_double, c_double]
+nn_model_add_batch_normalization.restype = nn_status
+
+nn_model_add_activation = lib.nn_model_add_activation
+nn_model_add_activation.argtypes = [nn_model_p, nn_activation, c_double]
+nn_model_add_activation.restype = nn_status
+
 nn_model_set_loss = lib.nn_model_set_loss
 nn_model_set_loss.argtypes = [nn_model_p, nn_loss, c_int]
 nn_model_set_loss.restype = nn_status
+
+
+class nn_loss_options(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("loss", nn_loss),
+        ("from_logits", c_int),
+        ("huber_delta", c_double),
+    ]
+
+
+nn_loss_options_init = lib.nn_loss_options_init
+nn_loss_options_init.argtypes = [POINTER(nn_loss_options), nn_loss]
+nn_loss_options_init.restype = None
+
+nn_model_set_loss_ex = lib.nn_model_set_loss_ex
+nn_model_set_loss_ex.argtypes = [nn_model_p, POINTER(nn_loss_options)]
+nn_model_set_loss_ex.restype = nn_status
 
 
 class nn_optimizer_options(Structure):
@@ -253,6 +372,19 @@ class nn_optimizer_options(Structure):
         ("beta2", c_double),
         ("epsilon", c_double),
         ("weight_decay", c_double),
+        ("dampening", c_double),
+        ("amsgrad", c_int),
+        ("alpha", c_double),
+        ("centered", c_int),
+        ("lr_decay", c_double),
+        ("initial_accumulator_value", c_double),
+        ("eta_minus", c_double),
+        ("eta_plus", c_double),
+        ("step_size_min", c_double),
+        ("step_size_max", c_double),
+        ("clip_value", c_double),
+        ("clip_norm", c_double),
+        ("global_clip_norm", c_double),
     ]
 
 
@@ -267,6 +399,47 @@ nn_model_set_optimizer.restype = nn_status
 nn_model_add_metric = lib.nn_model_add_metric
 nn_model_add_metric.argtypes = [nn_model_p, nn_metric]
 nn_model_add_metric.restype = nn_status
+
+nn_model_add_metric_ex = lib.nn_model_add_metric_ex
+nn_model_add_metric_ex.argtypes = [nn_model_p, nn_metric, c_double]
+nn_model_add_metric_ex.restype = nn_status
+
+nn_model_clear_metrics = lib.nn_model_clear_metrics
+nn_model_clear_metrics.argtypes = [nn_model_p]
+nn_model_clear_metrics.restype = nn_status
+
+
+class nn_schedule_options(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("kind", nn_schedule),
+        ("step_size", c_size_t),
+        ("gamma", c_double),
+        ("t_max", c_size_t),
+        ("eta_min", c_double),
+        # A c_char_p field keeps the bytes object it is given alive in the
+        # structure's _objects; the C call copies the string.
+        ("monitor", c_char_p),
+        ("factor", c_double),
+        ("patience", c_size_t),
+        ("min_delta", c_double),
+        ("cooldown", c_size_t),
+        ("min_lr", c_double),
+        ("mode", nn_monitor_mode),
+    ]
+
+
+nn_schedule_options_init = lib.nn_schedule_options_init
+nn_schedule_options_init.argtypes = [POINTER(nn_schedule_options), nn_schedule]
+nn_schedule_options_init.restype = nn_status
+
+nn_model_set_lr_schedule = lib.nn_model_set_lr_schedule
+nn_model_set_lr_schedule.argtypes = [nn_model_p, POINTER(nn_schedule_options)]
+nn_model_set_lr_schedule.restype = nn_status
+
+nn_model_learning_rate = lib.nn_model_learning_rate
+nn_model_learning_rate.argtypes = [nn_model_p, POINTER(c_double)]
+nn_model_learning_rate.restype = nn_status
 
 nn_model_metric_count = lib.nn_model_metric_count
 nn_model_metric_count.argtypes = [nn_model_p, POINTER(c_size_t)]
@@ -292,6 +465,10 @@ nn_model_layer_count = lib.nn_model_layer_count
 nn_model_layer_count.argtypes = [nn_model_p, POINTER(c_size_t)]
 nn_model_layer_count.restype = nn_status
 
+nn_model_layer_kind = lib.nn_model_layer_kind
+nn_model_layer_kind.argtypes = [nn_model_p, c_size_t, POINTER(nn_layer_kind)]
+nn_model_layer_kind.restype = nn_status
+
 nn_model_layer_info = lib.nn_model_layer_info
 nn_model_layer_info.argtypes = [nn_model_p, c_size_t, POINTER(c_size_t), POINTER(nn_activation)]
 nn_model_layer_info.restype = nn_status
@@ -313,6 +490,10 @@ NN_MAX_DIMS = 4
 nn_model_weight_count = lib.nn_model_weight_count
 nn_model_weight_count.argtypes = [nn_model_p, POINTER(c_size_t)]
 nn_model_weight_count.restype = nn_status
+
+nn_model_weight_info = lib.nn_model_weight_info
+nn_model_weight_info.argtypes = [nn_model_p, c_size_t, POINTER(c_char_p), POINTER(c_int)]
+nn_model_weight_info.restype = nn_status
 
 nn_model_weight_shape = lib.nn_model_weight_shape
 nn_model_weight_shape.argtypes = [nn_model_p, c_size_t, POINTER(c_size_t), POINTER(c_size_t),
@@ -337,6 +518,22 @@ nn_epoch_callback = CFUNCTYPE(c_int, c_void_p, c_size_t, c_size_t, POINTER(c_cha
                               POINTER(c_double))
 
 
+class nn_early_stopping_options(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("monitor", c_char_p),  # kept alive by the structure, as above
+        ("min_delta", c_double),
+        ("patience", c_size_t),
+        ("mode", nn_monitor_mode),
+        ("restore_best_weights", c_int),
+    ]
+
+
+nn_early_stopping_options_init = lib.nn_early_stopping_options_init
+nn_early_stopping_options_init.argtypes = [POINTER(nn_early_stopping_options)]
+nn_early_stopping_options_init.restype = None
+
+
 class nn_fit_options(Structure):
     _fields_ = [
         ("struct_size", c_size_t),
@@ -349,6 +546,11 @@ class nn_fit_options(Structure):
         ("validation_rows", c_size_t),
         ("on_epoch_end", nn_epoch_callback),
         ("user_data", c_void_p),
+        ("validation_split", c_double),
+        ("sample_weights", POINTER(c_float)),
+        ("class_weights", POINTER(c_float)),
+        ("class_weight_count", c_size_t),
+        ("early_stopping", POINTER(nn_early_stopping_options)),
     ]
 
 
@@ -371,6 +573,12 @@ nn_model_predict.argtypes = [nn_model_p, POINTER(c_float), c_size_t, c_size_t, P
                              c_size_t]
 nn_model_predict.restype = nn_status
 
+nn_model_confusion_matrix = lib.nn_model_confusion_matrix
+nn_model_confusion_matrix.argtypes = [nn_model_p, POINTER(c_float), POINTER(c_float), c_size_t,
+                                      c_size_t, c_size_t, POINTER(c_size_t), c_size_t,
+                                      POINTER(c_size_t)]
+nn_model_confusion_matrix.restype = nn_status
+
 # --------------------------------------------------------------------------
 # Kernels
 # --------------------------------------------------------------------------
@@ -391,31 +599,48 @@ FUNCTIONS = (
     "nn_dense_options_init",
     "nn_model_add_dense",
     "nn_model_add_dense_ex",
+    "nn_model_add_dropout",
+    "nn_model_add_batch_normalization",
+    "nn_model_add_activation",
     "nn_model_set_loss",
+    "nn_loss_options_init",
+    "nn_model_set_loss_ex",
     "nn_optimizer_options_init",
     "nn_model_set_optimizer",
     "nn_model_add_metric",
+    "nn_model_add_metric_ex",
+    "nn_model_clear_metrics",
+    "nn_schedule_options_init",
+    "nn_model_set_lr_schedule",
+    "nn_model_learning_rate",
     "nn_model_metric_count",
     "nn_model_metric_name",
     "nn_model_input_dim",
     "nn_model_output_dim",
     "nn_model_layer_count",
+    "nn_model_layer_kind",
     "nn_model_layer_info",
     "nn_model_parameter_count",
     "nn_model_summary",
     "nn_model_weight_count",
+    "nn_model_weight_info",
     "nn_model_weight_shape",
     "nn_model_get_weight",
     "nn_model_set_weight",
+    "nn_early_stopping_options_init",
     "nn_fit_options_init",
     "nn_model_fit",
     "nn_model_evaluate",
     "nn_model_predict",
+    "nn_model_confusion_matrix",
     "nn_sgemm",
 )
 
 STRUCTS = {
     "nn_dense_options": nn_dense_options,
+    "nn_loss_options": nn_loss_options,
     "nn_optimizer_options": nn_optimizer_options,
+    "nn_schedule_options": nn_schedule_options,
+    "nn_early_stopping_options": nn_early_stopping_options,
     "nn_fit_options": nn_fit_options,
 }

@@ -7,7 +7,16 @@ each epoch, so the hooks are: set_model, set_params, on_train_begin,
 on_epoch_begin, on_epoch_end, on_train_end. Set ``model.stop_training = True``
 in a hook to stop after the current epoch. An exception raised in a hook
 stops training and is re-raised by fit().
+
+EarlyStopping and ReduceLROnPlateau are run by libnn itself, inside the
+training loop (see their docstrings).
 """
+
+import ctypes
+import math
+import numbers
+
+from . import _handle, _lib
 
 
 class Callback:
@@ -52,55 +61,177 @@ class LambdaCallback(Callback):
             self.on_train_end = on_train_end
 
 
-class EarlyStopping(Callback):
-    """Stop when `monitor` has not improved by more than min_delta for
-    `patience` epochs (Keras's EarlyStopping, without weight restoring)."""
+def _mode(mode, monitor):
+    """Check a monitor mode; return (nn_monitor_mode value, resolved 'min'/'max')."""
+    codes = {"auto": _lib.NN_MONITOR_AUTO, "min": _lib.NN_MONITOR_MIN, "max": _lib.NN_MONITOR_MAX}
+    if mode not in codes:
+        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+    if mode == "auto":
+        # libnn's rule (nn.h, NN_MONITOR_AUTO), which is Keras's
+        increasing = ("acc", "precision", "recall", "f1", "auc")
+        resolved = "max" if any(word in monitor for word in increasing) else "min"
+    else:
+        resolved = mode
+    return codes[mode], resolved
 
-    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto"):
+
+def _monitor(monitor):
+    if not isinstance(monitor, str) or not monitor:
+        raise ValueError(f"monitor must be a log name such as 'val_loss', got {monitor!r}")
+    return monitor
+
+
+def _count(value, what):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{what} must be an integer >= 0, got {value!r}")
+    return int(value)
+
+
+def _number(value, what):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(
+            value):
+        raise ValueError(f"{what} must be a finite number, got {value!r}")
+    return float(value)
+
+
+class EarlyStopping(Callback):
+    """Stop training when `monitor` has stopped improving (Keras's EarlyStopping).
+
+    After each epoch the monitored log improves if it beats the best so far
+    by more than min_delta (downwards for mode 'min', upwards for 'max';
+    'auto' is 'max' for names containing acc, precision, recall, f1 or auc,
+    else 'min'). Training stops once `patience` epochs in a row have not
+    improved (patience=0: at the first epoch that does not improve), never
+    after the first epoch. With restore_best_weights=True the model ends
+    fit with the weights (and batch-normalization statistics) of its best
+    epoch, whether training stopped early or ran all its epochs.
+
+    libnn runs it (nn_fit_options.early_stopping) inside the training loop;
+    this object mirrors its bookkeeping from the logs, so that after fit
+    ``best`` is the best monitored value, ``best_epoch`` its epoch, and
+    ``stopped_epoch`` the epoch training stopped after (0 if it did not stop
+    early, as in Keras). A fit takes at most one EarlyStopping. A monitor
+    that fit does not log (e.g. 'val_loss' without validation data) is an
+    error when fit starts.
+    """
+
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto",
+                 restore_best_weights=False):
         super().__init__()
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
-        if mode == "auto":
-            mode = "max" if "acc" in monitor else "min"
-        self.monitor = monitor
-        self.min_delta = abs(float(min_delta))
-        self.patience = int(patience)
+        self.monitor = _monitor(monitor)
+        # Keras takes the magnitude: min_delta=-0.01 means 0.01
+        self.min_delta = abs(_number(min_delta, "min_delta"))
+        self.patience = _count(patience, "patience")
+        self._mode_code, self._resolved_mode = _mode(mode, self.monitor)
         self.mode = mode
-        self.best = None
+        if not isinstance(restore_best_weights, bool):
+            raise ValueError(f"restore_best_weights must be True or False, got "
+                             f"{restore_best_weights!r}")
+        self.restore_best_weights = restore_best_weights
+        self._reset()
+
+    def _reset(self):
+        self.best = math.inf if self._resolved_mode == "min" else -math.inf
+        self.best_epoch = 0
         self.wait = 0
-        self.stopped_epoch = None
+        self.stopped_epoch = 0
+
+    def _c_options(self):
+        """The nn_early_stopping_options for fit (keep it referenced during fit)."""
+        options = _lib.nn_early_stopping_options()
+        _lib.nn_early_stopping_options_init(ctypes.byref(options))
+        options.monitor = self.monitor.encode()
+        options.min_delta = self.min_delta
+        options.patience = self.patience
+        options.mode = self._mode_code
+        options.restore_best_weights = 1 if self.restore_best_weights else 0
+        return options
 
     def on_train_begin(self, logs=None):
-        self.best = None
-        self.wait = 0
-        self.stopped_epoch = None
-
-    def _improved(self, value):
-        if self.best is None:
-            return True
-        if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
+        self._reset()
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        if self.monitor not in logs:
-            raise KeyError(f"EarlyStopping monitors {self.monitor!r}, which is not in the "
-                           f"logs (available: {', '.join(sorted(logs))})")
-        value = logs[self.monitor]
-        if self._improved(value):
+        # The same rule libnn applies right after this callback returns.
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            return
+        if self._resolved_mode == "min":
+            improved = value < self.best - self.min_delta
+        else:
+            improved = value > self.best + self.min_delta
+        if improved:
             self.best = value
+            self.best_epoch = epoch
             self.wait = 0
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
-            self.model.stop_training = True
+
+    def __repr__(self):
+        return (f"EarlyStopping(monitor={self.monitor!r}, min_delta={self.min_delta!r}, "
+                f"patience={self.patience}, mode={self.mode!r}, "
+                f"restore_best_weights={self.restore_best_weights})")
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by `factor` when `monitor` has not improved
+    by more than min_delta for `patience` epochs (Keras's ReduceLROnPlateau):
+    after a reduction, `cooldown` epochs pass before epochs count again, and
+    the rate never goes below min_lr. mode as EarlyStopping's.
+
+    libnn runs it as the model's learning-rate schedule for the fit it is
+    given to (nn_model_set_lr_schedule), so History gets a 'learning_rate'
+    entry. The reduced rate stays after fit, as in Keras (see
+    Sequential.learning_rate); a later fit given a ReduceLROnPlateau again
+    continues from it. Compiling again, or a fit without this callback,
+    returns to the optimizer's learning rate (libnn cannot remove a schedule
+    and keep the rate it reached). It cannot be combined with an optimizer
+    whose learning_rate is a schedule.
+    """
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0):
+        super().__init__()
+        self.monitor = _monitor(monitor)
+        self.factor = _number(factor, "factor")
+        self.patience = _count(patience, "patience")
+        self._mode_code, _ = _mode(mode, self.monitor)
+        self.mode = mode
+        self.min_delta = _number(min_delta, "min_delta")
+        self.cooldown = _count(cooldown, "cooldown")
+        self.min_lr = _number(min_lr, "min_lr")
+        _handle.check_on_scratch_model(_lib.nn_model_set_lr_schedule,
+                                       ctypes.byref(self._c_options()))
+
+    def _c_options(self):
+        """The nn_schedule_options of this callback."""
+        options = _lib.nn_schedule_options()
+        _handle._check(_lib.nn_schedule_options_init(ctypes.byref(options),
+                                                     _lib.NN_SCHEDULE_REDUCE_ON_PLATEAU))
+        options.monitor = self.monitor.encode()
+        options.factor = self.factor
+        options.patience = self.patience
+        options.min_delta = self.min_delta
+        options.cooldown = self.cooldown
+        options.min_lr = self.min_lr
+        options.mode = self._mode_code
+        return options
+
+    def _key(self):
+        return (self.monitor, self.factor, self.patience, self._mode_code, self.min_delta,
+                self.cooldown, self.min_lr)
+
+    def __repr__(self):
+        return (f"ReduceLROnPlateau(monitor={self.monitor!r}, factor={self.factor!r}, "
+                f"patience={self.patience}, mode={self.mode!r}, min_delta={self.min_delta!r}, "
+                f"cooldown={self.cooldown}, min_lr={self.min_lr!r})")
 
 
 class History(Callback):
     """What fit() returns: ``history`` maps each log name ('loss',
-    'accuracy', 'val_loss', 'val_accuracy') to its list of per-epoch values,
+    'accuracy', 'val_loss', 'val_accuracy', and 'learning_rate' while a
+    learning-rate schedule is set) to its list of per-epoch values,
     ``epoch`` lists the epochs run, ``params`` holds fit's settings."""
 
     def __init__(self):

@@ -1,48 +1,43 @@
-"""Layers of a Sequential model (Keras names and signatures)."""
+"""Layers of a Sequential model (Keras names and signatures).
+
+Dense, Dropout, BatchNormalization and Activation, plus Input to declare
+the input width. Every layer's ``kind`` is libnn's (nn_model_layer_kind):
+'dense', 'dropout', 'batch_normalization' or 'activation'.
+"""
 
 import numbers
+import warnings
 
-from . import _lib
+from . import _handle, _lib
+from . import activations as activations_module
+from . import initializers as initializers_module
+from . import regularizers as regularizers_module
 
-ACTIVATIONS = {
-    "linear": _lib.NN_ACTIVATION_LINEAR,
-    "sigmoid": _lib.NN_ACTIVATION_SIGMOID,
-    "tanh": _lib.NN_ACTIVATION_TANH,
-    "relu": _lib.NN_ACTIVATION_RELU,
-    "softmax": _lib.NN_ACTIVATION_SOFTMAX,
+#: Activation name -> nn_activation value (every name libnn knows).
+ACTIVATIONS = {name: cls.code for name, cls in activations_module._BY_NAME.items()}
+#: nn_activation value -> Keras name.
+ACTIVATION_NAMES = dict(activations_module.NAMES)
+
+#: Initializer name -> nn_initializer value.
+INITIALIZERS = {name: cls.code for name, cls in initializers_module._BY_NAME.items()}
+
+#: nn_layer_kind value -> the kind's name (also the layers' default name).
+KIND_NAMES = {
+    _lib.NN_LAYER_DENSE: "dense",
+    _lib.NN_LAYER_DROPOUT: "dropout",
+    _lib.NN_LAYER_BATCH_NORMALIZATION: "batch_normalization",
+    _lib.NN_LAYER_ACTIVATION: "activation",
 }
-ACTIVATION_NAMES = {value: name for name, value in ACTIVATIONS.items()}
-
-INITIALIZERS = {
-    "glorot_uniform": _lib.NN_INIT_GLOROT_UNIFORM,
-    "glorot_normal": _lib.NN_INIT_GLOROT_NORMAL,
-    "he_uniform": _lib.NN_INIT_HE_UNIFORM,
-    "he_normal": _lib.NN_INIT_HE_NORMAL,
-    "zeros": _lib.NN_INIT_ZEROS,
-    "ones": _lib.NN_INIT_ONES,
-}
-
-
-def _valid(names):
-    return ", ".join(repr(n) for n in names)
 
 
 def activation_code(activation):
-    """The nn_activation value for a Keras activation name (None is 'linear')."""
-    if activation is None:
-        return _lib.NN_ACTIVATION_LINEAR
-    if isinstance(activation, str) and activation.lower() in ACTIVATIONS:
-        return ACTIVATIONS[activation.lower()]
-    raise ValueError(f"unknown activation {activation!r}; valid activations are None, "
-                     f"{_valid(ACTIVATIONS)}")
+    """The nn_activation value for an activation (None is 'linear')."""
+    return activations_module.get(activation).code
 
 
 def initializer_code(initializer):
-    """The nn_initializer value for a Keras initializer name."""
-    if isinstance(initializer, str) and initializer.lower() in INITIALIZERS:
-        return INITIALIZERS[initializer.lower()]
-    raise ValueError(f"unknown initializer {initializer!r}; valid initializers are "
-                     f"{_valid(INITIALIZERS)}")
+    """The nn_initializer value for an initializer name or object."""
+    return initializers_module.get(initializer).code
 
 
 def positive_int(value, what):
@@ -50,6 +45,12 @@ def positive_int(value, what):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
         raise ValueError(f"{what} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def _number(value, what):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{what} must be a number, got {value!r}")
+    return float(value)
 
 
 def _width_from_shape(shape, what):
@@ -65,8 +66,100 @@ def _width_from_shape(shape, what):
     return positive_int(shape[0], f"{what}[0]")
 
 
+def _input_width(input_dim, input_shape):
+    """The input width a layer declares through input_dim or input_shape, or None."""
+    if input_dim is not None and input_shape is not None:
+        width = _width_from_shape(input_shape, "input_shape")
+        if width != positive_int(input_dim, "input_dim"):
+            raise ValueError(f"input_dim={input_dim} and input_shape={input_shape!r} "
+                             "disagree")
+    if input_dim is not None:
+        return positive_int(input_dim, "input_dim")
+    if input_shape is not None:
+        return _width_from_shape(input_shape, "input_shape")
+    return None
+
+
 class Layer:
-    """Base class of the layers a Sequential model takes."""
+    """Base class of the layers a Sequential model takes.
+
+    ``input_dim`` is the layer's input width once known; a first layer may
+    declare it (``input_dim=n`` or ``input_shape=(n,)``, as in Keras).
+    """
+
+    #: nn_layer_kind of the layer class
+    _kind_code = None
+    #: number of weight arrays the layer contributes to get_weights()
+    _weight_count = 0
+
+    def __init__(self, name=None, input_dim=None, input_shape=None):
+        self.input_dim = _input_width(input_dim, input_shape)
+        if name is not None and not isinstance(name, str):
+            raise ValueError(f"name must be a string, got {name!r}")
+        self.name = name
+        self._model = None
+        self._index = None
+
+    @property
+    def kind(self):
+        """'dense', 'dropout', 'batch_normalization' or 'activation', as libnn
+        reports it (nn_model_layer_kind) once the layer is in a built model."""
+        model = self._model
+        if model is not None and model.built and not model.closed:
+            return model._layer_kind(self._index)
+        return KIND_NAMES[self._kind_code]
+
+    @property
+    def output_dim(self):
+        """Output width (None while the input width is unknown)."""
+        return self.input_dim
+
+    @property
+    def input_shape(self):
+        if self.input_dim is None:
+            raise AttributeError(f"layer {self.name!r} has no defined input shape yet")
+        return (None, self.input_dim)
+
+    @property
+    def output_shape(self):
+        if self.output_dim is None:
+            raise AttributeError(f"layer {self.name!r} has no defined output shape yet")
+        return (None, self.output_dim)
+
+    def _add_to(self, handle):
+        """Append this layer to a libnn model (ModelHandle)."""
+        raise NotImplementedError
+
+    def count_params(self):
+        """Number of scalars in the layer's weights, trainable or not (Keras)."""
+        return 0
+
+    def get_weights(self):
+        """This layer's weight arrays (see the layer's docstring for the order)."""
+        model = self._require_model()
+        start = model._first_weight_index(self._index)
+        return model.get_weights()[start:start + self._weight_count]
+
+    def set_weights(self, weights):
+        """Replace this layer's weight arrays (same order and shapes as get_weights)."""
+        model = self._require_model()
+        weights = list(weights)
+        if len(weights) != self._weight_count:
+            raise ValueError(f"layer {self.name!r} expects {self._weight_count} weight arrays, "
+                             f"got {len(weights)}")
+        start = model._first_weight_index(self._index)
+        all_weights = model.get_weights()
+        all_weights[start:start + self._weight_count] = weights
+        model.set_weights(all_weights)
+
+    def _require_model(self):
+        if self._model is None:
+            raise ValueError(f"layer {self.name!r} does not belong to a model yet")
+        self._model._ensure_built_for("the layer's weights")
+        return self._model
+
+    def get_config(self):
+        return {"name": self.name}
 
 
 class Input(Layer):
@@ -80,6 +173,8 @@ class Input(Layer):
         self.input_dim = _width_from_shape(shape, "Input shape")
         self.shape = (None, self.input_dim)
         self.name = name
+        self._model = None
+        self._index = None
 
     def __repr__(self):
         return f"Input(shape=({self.input_dim},))"
@@ -90,91 +185,196 @@ class Dense(Layer):
 
     Args:
         units: number of outputs (> 0).
-        activation: None or 'linear', 'sigmoid', 'tanh', 'relu', 'softmax'.
+        activation: None or a name ('linear', 'sigmoid', 'tanh', 'relu',
+            'softmax', 'leaky_relu', 'elu', 'gelu', 'softplus', 'step') or an
+            nn.activations object (``LeakyReLU(negative_slope=0.1)``,
+            ``ELU(alpha=0.5)``).
         input_dim / input_shape: width of the model's input, when this is the
             first layer (``input_shape=(n,)`` as in Keras).
-        kernel_initializer, bias_initializer: 'glorot_uniform',
-            'glorot_normal', 'he_uniform', 'he_normal', 'zeros', 'ones'
-            (Keras's formulas; the defaults are Keras's).
+        kernel_initializer, bias_initializer: a name ('glorot_uniform',
+            'glorot_normal', 'he_uniform', 'he_normal', 'lecun_uniform',
+            'lecun_normal', 'zeros', 'ones') or an nn.initializers object
+            (``Constant(0.1)``); Keras's formulas and defaults.
+        kernel_regularizer: None, 'l1', 'l2' or an nn.regularizers object
+            (``L2(0.01)``): a penalty on the kernel added to the loss.
         name: layer name; by default 'dense', 'dense_1', ... within a model.
 
     The kernel has shape (inputs, units) and the bias (units,), as in Keras.
     """
 
+    _kind_code = _lib.NN_LAYER_DENSE
+    _weight_count = 2
+
     def __init__(self, units, activation=None, input_dim=None, input_shape=None,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", name=None):
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, name=None):
         self.units = positive_int(units, "units")
-        self._activation_code = activation_code(activation)
-        self.activation = ACTIVATION_NAMES[self._activation_code]
-        self._kernel_init_code = initializer_code(kernel_initializer)
-        self._bias_init_code = initializer_code(bias_initializer)
-        self.kernel_initializer = kernel_initializer.lower()
-        self.bias_initializer = bias_initializer.lower()
-        if input_dim is not None and input_shape is not None:
-            width = _width_from_shape(input_shape, "input_shape")
-            if width != positive_int(input_dim, "input_dim"):
-                raise ValueError(f"input_dim={input_dim} and input_shape={input_shape!r} "
-                                 "disagree")
-        if input_dim is not None:
-            self.input_dim = positive_int(input_dim, "input_dim")
-        elif input_shape is not None:
-            self.input_dim = _width_from_shape(input_shape, "input_shape")
-        else:
-            self.input_dim = None
-        if name is not None and not isinstance(name, str):
-            raise ValueError(f"name must be a string, got {name!r}")
-        self.name = name
-        self._model = None
-        self._index = None
+        self.activation_function = activations_module.get(activation)
+        self.kernel_initializer = initializers_module.get(kernel_initializer)
+        self.bias_initializer = initializers_module.get(bias_initializer)
+        self.kernel_regularizer = regularizers_module.get(kernel_regularizer)
+        super().__init__(name=name, input_dim=input_dim, input_shape=input_shape)
+
+    @property
+    def activation(self):
+        """The activation's name ('relu', 'leaky_relu', ...)."""
+        return self.activation_function.name
+
+    @property
+    def output_dim(self):
+        return self.units
 
     def _options(self):
         options = _lib.nn_dense_options()
         _lib.nn_dense_options_init(options, self.units)
-        options.activation = self._activation_code
-        options.kernel_initializer = self._kernel_init_code
-        options.bias_initializer = self._bias_init_code
+        options.activation = self.activation_function.code
+        options.activation_parameter = self.activation_function.parameter
+        options.kernel_initializer = self.kernel_initializer.code
+        options.kernel_initializer_value = self.kernel_initializer.value
+        options.bias_initializer = self.bias_initializer.code
+        options.bias_initializer_value = self.bias_initializer.value
+        if self.kernel_regularizer is not None:
+            options.kernel_l1 = self.kernel_regularizer.l1
+            options.kernel_l2 = self.kernel_regularizer.l2
         return options
 
-    @property
-    def input_shape(self):
-        if self.input_dim is None:
-            raise AttributeError(f"layer {self.name!r} has no defined input shape yet")
-        return (None, self.input_dim)
-
-    @property
-    def output_shape(self):
-        return (None, self.units)
-
-    def get_weights(self):
-        """[kernel (inputs, units), bias (units,)] of this layer."""
-        model = self._require_model()
-        return model.get_weights()[2 * self._index: 2 * self._index + 2]
-
-    def set_weights(self, weights):
-        """Replace [kernel, bias] of this layer."""
-        model = self._require_model()
-        all_weights = model.get_weights()
-        if len(weights) != 2:
-            raise ValueError(f"layer {self.name!r} expects 2 weight arrays (kernel, bias), "
-                             f"got {len(weights)}")
-        all_weights[2 * self._index: 2 * self._index + 2] = list(weights)
-        model.set_weights(all_weights)
+    def _add_to(self, handle):
+        handle.call(_lib.nn_model_add_dense_ex, self._options())
 
     def count_params(self):
         if self.input_dim is None:
             raise ValueError(f"layer {self.name!r} is not built yet")
         return self.input_dim * self.units + self.units
 
-    def _require_model(self):
-        if self._model is None:
-            raise ValueError(f"layer {self.name!r} does not belong to a model yet")
-        self._model._ensure_built_for("the layer's weights")
-        return self._model
+    def get_weights(self):
+        """[kernel (inputs, units), bias (units,)] of this layer."""
+        return super().get_weights()
+
+    def set_weights(self, weights):
+        """Replace [kernel, bias] of this layer."""
+        super().set_weights(weights)
 
     def get_config(self):
-        return {"name": self.name, "units": self.units, "activation": self.activation,
-                "kernel_initializer": self.kernel_initializer,
-                "bias_initializer": self.bias_initializer}
+        return {"name": self.name, "units": self.units,
+                "activation": self.activation_function.get_config(),
+                "kernel_initializer": self.kernel_initializer.get_config(),
+                "bias_initializer": self.bias_initializer.get_config(),
+                "kernel_regularizer": (None if self.kernel_regularizer is None
+                                       else self.kernel_regularizer.get_config())}
 
     def __repr__(self):
         return f"Dense({self.units}, activation={self.activation!r}, name={self.name!r})"
+
+
+class Dropout(Layer):
+    """Dropout (Keras Dropout, PyTorch nn.Dropout): while training, each input
+    is zeroed with probability ``rate`` and the others are scaled by
+    1 / (1 - rate), so the expected value is unchanged; evaluate and predict
+    pass the inputs through. Masks come from the model's seeded generator.
+
+    rate: in [0, 1). No weights.
+    """
+
+    _kind_code = _lib.NN_LAYER_DROPOUT
+
+    def __init__(self, rate, name=None, input_dim=None, input_shape=None):
+        self.rate = _number(rate, "dropout rate")
+        _handle.check_on_scratch_model(_lib.nn_model_add_dropout, self.rate)
+        super().__init__(name=name, input_dim=input_dim, input_shape=input_shape)
+
+    def _add_to(self, handle):
+        handle.call(_lib.nn_model_add_dropout, self.rate)
+
+    def get_config(self):
+        return {"name": self.name, "rate": self.rate}
+
+    def __repr__(self):
+        return f"Dropout({self.rate!r}, name={self.name!r})"
+
+
+class BatchNormalization(Layer):
+    """Batch normalization with PyTorch BatchNorm1d's semantics.
+
+    !!! momentum IS PYTORCH'S, NOT KERAS'S !!!
+    ``momentum`` is the weight of the NEW batch in the running estimates:
+        running = (1 - momentum) * running + momentum * batch_statistic
+    so the default 0.1 here equals Keras's momentum=0.9 (Keras's default 0.99
+    is momentum=0.01 here). Passing a Keras value such as 0.99 makes the
+    running estimates follow the last batch almost alone; a momentum >= 0.9
+    therefore gives a warning.
+
+    Training normalizes each feature with the batch mean and the biased batch
+    variance: ``gamma * (x - mean) / sqrt(var + epsilon) + beta``, and updates
+    moving_mean with the batch mean and moving_variance with the UNBIASED
+    batch variance (as PyTorch). evaluate and predict use the running
+    estimates: ``gamma * (x - moving_mean) / sqrt(moving_variance + epsilon)
+    + beta``.
+
+    Args:
+        momentum: in [0, 1], default 0.1 (PyTorch).
+        epsilon: > 0, default 1e-5 (PyTorch; Keras uses 1e-3).
+
+    Weights, in get_weights() order: gamma (starts at 1), beta (0) — trained —
+    then moving_mean (0), moving_variance (1) — not trained, but counted by
+    count_params() and returned by get_weights() as in Keras.
+    """
+
+    _kind_code = _lib.NN_LAYER_BATCH_NORMALIZATION
+    _weight_count = 4
+
+    def __init__(self, momentum=0.1, epsilon=1e-5, name=None, input_dim=None,
+                 input_shape=None):
+        self.momentum = _number(momentum, "batch normalization momentum")
+        self.epsilon = _number(epsilon, "batch normalization epsilon")
+        _handle.check_on_scratch_model(_lib.nn_model_add_batch_normalization, self.momentum,
+                                       self.epsilon)
+        if self.momentum >= 0.9:
+            warnings.warn(
+                f"BatchNormalization(momentum={self.momentum}) uses PyTorch's convention: "
+                "momentum is the weight of the NEW batch in the running statistics. A value "
+                "this high is almost surely a Keras momentum (which weighs the OLD "
+                f"statistics); the PyTorch equivalent of Keras's {self.momentum} is "
+                f"{1 - self.momentum:.4g}.", UserWarning, stacklevel=2)
+        super().__init__(name=name, input_dim=input_dim, input_shape=input_shape)
+
+    def _add_to(self, handle):
+        handle.call(_lib.nn_model_add_batch_normalization, self.momentum, self.epsilon)
+
+    def count_params(self):
+        if self.input_dim is None:
+            raise ValueError(f"layer {self.name!r} is not built yet")
+        return 4 * self.input_dim
+
+    def get_config(self):
+        return {"name": self.name, "momentum": self.momentum, "epsilon": self.epsilon}
+
+    def __repr__(self):
+        return (f"BatchNormalization(momentum={self.momentum!r}, epsilon={self.epsilon!r}, "
+                f"name={self.name!r})")
+
+
+class Activation(Layer):
+    """An activation on its own (Keras Activation layer), e.g. after a
+    BatchNormalization that follows a linear Dense.
+
+    activation: a name or an nn.activations object, as Dense takes."""
+
+    _kind_code = _lib.NN_LAYER_ACTIVATION
+
+    def __init__(self, activation, name=None, input_dim=None, input_shape=None):
+        self.activation_function = activations_module.get(activation)
+        super().__init__(name=name, input_dim=input_dim, input_shape=input_shape)
+
+    @property
+    def activation(self):
+        return self.activation_function.name
+
+    def _add_to(self, handle):
+        handle.call(_lib.nn_model_add_activation, self.activation_function.code,
+                    self.activation_function.parameter)
+
+    def get_config(self):
+        return {"name": self.name, "activation": self.activation_function.get_config()}
+
+    def __repr__(self):
+        return f"Activation({self.activation!r}, name={self.name!r})"

@@ -7,13 +7,13 @@ import time
 import numpy as np
 
 from . import _lib, callbacks as callbacks_module, losses as losses_module
+from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from ._handle import Error, InvalidStateError, ModelHandle
-from .layers import Dense, Input, Layer, positive_int
+from .layers import KIND_NAMES, Dense, Input, Layer, positive_int
 
 _FLOAT_P = ctypes.POINTER(ctypes.c_float)
-_METRICS = {"accuracy": _lib.NN_METRIC_ACCURACY, "acc": _lib.NN_METRIC_ACCURACY}
-_METRIC_LOG_NAME = {"accuracy": "accuracy", "acc": "accuracy"}
+_SIZE_P = ctypes.POINTER(ctypes.c_size_t)
 DEFAULT_SEED = 0
 
 
@@ -61,19 +61,55 @@ def _check_rows(x, y, what):
                          f"{x.shape[0]} and {y.shape[0]}")
 
 
+def _sample_weights(sample_weight, rows):
+    """sample_weight as a float32 C-contiguous vector of `rows` values."""
+    try:
+        arr = np.asarray(sample_weight, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"sample_weight must be numeric array data: {exc}") from None
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(f"sample_weight must be a 1-D array (one weight per sample), got an "
+                         f"array of shape {arr.shape}")
+    if arr.shape[0] != rows:
+        raise ValueError(f"sample_weight has {arr.shape[0]} values but x has {rows} samples")
+    return np.ascontiguousarray(arr)
+
+
+def _class_weights(class_weight, classes):
+    """A Keras class_weight dict {class: weight} as a dense float32 vector
+    covering at least `classes` classes; classes not in the dict weigh 1.0."""
+    if not isinstance(class_weight, dict):
+        raise ValueError(f"class_weight must be a dict {{class index: weight}}, got "
+                         f"{class_weight!r}")
+    for key, value in class_weight.items():
+        if isinstance(key, bool) or not isinstance(key, numbers.Integral) or key < 0:
+            raise ValueError(f"class_weight keys must be class indices (integers >= 0), got "
+                             f"{key!r}")
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValueError(f"class_weight[{key}] must be a number, got {value!r}")
+    size = max([classes] + [int(k) + 1 for k in class_weight])
+    dense = np.ones(size, dtype=np.float32)
+    for key, value in class_weight.items():
+        dense[int(key)] = value
+    return dense
+
+
 # --------------------------------------------------------------------------
 # The model
 # --------------------------------------------------------------------------
 
 class Sequential:
-    """A linear stack of Dense layers, trained by libnn.
+    """A linear stack of layers (Dense, Dropout, BatchNormalization,
+    Activation), trained by libnn.
 
     ``Sequential(layers=None, seed=None, name=None)``
 
-    seed seeds the model's random generator (weight initialization and
-    batch shuffling). The default, None, means seed 0, so that two runs of
-    the same script give the same model bit for bit; pass another integer
-    for another initialization.
+    seed seeds the model's random generator (weight initialization, batch
+    shuffling and dropout masks). The default, None, means seed 0, so that
+    two runs of the same script give the same model bit for bit; pass
+    another integer for another initialization.
 
     The libnn model is created as soon as the input width is known: from
     the first layer's input_dim / input_shape, from an Input layer, or, as
@@ -93,9 +129,12 @@ class Sequential:
         self._handle = None
         self._loss = None
         self._optimizer = None
-        self._metrics = []          # log names requested in compile ('accuracy')
+        self._metrics = []          # nn.metrics.Metric objects, in compile order
         self._compiled = False
         self._closed = False
+        # the key of the ReduceLROnPlateau that a fit installed as the
+        # model's schedule, while it is installed (None otherwise)
+        self._plateau_key = None
         self.stop_training = False
         self.history = None
         for layer in layers or []:
@@ -104,7 +143,8 @@ class Sequential:
     # -- building ----------------------------------------------------------
 
     def add(self, layer):
-        """Append a layer (Dense) or declare the input width (Input)."""
+        """Append a layer (Dense, Dropout, BatchNormalization, Activation) or
+        declare the input width (Input)."""
         self._require_open()
         if isinstance(layer, Input):
             if self._layers or self._input_dim is not None:
@@ -112,9 +152,9 @@ class Sequential:
             self._input_dim = layer.input_dim
             self._build_if_ready()
             return
-        if not isinstance(layer, Dense):
-            kind = type(layer).__name__ if isinstance(layer, Layer) else repr(layer)
-            raise ValueError(f"Sequential takes Dense layers (and an Input first), got {kind}")
+        if not isinstance(layer, Layer):
+            raise ValueError("Sequential takes nn.layers layers (Dense, Dropout, "
+                             f"BatchNormalization, Activation; an Input first), got {layer!r}")
         if layer._model is not None:
             raise ValueError(f"layer {layer.name!r} already belongs to a model")
         if not self._layers:
@@ -124,34 +164,40 @@ class Sequential:
                                      f"model's input width {self._input_dim}")
                 self._input_dim = layer.input_dim
         else:
-            previous = self._layers[-1].units
-            if layer.input_dim is not None and layer.input_dim != previous:
+            previous = self._layers[-1].output_dim
+            if layer.input_dim is not None and previous is not None and \
+                    layer.input_dim != previous:
                 raise ValueError(f"layer input_dim={layer.input_dim} does not match the "
-                                 f"previous layer's {previous} units")
-        name = layer.name if layer.name is not None else self._unique_name()
+                                 f"previous layer's {previous} outputs")
+        base = KIND_NAMES[layer._kind_code]
+        name = layer.name if layer.name is not None else self._unique_name(base)
         if any(existing.name == name for existing in self._layers):
             raise ValueError(f"a layer named {name!r} is already in the model; layer names "
                              "must be unique")
         if self._handle is not None:
             # may fail (e.g. after fit): nothing is changed on the Python side then
-            self._handle.call(_lib.nn_model_add_dense_ex, layer._options())
+            layer._add_to(self._handle)
         layer.name = name
-        if not self._layers:
-            layer.input_dim = self._input_dim
-        else:
-            layer.input_dim = self._layers[-1].units
         layer._model = self
         layer._index = len(self._layers)
         self._layers.append(layer)
+        self._propagate_widths()
         self._build_if_ready()
 
-    def _unique_name(self):
+    def _unique_name(self, base):
         taken = {layer.name for layer in self._layers}
-        candidate, i = "dense", 0
+        candidate, i = base, 0
         while candidate in taken:
             i += 1
-            candidate = f"dense_{i}"
+            candidate = f"{base}_{i}"
         return candidate
+
+    def _propagate_widths(self):
+        """Set each layer's input width from the model's input width."""
+        width = self._input_dim
+        for layer in self._layers:
+            layer.input_dim = width
+            width = layer.output_dim
 
     def _build_if_ready(self):
         if self._handle is None and self._input_dim is not None:
@@ -182,14 +228,13 @@ class Sequential:
         handle = ModelHandle(input_dim, self.seed)
         try:
             for layer in self._layers:
-                handle.call(_lib.nn_model_add_dense_ex, layer._options())
+                layer._add_to(handle)
         except BaseException:
             handle.close()
             raise
         self._handle = handle
         self._input_dim = input_dim
-        if self._layers:
-            self._layers[0].input_dim = input_dim
+        self._propagate_widths()
         if self._compiled:
             self._apply_compile()
 
@@ -217,39 +262,54 @@ class Sequential:
         if self._closed:
             raise InvalidStateError("the model has been closed", _lib.NN_ERROR_INVALID_HANDLE)
 
+    def _require_compiled(self, what):
+        if not self._compiled:
+            raise InvalidStateError(f"the model must be compiled before {what}: call "
+                                    "model.compile(optimizer=..., loss=...)",
+                                    _lib.NN_ERROR_INVALID_STATE)
+
     # -- compile -----------------------------------------------------------
 
     def compile(self, optimizer="adam", loss=None, metrics=None):
         """Configure training.
 
-        optimizer: 'sgd', 'adam', or an nn.optimizers.SGD / Adam object
-            (PyTorch's update rules and defaults).
-        loss: 'mse' / 'mean_squared_error', 'binary_crossentropy',
-            'categorical_crossentropy', 'sparse_categorical_crossentropy', or
-            an nn.losses object (e.g. CategoricalCrossentropy(from_logits=True)).
-        metrics: None or ['accuracy'] ('acc' is accepted too).
+        optimizer: 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad', 'rprop', or
+            an nn.optimizers object (PyTorch's update rules and defaults);
+            its learning_rate may be an nn.schedules schedule.
+        loss: 'mse' / 'mean_squared_error', 'mae' / 'mean_absolute_error',
+            'huber', 'binary_crossentropy', 'categorical_crossentropy',
+            'sparse_categorical_crossentropy', or an nn.losses object (e.g.
+            Huber(delta=2.0), CategoricalCrossentropy(from_logits=True)).
+        metrics: None or a list of names or nn.metrics objects (see
+            nn.metrics): 'accuracy' ('acc'), 'binary_accuracy',
+            'categorical_accuracy', 'sparse_categorical_accuracy',
+            'precision', 'recall', 'f1_score', 'f1_macro', 'top_k_accuracy',
+            'mae' ('mean_absolute_error').
+
+        Compiling again replaces all three and resets the optimizer's state.
         """
         self._require_open()
         opt = optimizers_module.get(optimizer)
         loss_obj = losses_module.get(loss) if loss is not None else None
         if metrics is None:
-            metric_names = []
-        elif isinstance(metrics, str):
-            metric_names = [metrics]
+            requested = []
+        elif isinstance(metrics, (str, metrics_module.Metric)):
+            requested = [metrics]
         else:
-            metric_names = list(metrics)
-        requested = []
-        for m in metric_names:
-            key = m.lower() if isinstance(m, str) else m
-            if key not in _METRICS:
-                valid = ", ".join(repr(n) for n in _METRICS)
-                raise ValueError(f"unknown metric {m!r}; valid metrics are {valid}")
-            log_name = _METRIC_LOG_NAME[key]
-            if log_name not in requested:
-                requested.append(log_name)
+            requested = list(metrics)
+        chosen = []
+        for m in requested:
+            metric = metrics_module.get(m)
+            if metric in chosen:
+                continue
+            clash = next((c for c in chosen if c.name == metric.name), None)
+            if clash is not None:
+                raise ValueError(f"metrics {clash!r} and {metric!r} would both be logged as "
+                                 f"{metric.name!r}; keep one of them")
+            chosen.append(metric)
         self._optimizer = opt
         self._loss = loss_obj
-        self._metrics = requested
+        self._metrics = chosen
         self._compiled = True
         if self._handle is not None:
             self._apply_compile()
@@ -257,10 +317,21 @@ class Sequential:
     def _apply_compile(self):
         handle = self._handle
         if self._loss is not None:
-            handle.call(_lib.nn_model_set_loss, self._loss.code, 1 if self._loss.from_logits else 0)
+            handle.call(_lib.nn_model_set_loss_ex, ctypes.byref(self._loss._options()))
         handle.call(_lib.nn_model_set_optimizer, ctypes.byref(self._optimizer._options()))
-        for name in self._metrics:
-            handle.call(_lib.nn_model_add_metric, _METRICS[name])
+        self._plateau_key = None
+        self._apply_schedule()
+        handle.call(_lib.nn_model_clear_metrics)
+        for metric in self._metrics:
+            handle.call(_lib.nn_model_add_metric_ex, metric.code, metric.parameter)
+
+    def _apply_schedule(self):
+        """Give libnn the optimizer's schedule (or none)."""
+        schedule = self._optimizer.schedule
+        if schedule is None:
+            self._handle.call(_lib.nn_model_set_lr_schedule, None)
+        else:
+            self._handle.call(_lib.nn_model_set_lr_schedule, ctypes.byref(schedule._options()))
 
     @property
     def optimizer(self):
@@ -272,8 +343,20 @@ class Sequential:
 
     @property
     def metrics_names(self):
-        """['loss'] followed by the compiled metrics, as evaluate returns them."""
-        return ["loss"] + list(self._metrics)
+        """['loss'] followed by the compiled metrics' log names, as evaluate
+        returns them."""
+        if self._handle is not None and self._compiled:
+            return self._c_metric_names()
+        return ["loss"] + [m.name for m in self._metrics]
+
+    @property
+    def learning_rate(self):
+        """The optimizer's current learning rate in libnn: after the epochs
+        trained so far under a schedule, or a ReduceLROnPlateau's reductions."""
+        self._ensure_built_for("learning rate")
+        out = ctypes.c_double()
+        self._handle.call(_lib.nn_model_learning_rate, ctypes.byref(out))
+        return out.value
 
     def _c_metric_names(self):
         count = self._handle.get_size(_lib.nn_model_metric_count)
@@ -287,7 +370,8 @@ class Sequential:
     # -- training ----------------------------------------------------------
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, seed=None):
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, seed=None):
         """Train the model; returns a History.
 
         The whole fit is one call into libnn; the per-epoch logs come back
@@ -297,14 +381,29 @@ class Sequential:
         verbose: 0 silent, 1 or 2 one line per epoch.
         callbacks: nn.callbacks.Callback objects, objects with
             on_epoch_end(epoch, logs), or callables f(epoch, logs).
+            nn.callbacks.EarlyStopping and ReduceLROnPlateau (at most one
+            each) are run by libnn inside the training loop.
         validation_split: fraction in [0, 1) of the data, taken from the END
-            of x and y (before shuffling), held out for validation (Keras).
-        validation_data: (x_val, y_val); overrides validation_split.
+            of x and y (before shuffling), held out for validation (Keras);
+            libnn splits the arrays, nothing is copied.
+        validation_data: (x_val, y_val); when given, validation_split is
+            ignored (as in Keras).
         shuffle: reshuffle the training samples before each epoch.
+        class_weight: dict {class index: weight} (Keras): each training
+            sample's loss is multiplied by the weight of its class (its
+            index, the argmax of a one-hot row, or the 0/1 target of a
+            one-output model); classes left out weigh 1.0.
+        sample_weight: one weight >= 0 per sample of x (Keras): each
+            sample's loss is multiplied by it; the batch loss stays the sum
+            divided by the batch size. Multiplied with class_weight.
         seed: seed of this call's shuffling; None continues the model's
             generator (so repeated fits differ but the script is reproducible).
         """
         self._require_open()
+        if self._handle is not None and self._handle._busy is not None:
+            raise InvalidStateError(f"cannot run fit while {self._handle._busy} is running on "
+                                    "this model (for example from a fit callback)",
+                                    _lib.NN_ERROR_INVALID_STATE)
         if x is None or y is None:
             raise ValueError("fit needs x and y")
         x = _as_matrix(x, "x")
@@ -321,6 +420,7 @@ class Sequential:
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
 
         val_x = val_y = None
+        split = 0.0
         if validation_data is not None:
             try:
                 items = tuple(validation_data)
@@ -332,18 +432,6 @@ class Sequential:
             val_x = _as_matrix(items[0], "validation x")
             val_y = _as_targets(items[1], "validation y")
             _check_rows(val_x, val_y, "validation_data")
-        elif validation_split:
-            if isinstance(validation_split, bool) or not isinstance(
-                    validation_split, numbers.Real) or not 0.0 <= validation_split < 1.0:
-                raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
-            split_at = int(np.floor(x.shape[0] * (1.0 - float(validation_split))))
-            if split_at == 0 or split_at == x.shape[0]:
-                raise ValueError(f"validation_split={validation_split} of {x.shape[0]} samples "
-                                 "leaves no training or no validation samples")
-            # slices of C-contiguous rows stay C-contiguous: no copy
-            x, val_x = x[:split_at], x[split_at:]
-            y, val_y = y[:split_at], y[split_at:]
-        if val_x is not None:
             # nn_fit_options has no column counts for the validation arrays:
             # libnn reads them with x's and y's widths, so they must match
             # here (a narrower array would be read past its end).
@@ -355,22 +443,45 @@ class Sequential:
                                  f"{y.shape[1]}")
             if val_x.shape[0] == 0:
                 raise ValueError("validation data has 0 rows")
+        elif validation_split:
+            if isinstance(validation_split, bool) or not isinstance(validation_split,
+                                                                    numbers.Real):
+                raise ValueError(f"validation_split must be a number in [0, 1), got "
+                                 f"{validation_split!r}")
+            split = float(validation_split)  # libnn checks the range and the row counts
+        weights = None if sample_weight is None else _sample_weights(sample_weight, x.shape[0])
 
         self._ensure_built_from(x)
-        if not self._compiled:
-            raise InvalidStateError("the model must be compiled before fit: call "
-                                    "model.compile(optimizer=..., loss=...)",
-                                    _lib.NN_ERROR_INVALID_STATE)
+        self._require_compiled("fit")
+        classes = None
+        if class_weight is not None:
+            outputs = self._handle.get_size(_lib.nn_model_output_dim)
+            classes = _class_weights(class_weight, max(outputs, 2))
 
-        history = callbacks_module.History()
-        hooks = [history] + list(callbacks or [])
-        params = {"verbose": int(verbose), "epochs": epochs,
-                  "steps": -(-x.shape[0] // batch_size) if batch_size else 0,
-                  "batch_size": batch_size, "samples": x.shape[0]}
+        hooks = list(callbacks or [])
         for hook in hooks:
             if not callable(hook) and not hasattr(hook, "on_epoch_end"):
                 raise ValueError(f"a callback must be callable or have on_epoch_end, got "
                                  f"{hook!r}")
+        stoppers = [h for h in hooks if isinstance(h, callbacks_module.EarlyStopping)]
+        plateaus = [h for h in hooks if isinstance(h, callbacks_module.ReduceLROnPlateau)]
+        if len(stoppers) > 1:
+            raise ValueError(f"fit takes at most one EarlyStopping (libnn runs it), got "
+                             f"{len(stoppers)}")
+        if len(plateaus) > 1:
+            raise ValueError(f"fit takes at most one ReduceLROnPlateau (libnn runs it), got "
+                             f"{len(plateaus)}")
+        if plateaus and self._optimizer.schedule is not None:
+            raise ValueError("ReduceLROnPlateau cannot be combined with an optimizer whose "
+                             f"learning_rate is a schedule ({self._optimizer.schedule!r}): "
+                             "libnn runs one learning-rate schedule at a time")
+
+        history = callbacks_module.History()
+        hooks = [history] + hooks
+        samples = x.shape[0] if not split else int(x.shape[0] * (1.0 - split))
+        params = {"verbose": int(verbose), "epochs": epochs,
+                  "steps": -(-samples // batch_size) if batch_size else 0,
+                  "batch_size": batch_size, "samples": samples}
         for hook in hooks:
             if hasattr(hook, "set_model"):
                 hook.set_model(self)
@@ -380,7 +491,6 @@ class Sequential:
         history.params = params
         self.history = history
         self.stop_training = False
-        wanted = set(self._metrics)
         state = {"error": None, "tick": None}
 
         def call_hooks(method, *args):
@@ -391,17 +501,13 @@ class Sequential:
 
         def on_epoch_end(user_data, epoch, n_logs, names, values):
             try:
-                logs = {}
-                for i in range(n_logs):
-                    key = names[i].decode()
-                    base = key[4:] if key.startswith("val_") else key
-                    if base == "loss" or base in wanted:
-                        logs[key] = float(values[i])
+                logs = {names[i].decode(): float(values[i]) for i in range(n_logs)}
                 now = time.perf_counter()
                 elapsed, state["tick"] = now - state["tick"], now
                 if verbose:
                     parts = [f"Epoch {epoch + 1}/{epochs}", f"{elapsed:.3f}s"]
-                    parts += [f"{k}: {v:.4f}" for k, v in logs.items()]
+                    parts += [f"{k}: {v:.4g}" if k == "learning_rate" else f"{k}: {v:.4f}"
+                              for k, v in logs.items()]
                     print(" - ".join(parts), flush=True)
                 for hook in hooks:
                     if hasattr(hook, "on_epoch_end"):
@@ -428,19 +534,37 @@ class Sequential:
             options.validation_x = _ptr(val_x)
             options.validation_y = _ptr(val_y)
             options.validation_rows = val_x.shape[0]
+        options.validation_split = split
+        if weights is not None:
+            options.sample_weights = _ptr(weights)
+        if classes is not None:
+            options.class_weights = _ptr(classes)
+            options.class_weight_count = classes.size
+        stopping = stoppers[0]._c_options() if stoppers else None
+        if stopping is not None:
+            options.early_stopping = ctypes.pointer(stopping)
         options.on_epoch_end = c_callback
+
+        # The learning-rate schedule of this fit: a ReduceLROnPlateau given
+        # here, else the optimizer's (if an earlier fit installed a plateau).
+        if plateaus:
+            key = plateaus[0]._key()
+            if self._plateau_key != key:
+                self._handle.call(_lib.nn_model_set_lr_schedule,
+                                  ctypes.byref(plateaus[0]._c_options()))
+                self._plateau_key = key
+        elif self._plateau_key is not None:
+            self._apply_schedule()
+            self._plateau_key = None
 
         call_hooks("on_train_begin", {})
         if self.stop_training:
-            epochs_to_run = 0
             options.epochs = 0
-        else:
-            epochs_to_run = epochs
-            if epochs_to_run:
-                call_hooks("on_epoch_begin", 0, {})
+        elif epochs:
+            call_hooks("on_epoch_begin", 0, {})
         state["tick"] = time.perf_counter()
-        # c_callback, options and the arrays stay referenced by this frame
-        # for the whole call.
+        # c_callback, options, stopping and the arrays stay referenced by this
+        # frame for the whole call.
         try:
             self._handle.call_busy("fit", _lib.nn_model_fit, _ptr(x), _ptr(y), x.shape[0],
                                    x.shape[1], y.shape[1], ctypes.byref(options))
@@ -456,8 +580,22 @@ class Sequential:
 
     # -- evaluation and prediction ----------------------------------------
 
+    def _xy(self, x, y, what):
+        """Checked (x, y) arrays of a compiled, built model, for evaluate-like calls."""
+        self._require_open()
+        if x is None or y is None:
+            raise ValueError(f"{what} needs x and y")
+        x = _as_matrix(x, "x")
+        y = _as_targets(y, "y")
+        _check_rows(x, y, what)
+        self._ensure_built_from(x)
+        self._require_compiled(what)
+        return x, y
+
     def evaluate(self, x=None, y=None, batch_size=None, verbose=0, return_dict=False):
-        """Loss (and metrics) on x, y, in inference mode.
+        """Loss (and metrics) on x, y, in inference mode (dropout off,
+        batch normalization with its running statistics). The loss includes
+        the kernel regularizers' penalties, as in Keras.
 
         Returns the loss as a float when the model has no metrics, else
         [loss, metric, ...] in the order of metrics_names; a dict
@@ -465,25 +603,14 @@ class Sequential:
         Keras compatibility: libnn evaluates the whole array in one call and
         the result does not depend on it.
         """
-        self._require_open()
-        if x is None or y is None:
-            raise ValueError("evaluate needs x and y")
-        x = _as_matrix(x, "x")
-        y = _as_targets(y, "y")
-        _check_rows(x, y, "evaluate")
         if batch_size is not None:
             positive_int(batch_size, "batch_size")
-        self._ensure_built_from(x)
-        if not self._compiled:
-            raise InvalidStateError("the model must be compiled before evaluate: call "
-                                    "model.compile(optimizer=..., loss=...)",
-                                    _lib.NN_ERROR_INVALID_STATE)
+        x, y = self._xy(x, y, "evaluate")
         names = self._c_metric_names()
         values = (ctypes.c_double * len(names))()
         self._handle.call(_lib.nn_model_evaluate, _ptr(x), _ptr(y), x.shape[0], x.shape[1],
                           y.shape[1], values, len(names))
-        by_name = dict(zip(names, (float(v) for v in values)))
-        result = {name: by_name[name] for name in self.metrics_names}
+        result = dict(zip(names, (float(v) for v in values)))
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in result.items()), flush=True)
         if return_dict:
@@ -492,10 +619,32 @@ class Sequential:
             return result["loss"]
         return list(result.values())
 
+    def confusion_matrix(self, x, y):
+        """The confusion matrix of the model's decisions on x, y, as a numpy
+        int64 array (classes, classes): rows are the true class, columns the
+        predicted one (scikit-learn's convention).
+
+        One output gives 2 classes (threshold 0.5 on probabilities, 0 on
+        logits); binary cross-entropy on several outputs pools the 2x2
+        counts of every output; otherwise one class per output, decided by
+        argmax. Needs a classification loss.
+        """
+        x, y = self._xy(x, y, "confusion_matrix")
+        outputs = self._handle.get_size(_lib.nn_model_output_dim)
+        largest = max(outputs, 2)
+        counts = np.zeros(largest * largest, dtype=np.uintp)  # size_t
+        classes = ctypes.c_size_t()
+        self._handle.call(_lib.nn_model_confusion_matrix, _ptr(x), _ptr(y), x.shape[0],
+                          x.shape[1], y.shape[1], counts.ctypes.data_as(_SIZE_P), counts.size,
+                          ctypes.byref(classes))
+        k = classes.value
+        return counts[:k * k].reshape(k, k).astype(np.int64)
+
     def predict(self, x, batch_size=None, verbose=0):
         """The model's outputs for x (samples, features) as a float32 array
-        (samples, outputs), filled by libnn. batch_size is accepted for Keras
-        compatibility; the whole array is computed in one call."""
+        (samples, outputs), filled by libnn, in inference mode. batch_size is
+        accepted for Keras compatibility; the whole array is computed in one
+        call."""
         self._require_open()
         x = _as_matrix(x, "x")
         if batch_size is not None:
@@ -523,9 +672,24 @@ class Sequential:
             shapes.append(tuple(dims[d] for d in range(ndim.value)))
         return shapes
 
+    def weight_info(self):
+        """[(name, shape, trainable)] of every weight array, in get_weights()
+        order, as libnn names them ('kernel', 'bias', 'gamma', 'beta',
+        'moving_mean', 'moving_variance')."""
+        self._ensure_built_for("weights")
+        result = []
+        for i, shape in enumerate(self._weight_shapes()):
+            name, trainable = ctypes.c_char_p(), ctypes.c_int()
+            self._handle.call(_lib.nn_model_weight_info, i, ctypes.byref(name),
+                              ctypes.byref(trainable))
+            result.append((name.value.decode(), shape, bool(trainable.value)))
+        return result
+
     def get_weights(self):
         """Every weight array in Keras order: for each Dense layer its kernel
-        (inputs, units) and its bias (units,). Fresh float32 copies."""
+        (inputs, units) and its bias (units,); for each BatchNormalization its
+        gamma, beta, moving_mean and moving_variance (features,). Fresh
+        float32 copies."""
         self._ensure_built_for("weights")
         result = []
         for i, shape in enumerate(self._weight_shapes()):
@@ -535,10 +699,13 @@ class Sequential:
         return result
 
     def set_weights(self, weights):
-        """Replace every weight array (same order and shapes as get_weights).
+        """Replace every weight array (same order and shapes as get_weights,
+        batch-normalization statistics included). The optimizer's state is
+        kept.
 
         All arrays are checked before any is written; if libnn refuses one
-        (e.g. NaN), the arrays already written are restored."""
+        (e.g. NaN, a negative moving_variance), the arrays already written
+        are restored."""
         self._ensure_built_for("weights")
         shapes = self._weight_shapes()
         weights = list(weights)
@@ -562,7 +729,13 @@ class Sequential:
             raise
 
     def count_params(self):
-        """Number of trainable scalars."""
+        """Number of scalars in all weight arrays, trainable or not (as Keras:
+        batch-normalization statistics count)."""
+        self._ensure_built_for("parameters")
+        return int(sum(int(np.prod(shape, dtype=np.int64)) for shape in self._weight_shapes()))
+
+    def count_trainable_params(self):
+        """Number of trainable scalars (nn_model_parameter_count)."""
         self._ensure_built_for("parameters")
         return self._handle.get_size(_lib.nn_model_parameter_count)
 
@@ -574,6 +747,14 @@ class Sequential:
         self._handle.call(_lib.nn_model_summary, buffer, len(buffer), None)
         text = buffer.value.decode("utf-8", "replace")
         (print_fn or print)(text)
+
+    def _layer_kind(self, index):
+        out = _lib.nn_layer_kind()
+        self._handle.call(_lib.nn_model_layer_kind, index, ctypes.byref(out))
+        return KIND_NAMES[out.value]
+
+    def _first_weight_index(self, layer_index):
+        return sum(layer._weight_count for layer in self._layers[:layer_index])
 
     @property
     def layers(self):
@@ -591,9 +772,11 @@ class Sequential:
     def output_shape(self):
         if self._handle is not None:
             return (None, self._handle.get_size(_lib.nn_model_output_dim))
-        if self._layers:
-            return (None, self._layers[-1].units)
-        raise AttributeError("the model has no layers and no output shape")
+        dense = [layer for layer in self._layers if isinstance(layer, Dense)]
+        if dense:
+            return (None, dense[-1].units)
+        raise AttributeError("the model has no Dense layer and no input width yet, so no "
+                             "output shape")
 
     # -- life cycle --------------------------------------------------------
 

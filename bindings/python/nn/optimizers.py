@@ -1,9 +1,30 @@
-"""Optimizers. Update rules and defaults are PyTorch's (torch.optim)."""
+"""Optimizers. Update rules and defaults are PyTorch's (torch.optim); argument
+names are Keras's where Keras has the argument.
+
+Every optimizer also takes Keras's gradient clipping, applied in this order:
+``clipnorm`` (each weight array's gradient rescaled to norm <= clipnorm),
+``global_clipnorm`` (the whole gradient rescaled to norm <= global_clipnorm),
+``clipvalue`` (each element clipped to [-clipvalue, clipvalue]); None (the
+default) disables each.
+
+``learning_rate`` may be a number or an nn.schedules schedule (StepDecay,
+ExponentialDecay, CosineDecay), whose initial_learning_rate is then the
+optimizer's rate.
+
+Hyper-parameters are checked by libnn when the optimizer is constructed and
+again when a model is compiled; a value out of range raises
+nn.InvalidArgumentError (a ValueError) whose message names it.
+
+Names for compile(optimizer=...): 'sgd', 'adam', 'adamw', 'rmsprop',
+'adagrad', 'rprop' (each with its defaults).
+"""
 
 import ctypes
+import math
 import numbers
 
 from . import _handle, _lib
+from .schedules import LearningRateSchedule
 
 
 def _number(value, what):
@@ -12,21 +33,81 @@ def _number(value, what):
     return float(value)
 
 
+def _flag(value, what):
+    if not isinstance(value, bool):
+        raise ValueError(f"{what} must be True or False, got {value!r}")
+    return value
+
+
+def _clip(value, what):
+    """None (disabled) or a number; 0 would silently mean "disabled" to libnn."""
+    if value is None:
+        return None
+    value = _number(value, what)
+    if value == 0:
+        raise ValueError(f"{what} must be > 0 (or None to disable clipping), got {value!r}")
+    return value
+
+
+def _learning_rate(value):
+    if isinstance(value, LearningRateSchedule):
+        return value
+    return _number(value, "learning_rate")
+
+
+def _pair(value, what):
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise ValueError(f"{what} must be a pair of numbers, got {value!r}") from None
+    if len(items) != 2:
+        raise ValueError(f"{what} must be a pair of numbers, got {value!r}")
+    return (_number(items[0], f"{what}[0]"), _number(items[1], f"{what}[1]"))
+
+
 class Optimizer:
-    """Base class. Hyper-parameters are checked by libnn when the model is
-    compiled (the message names the one out of range)."""
+    """Base class: learning_rate and gradient clipping; the subclasses add
+    their hyper-parameters."""
 
     name = None
     kind = None
 
+    def __init__(self, learning_rate, clipvalue=None, clipnorm=None, global_clipnorm=None):
+        self.learning_rate = _learning_rate(learning_rate)
+        self.clipvalue = _clip(clipvalue, "clipvalue")
+        self.clipnorm = _clip(clipnorm, "clipnorm")
+        self.global_clipnorm = _clip(global_clipnorm, "global_clipnorm")
+
+    @property
+    def schedule(self):
+        """The learning-rate schedule, or None for a constant rate."""
+        if isinstance(self.learning_rate, LearningRateSchedule):
+            return self.learning_rate
+        return None
+
+    @property
+    def initial_learning_rate(self):
+        """The rate libnn starts from (a schedule's initial_learning_rate)."""
+        schedule = self.schedule
+        return self.learning_rate if schedule is None else schedule.initial_learning_rate
+
     def _options(self):
         options = _lib.nn_optimizer_options()
         _handle._check(_lib.nn_optimizer_options_init(ctypes.byref(options), self.kind))
+        options.learning_rate = self.initial_learning_rate
+        options.clip_value = self.clipvalue or 0.0
+        options.clip_norm = self.clipnorm or 0.0
+        options.global_clip_norm = self.global_clipnorm or 0.0
         self._fill(options)
         return options
 
     def _fill(self, options):
         raise NotImplementedError
+
+    def _check(self):
+        """Let libnn check every hyper-parameter now."""
+        _handle.check_on_scratch_model(_lib.nn_model_set_optimizer,
+                                       ctypes.byref(self._options()))
 
     def get_config(self):
         return dict(vars(self), name=self.name)
@@ -41,27 +122,29 @@ class SGD(Optimizer):
 
     With g = grad + weight_decay * w:
         momentum == 0:  w -= learning_rate * g
-        momentum  > 0:  b = momentum * b + g  (b = g at the first step)
+        momentum  > 0:  b = momentum * b + (1 - dampening) * g   (b = g at the first step)
                         w -= learning_rate * (g + momentum * b  if nesterov else  b)
 
-    Defaults: learning_rate=0.01 (Keras's and PyTorch's usual choice),
-    momentum=0.0, nesterov=False, weight_decay=0.0.
+    Defaults: learning_rate=0.01 (Keras's; PyTorch has none), momentum=0.0,
+    dampening=0.0, nesterov=False (needs momentum > 0 and dampening 0),
+    weight_decay=0.0.
     """
 
     name = "sgd"
     kind = _lib.NN_OPTIMIZER_SGD
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
-        self.learning_rate = _number(learning_rate, "learning_rate")
+    def __init__(self, learning_rate=0.01, momentum=0.0, dampening=0.0, nesterov=False,
+                 weight_decay=0.0, clipvalue=None, clipnorm=None, global_clipnorm=None):
+        super().__init__(learning_rate, clipvalue, clipnorm, global_clipnorm)
         self.momentum = _number(momentum, "momentum")
-        if not isinstance(nesterov, bool):
-            raise ValueError(f"nesterov must be True or False, got {nesterov!r}")
-        self.nesterov = nesterov
+        self.dampening = _number(dampening, "dampening")
+        self.nesterov = _flag(nesterov, "nesterov")
         self.weight_decay = _number(weight_decay, "weight_decay")
+        self._check()
 
     def _fill(self, options):
-        options.learning_rate = self.learning_rate
         options.momentum = self.momentum
+        options.dampening = self.dampening
         options.nesterov = 1 if self.nesterov else 0
         options.weight_decay = self.weight_decay
 
@@ -71,37 +154,171 @@ class Adam(Optimizer):
 
     With g = grad + weight_decay * w and t the step count from 1:
         m = beta_1 * m + (1 - beta_1) * g
-        v = beta_2 * v + (1 - beta_2) * g^2
+        v = beta_2 * v + (1 - beta_2) * g^2        (amsgrad: v_max = max(v_max, v), used below)
         w -= learning_rate * (m / (1 - beta_1^t)) / (sqrt(v / (1 - beta_2^t)) + epsilon)
 
     Defaults are PyTorch's: learning_rate=0.001, beta_1=0.9, beta_2=0.999,
-    epsilon=1e-8 (Keras uses 1e-7), weight_decay=0.0.
+    epsilon=1e-8 (Keras uses 1e-7), weight_decay=0.0, amsgrad=False.
     """
 
     name = "adam"
     kind = _lib.NN_OPTIMIZER_ADAM
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 weight_decay=0.0):
-        self.learning_rate = _number(learning_rate, "learning_rate")
+                 weight_decay=0.0, amsgrad=False, clipvalue=None, clipnorm=None,
+                 global_clipnorm=None):
+        super().__init__(learning_rate, clipvalue, clipnorm, global_clipnorm)
         self.beta_1 = _number(beta_1, "beta_1")
         self.beta_2 = _number(beta_2, "beta_2")
         self.epsilon = _number(epsilon, "epsilon")
         self.weight_decay = _number(weight_decay, "weight_decay")
+        self.amsgrad = _flag(amsgrad, "amsgrad")
+        self._check()
 
     def _fill(self, options):
-        options.learning_rate = self.learning_rate
         options.beta1 = self.beta_1
         options.beta2 = self.beta_2
         options.epsilon = self.epsilon
         options.weight_decay = self.weight_decay
+        options.amsgrad = 1 if self.amsgrad else 0
 
 
-_BY_NAME = {"sgd": SGD, "adam": Adam}
+class AdamW(Adam):
+    """AdamW, torch.optim.AdamW's rule: Adam with decoupled weight decay,
+    w -= learning_rate * weight_decay * w before the Adam step.
+
+    Defaults are PyTorch's: learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+    epsilon=1e-8, weight_decay=0.01 (Keras uses 0.004), amsgrad=False.
+    """
+
+    name = "adamw"
+    kind = _lib.NN_OPTIMIZER_ADAMW
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 weight_decay=0.01, amsgrad=False, clipvalue=None, clipnorm=None,
+                 global_clipnorm=None):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, amsgrad,
+                         clipvalue, clipnorm, global_clipnorm)
+
+
+class RMSprop(Optimizer):
+    """RMSprop, torch.optim.RMSprop's rule.
+
+    With g = grad + weight_decay * w:
+        v = rho * v + (1 - rho) * g^2
+        centered:  a = rho * a + (1 - rho) * g;  denominator sqrt(v - a^2) + epsilon
+        else:      denominator sqrt(v) + epsilon
+        momentum > 0:  b = momentum * b + g / denominator;  w -= learning_rate * b
+        else:          w -= learning_rate * g / denominator
+
+    ``rho`` is Keras's name for PyTorch's ``alpha``; either may be given.
+    Defaults are PyTorch's: learning_rate=0.01 (Keras: 0.001), rho=0.99
+    (Keras: 0.9), momentum=0.0, epsilon=1e-8, centered=False, weight_decay=0.0.
+    """
+
+    name = "rmsprop"
+    kind = _lib.NN_OPTIMIZER_RMSPROP
+
+    def __init__(self, learning_rate=0.01, rho=0.99, momentum=0.0, epsilon=1e-8,
+                 centered=False, weight_decay=0.0, clipvalue=None, clipnorm=None,
+                 global_clipnorm=None, alpha=None):
+        super().__init__(learning_rate, clipvalue, clipnorm, global_clipnorm)
+        rho = _number(rho, "rho")
+        if alpha is not None:
+            alpha = _number(alpha, "alpha")
+            if rho != 0.99 and rho != alpha:
+                raise ValueError(f"rho={rho} and alpha={alpha} disagree: they are the same "
+                                 "smoothing constant (rho is Keras's name, alpha PyTorch's); "
+                                 "give one")
+            rho = alpha
+        self.rho = rho
+        self.momentum = _number(momentum, "momentum")
+        self.epsilon = _number(epsilon, "epsilon")
+        self.centered = _flag(centered, "centered")
+        self.weight_decay = _number(weight_decay, "weight_decay")
+        self._check()
+
+    @property
+    def alpha(self):
+        """PyTorch's name for rho."""
+        return self.rho
+
+    def _fill(self, options):
+        options.alpha = self.rho
+        options.momentum = self.momentum
+        options.epsilon = self.epsilon
+        options.centered = 1 if self.centered else 0
+        options.weight_decay = self.weight_decay
+
+
+class Adagrad(Optimizer):
+    """Adagrad, torch.optim.Adagrad's rule.
+
+    With g = grad + weight_decay * w and t the step count from 1:
+        rate = learning_rate / (1 + (t - 1) * lr_decay)
+        s = s + g^2            (s starts at initial_accumulator_value)
+        w -= rate * g / (sqrt(s) + epsilon)
+
+    Defaults are PyTorch's: learning_rate=0.01, lr_decay=0.0,
+    initial_accumulator_value=0.0 (Keras: 0.1), epsilon=1e-10, weight_decay=0.0.
+    """
+
+    name = "adagrad"
+    kind = _lib.NN_OPTIMIZER_ADAGRAD
+
+    def __init__(self, learning_rate=0.01, lr_decay=0.0, initial_accumulator_value=0.0,
+                 epsilon=1e-10, weight_decay=0.0, clipvalue=None, clipnorm=None,
+                 global_clipnorm=None):
+        super().__init__(learning_rate, clipvalue, clipnorm, global_clipnorm)
+        self.lr_decay = _number(lr_decay, "lr_decay")
+        self.initial_accumulator_value = _number(initial_accumulator_value,
+                                                 "initial_accumulator_value")
+        self.epsilon = _number(epsilon, "epsilon")
+        self.weight_decay = _number(weight_decay, "weight_decay")
+        self._check()
+
+    def _fill(self, options):
+        options.lr_decay = self.lr_decay
+        options.initial_accumulator_value = self.initial_accumulator_value
+        options.epsilon = self.epsilon
+        options.weight_decay = self.weight_decay
+
+
+class Rprop(Optimizer):
+    """Rprop, torch.optim.Rprop's rule (FANN's default training algorithm).
+
+    Each weight has its own step, starting at learning_rate. When its
+    gradient keeps its sign the step is multiplied by etas[1] (at most
+    step_sizes[1]); when the sign flips it is multiplied by etas[0] (at least
+    step_sizes[0]) and that gradient is taken as 0; then
+    w -= sign(g) * step. Only the gradient's sign is used: Rprop is meant for
+    full-batch training (batch_size >= the number of samples).
+
+    Defaults are PyTorch's: learning_rate=0.01, etas=(0.5, 1.2),
+    step_sizes=(1e-6, 50).
+    """
+
+    name = "rprop"
+    kind = _lib.NN_OPTIMIZER_RPROP
+
+    def __init__(self, learning_rate=0.01, etas=(0.5, 1.2), step_sizes=(1e-6, 50),
+                 clipvalue=None, clipnorm=None, global_clipnorm=None):
+        super().__init__(learning_rate, clipvalue, clipnorm, global_clipnorm)
+        self.etas = _pair(etas, "etas")
+        self.step_sizes = _pair(step_sizes, "step_sizes")
+        self._check()
+
+    def _fill(self, options):
+        options.eta_minus, options.eta_plus = self.etas
+        options.step_size_min, options.step_size_max = self.step_sizes
+
+
+_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad,
+            "rprop": Rprop}
 
 
 def get(identifier):
-    """An Optimizer object from a name ('sgd', 'adam') or an Optimizer object."""
+    """An Optimizer object from a name or an Optimizer object."""
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
