@@ -329,7 +329,7 @@ typedef struct nn_optimizer_options {
     double step_size_max;     /**< Rprop: largest step >= step_size_min; default 50 */
     double clip_value;        /**< clip each gradient element to [-clip_value, clip_value] (Keras clipvalue); 0 (default) disables */
     double clip_norm;         /**< rescale each weight array's gradient to norm <= clip_norm (Keras clipnorm); 0 disables */
-    double global_clip_norm;  /**< rescale the whole gradient to norm <= global_clip_norm (Keras global_clipnorm); 0 disables */
+    double global_clip_norm;  /**< rescale the whole gradient to norm <= global_clip_norm (Keras global_clipnorm); 0 disables. At most one of the three clipping options may be set, as in Keras */
 } nn_optimizer_options;
 
 /** Fills *options with the defaults of optimizer `kind`.
@@ -393,7 +393,8 @@ typedef struct nn_schedule_options {
 NN_NODISCARD nn_status nn_schedule_options_init(nn_schedule_options *options, nn_schedule kind);
 
 /** Sets the learning-rate schedule (NULL or kind NN_SCHEDULE_NONE removes
- *  it). While a schedule is set, fit logs the rate each epoch used under
+ *  it). The current rate is kept: a rate a plateau reduced stays reduced;
+ *  the epoch schedules compute theirs from learning_rate at the next epoch. While a schedule is set, fit logs the rate each epoch used under
  *  "learning_rate". Returns NN_ERROR_INVALID_ARGUMENT for values out of
  *  range (the message names them); a monitor that fit does not log is
  *  reported when fit starts. */
@@ -539,7 +540,7 @@ typedef struct nn_fit_options {
     nn_epoch_callback on_epoch_end; /**< optional per-epoch callback, or NULL */
     void *user_data;               /**< passed to on_epoch_end untouched */
     double validation_split;       /**< in [0, 1): hold out this fraction of the rows, taken from the end before shuffling (Keras); not with validation_x; default 0 */
-    const float *sample_weights;   /**< optional [rows] weights >= 0: each row's loss is multiplied by its weight (Keras sample_weight: the weighted mean divides by the batch size), or NULL */
+    const float *sample_weights;   /**< optional [rows] weights >= 0: each row's loss is multiplied by its weight (Keras sample_weight: the weighted mean divides by the batch size; with validation_split the held-out rows' weights weigh val_loss), or NULL */
     const float *class_weights;    /**< optional [class_weight_count] weights >= 0 by class (Keras class_weight): class index, argmax of a one-hot row, or the 0/1 target of a one-output model; or NULL */
     size_t class_weight_count;     /**< entries of class_weights; must cover every class present */
     const nn_early_stopping_options *early_stopping; /**< optional early stopping, or NULL */

@@ -1,12 +1,17 @@
 import CNN
 import NNCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
-/// The library version; must equal NN_VERSION_STRING of nn.h.
-let versionString: StaticString = "0.1.0"
+/// The library version: nn.h's NN_VERSION_STRING, the one place it is written.
+nonisolated(unsafe) private let versionString: UnsafePointer<CChar> = UnsafePointer(strdup(NN_VERSION_STRING)!)
 
 @c @implementation
 public func nn_version() -> UnsafePointer<CChar>? {
-    UnsafeRawPointer(versionString.utf8Start).assumingMemoryBound(to: CChar.self)
+    versionString
 }
 
 @c @implementation

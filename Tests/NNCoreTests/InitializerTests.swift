@@ -22,6 +22,7 @@ final class InitializerTests: XCTestCase {
         let cases: [(Initializer, Double)] = [
             (.glorotUniform, (6.0 / Double(fanIn + fanOut)).squareRoot()),
             (.heUniform, (6.0 / Double(fanIn)).squareRoot()),
+            (.lecunUniform, (3.0 / Double(fanIn)).squareRoot()),
         ]
         for (initializer, limit) in cases {
             let v = sample(initializer)
@@ -42,6 +43,7 @@ final class InitializerTests: XCTestCase {
         let cases: [(Initializer, Double)] = [
             (.glorotNormal, (2.0 / Double(fanIn + fanOut)).squareRoot()),
             (.heNormal, (2.0 / Double(fanIn)).squareRoot()),
+            (.lecunNormal, (1.0 / Double(fanIn)).squareRoot()),
         ]
         for (initializer, target) in cases {
             let v = sample(initializer)
@@ -73,6 +75,59 @@ final class InitializerTests: XCTestCase {
         XCTAssertEqual(rng.next(), untouched.next())
     }
 
+    func testLeCunDependsOnFanInOnly() {
+        // LeCun's limit and σ use fan_in alone: a different fan_out draws the same values.
+        for initializer in [Initializer.lecunUniform, .lecunNormal] {
+            var a = RandomGenerator(seed: 2), b = RandomGenerator(seed: 2)
+            let x = Buffer<Double>(count: 100), y = Buffer<Double>(count: 100)
+            initializer.fill(x.pointer, count: 100, fanIn: 12, fanOut: 3, rng: &a)
+            initializer.fill(y.pointer, count: 100, fanIn: 12, fanOut: 300, rng: &b)
+            XCTAssertEqual(x.array, y.array, "\(initializer)")
+        }
+        let v = sample(.lecunUniform)
+        // √(3/50) ≈ 0.245: narrower than He uniform's √(6/50) ≈ 0.346.
+        XCTAssertLessThan(v.map(abs).max()!, (3.0 / Double(fanIn)).squareRoot())
+        XCTAssertGreaterThan(v.map(abs).max()!, 0.99 * (3.0 / Double(fanIn)).squareRoot())
+    }
+
+    func testConstantInitializer() throws {
+        XCTAssertTrue(sample(.constant(0.25)).allSatisfy { $0 == 0.25 })
+        XCTAssertTrue(sample(.constant(-3)).allSatisfy { $0 == -3 })
+        XCTAssertTrue(sample(.constant(0)).allSatisfy { $0 == 0 })
+        // Consumes no randomness, like zeros and ones.
+        var rng = RandomGenerator(seed: 4), untouched = RandomGenerator(seed: 4)
+        let b = Buffer<Float>(count: 10)
+        Initializer.constant(7).fill(b.pointer, count: 10, fanIn: 3, fanOut: 4, rng: &rng)
+        XCTAssertEqual(b.array, [Float](repeating: 7, count: 10))
+        XCTAssertEqual(rng.next(), untouched.next())
+        // Per layer, for kernel and bias.
+        let model = try Sequential(inputDim: 2)
+        try model.add(Dense(3, kernelInitializer: .constant(0.5), biasInitializer: .constant(-1)))
+        XCTAssertEqual(try model.weight(0), [Float](repeating: 0.5, count: 6))
+        XCTAssertEqual(try model.weight(1), [-1, -1, -1])
+        XCTAssertEqual(try model.predict(try Tensor([[1, 2]])).scalars, [0.5, 0.5, 0.5])
+        // A non-finite constant is refused when the layer is added.
+        for bad in [Double.nan, .infinity] {
+            assertNNError(.invalidArgument(""), messageContains: "constant", try Initializer.constant(bad).validate())
+            assertNNError(.invalidArgument(""), messageContains: "constant",
+                          try Sequential(inputDim: 2).add(Dense(3, biasInitializer: .constant(bad))))
+        }
+    }
+
+    func testInitializerNames() {
+        XCTAssertEqual(Initializer.allCases.map(\.name),
+                       ["glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal",
+                        "zeros", "ones", "constant"])
+        for initializer in Initializer.allCases {
+            XCTAssertEqual(Initializer(name: initializer.name), initializer)
+        }
+        XCTAssertEqual(Initializer(name: "constant", value: 0.3), .constant(0.3))
+        XCTAssertEqual(Initializer(name: "constant"), .constant(0))
+        XCTAssertEqual(Initializer(name: "ones", value: 5), .ones, "value applies to constant only")
+        XCTAssertNil(Initializer(name: "glorot"))
+        XCTAssertNil(Initializer(name: "Zeros"))
+    }
+
     func testDenseUsesItsInitializersAndFans() throws {
         let net = try makeNetwork(Double.self, inputDim: fanIn,
                                   layers: [Dense(fanOut, kernelInitializer: .heUniform, biasInitializer: .ones),
@@ -94,7 +149,7 @@ final class InitializerTests: XCTestCase {
     }
 
     func testSameSeedSameWeightsDifferentSeedDifferentWeights() throws {
-        for initializer in [Initializer.glorotUniform, .glorotNormal, .heUniform, .heNormal] {
+        for initializer in [Initializer.glorotUniform, .glorotNormal, .heUniform, .heNormal, .lecunUniform, .lecunNormal] {
             XCTAssertEqual(sample(initializer, seed: 11), sample(initializer, seed: 11), "\(initializer)")
             XCTAssertNotEqual(sample(initializer, seed: 11), sample(initializer, seed: 12), "\(initializer)")
         }

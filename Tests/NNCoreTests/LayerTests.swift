@@ -107,6 +107,17 @@ final class LayerTests: XCTestCase {
         XCTAssertEqual(t[0], 2 * (1 - 2) / (8.5 + 1e-5).squareRoot() - 1, accuracy: 1e-14)
     }
 
+    func testBatchNormOneRowTrainingBatchLeavesRunningStatistics() throws {
+        // One row has no variance (PyTorch refuses such a batch): the output
+        // is β, and the running estimates are not pulled towards 0.
+        let net = try makeNetwork(Double.self, inputDim: 2, layers: [BatchNormalization()], seed: 1, kernels: .reference)
+        for (i, v) in [2.0, 0.5, -1, 3].enumerated() { net.parameters[i] = v }
+        for (i, v) in [0.5, -1, 4, 0.25].enumerated() { net.state[i] = v }
+        let y = forward(net, [7, -3], rows: 1, training: true)
+        XCTAssertEqual(y, [-1, 3])
+        XCTAssertEqual(net.state.array, [0.5, -1, 4, 0.25])
+    }
+
     func testBatchNormMomentumAndEpsilonOptions() throws {
         let layer = BatchNormalization(momentum: 0.25, epsilon: 0.5)
         let net = try makeNetwork(Double.self, inputDim: 2, layers: [layer], seed: 1, kernels: .reference)

@@ -76,6 +76,49 @@ final class PrecisionTests: XCTestCase {
                     rows: 41, loss: Loss(.sparseCategoricalCrossentropy, fromLogits: true), seed: 310)
     }
 
+    func testRegressionLosses() throws {
+        try compare(inputDim: 9, layers: [Dense(21, activation: .gelu), Dense(4)],
+                    rows: 23, loss: .meanAbsoluteError, seed: 400)
+        try compare(inputDim: 9, layers: [Dense(21, activation: .softplus), Dense(4, activation: .elu(alpha: 0.5))],
+                    rows: 23, loss: Loss(.huber, delta: 0.5), seed: 410)
+    }
+
+    /// Float production against Double reference for any layers, with the
+    /// state (running statistics) copied too, in the forward mode of
+    /// `options` (the same Dropout mask in both: masks are drawn in Double).
+    func compareLayers(inputDim: Int, layers: [any Layer], rows: Int, loss: Loss, seed: UInt64,
+                       options: PassOptions, file: StaticString = #filePath, line: UInt = #line) throws {
+        let f = try makeNetwork(Float.self, inputDim: inputDim, layers: layers, seed: seed, kernels: .production)
+        let d = try makeNetwork(Double.self, inputDim: inputDim, layers: layers, seed: seed, kernels: .reference)
+        XCTAssertEqual(f.stateCount, d.stateCount, file: file, line: line)
+        for i in 0..<f.parameterCount { d.parameters[i] = Double(f.parameters[i]) }
+        for i in 0..<f.stateCount { d.state[i] = Double(f.state[i]) }
+        let x = uniformValues(rows * inputDim, -1, 1, seed: seed &+ 77).map { Float($0) }
+        let y = targetValues(for: loss, rows: rows, outputs: f.outputDim, seed: seed &+ 78).map { Float($0) }
+        let m = LossMode.training(loss, last: layers.last!.activation)
+        let single = lossAndGradients(f, loss, m, x: x, y: y, rows: rows, options: options)
+        let double = lossAndGradients(d, loss, m, x: x.map(Double.init), y: y.map(Double.init), rows: rows, options: options)
+        let out = relativeError(single.outputs.map(Double.init), double.outputs)
+        XCTAssertLessThan(max(out.l2, out.linf), tolerance, "outputs \(out)", file: file, line: line)
+        XCTAssertLessThan(relativeDifference(single.loss, double.loss), tolerance, file: file, line: line)
+        let grad = relativeError(single.gradients.map(Double.init), double.gradients)
+        XCTAssertLessThan(max(grad.l2, grad.linf), tolerance, "gradients \(grad)", file: file, line: line)
+        XCTAssertGreaterThan(norm(double.gradients), 1e-3, file: file, line: line)
+        // The running statistics moved alike in training mode.
+        let state = relativeError(f.state.array.map(Double.init), d.state.array)
+        XCTAssertLessThan(state.linf, tolerance, "state \(state)", file: file, line: line)
+    }
+
+    func testBatchNormAndDropout() throws {
+        let layers: [any Layer] = [Dense(24), BatchNormalization(), ActivationLayer(.tanh), Dropout(0.3),
+                                   Dense(12, activation: .softplus), BatchNormalization(), Dropout(0.1),
+                                   Dense(5, activation: .softmax)]
+        try compareLayers(inputDim: 10, layers: layers, rows: 31, loss: .categoricalCrossentropy, seed: 500,
+                          options: .training(seed: 3))
+        try compareLayers(inputDim: 10, layers: layers, rows: 31, loss: .categoricalCrossentropy, seed: 510,
+                          options: .inference)
+    }
+
     func testSameSeedInitializesBothPrecisionsAlike() throws {
         // Initializers draw Doubles and convert, so the Float weights are the
         // Double weights rounded to Float, bit for bit.

@@ -109,6 +109,100 @@ final class PropertyTests: XCTestCase {
         XCTAssertEqual(dy.array, z)
     }
 
+    // MARK: The activations of issue 3
+
+    /// dy ⊙ f'(z) for dy = 1, from a forward pass that kept z and y apart.
+    func derivative<T: NNFloat>(_ f: Activation, _ z: [T]) -> [T] {
+        let zb = Buffer<T>(z), yb = Buffer<T>(count: z.count), dy = Buffer<T>([T](repeating: 1, count: z.count))
+        KernelTable<T>.reference.activationForward(f, zb.pointer, yb.pointer, 1, z.count)
+        KernelTable<T>.reference.activationBackward(f, zb.pointer, yb.pointer, dy.pointer, 1, z.count)
+        keepAlive(zb, yb)
+        return dy.array
+    }
+
+    func assertClose(_ a: [Double], _ b: [Double], _ tolerance: Double = 1e-15, _ label: String = "",
+                     file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.count, b.count, label, file: file, line: line)
+        for (u, v) in zip(a, b) { XCTAssertEqual(u, v, accuracy: tolerance, "\(label): \(a) vs \(b)", file: file, line: line) }
+    }
+
+    func testLeakyReluByHand() {
+        let z = [-2.0, -0.5, 0, 3]
+        assertClose(activate(.leakyRelu(negativeSlope: 0.1), z, rows: 1, cols: 4), [-0.2, -0.05, 0, 3])
+        assertClose(activate(.defaultLeakyRelu, z, rows: 2, cols: 2), [-0.4, -0.1, 0, 3])
+        // derivative: slope for z ≤ 0 (PyTorch takes the slope at 0), 1 above
+        assertClose(derivative(.leakyRelu(negativeSlope: 0.1), z), [0.1, 0.1, 0.1, 1])
+        assertClose(derivative(.leakyRelu(negativeSlope: 0), z), [0, 0, 0, 1])
+        XCTAssertEqual(Activation.defaultLeakyRelu, .leakyRelu(negativeSlope: 0.2), "Keras's default slope")
+    }
+
+    func testEluByHand() {
+        let z = [-2.0, -1e4, 0, 1.5]
+        let a = 0.5
+        assertClose(activate(.elu(alpha: a), z, rows: 1, cols: 4), [a * (Double.exp(-2) - 1), -a, 0, 1.5])
+        // derivative α e^z for z ≤ 0 (α at 0), 1 above
+        assertClose(derivative(.elu(alpha: a), z), [a * Double.exp(-2), 0, a, 1])
+        assertClose(activate(Activation.defaultElu, [-1.0], rows: 1, cols: 1), [Double.exp(-1) - 1])
+        // Float saturates at −α without NaN.
+        let f = activate(.elu(alpha: 2), [Float(-1e4), -100, 50], rows: 1, cols: 3)
+        XCTAssertEqual(f, [-2, -2, 50])
+    }
+
+    func testGeluByHand() {
+        // gelu(z) = z Φ(z): Φ(1) = 0.841344746068543, φ(1) = 0.241970724519143.
+        let z = [-1.0, 0, 1, 10, -10]
+        assertClose(activate(.gelu, z, rows: 1, cols: 5),
+                    [-0.158655253931457, 0, 0.841344746068543, 10, 0], 1e-14)
+        // f'(z) = Φ(z) + z φ(z): 1 + ... at 1, 0.5 at 0, Φ(−1) − φ(−1) at −1.
+        assertClose(derivative(.gelu, z), [0.158655253931457 - 0.241970724519143, 0.5,
+                                           0.841344746068543 + 0.241970724519143, 1, 0], 1e-14)
+        let f = activate(.gelu, [Float(1), -30, 30], rows: 1, cols: 3)
+        XCTAssertEqual(f[0], 0.84134475, accuracy: 1e-6)
+        XCTAssertEqual(f[1], 0, accuracy: 1e-30)
+        XCTAssertEqual(f[2], 30)
+    }
+
+    func testSoftplusByHandAndStable() {
+        let ln2 = Double.log(2)
+        assertClose(activate(.softplus, [0.0, 1, -1], rows: 1, cols: 3),
+                    [ln2, Double.log(1 + Double.exp(1)), Double.log(1 + Double.exp(-1))])
+        // log(1 + e^z) for huge |z|: z and 0, finite, in both precisions.
+        XCTAssertEqual(activate(.softplus, [1e4, -1e4], rows: 1, cols: 2), [1e4, 0])
+        XCTAssertEqual(activate(.softplus, [Float(1e4), -1e4, 100], rows: 1, cols: 3), [1e4, 0, 100])
+        // derivative σ(z)
+        assertClose(derivative(.softplus, [0.0, 2, -2]), [0.5, Reference.sigmoid(2.0), Reference.sigmoid(-2.0)], 1e-15)
+        XCTAssertEqual(derivative(.softplus, [Float(1e4), -1e4]), [1, 0])
+    }
+
+    func testOutOfPlaceEqualsInPlaceAndLeavesZ() {
+        let z = uniformValues(24, -4, 4, seed: 31)
+        for f in Activation.allCases + [.leakyRelu(negativeSlope: 0.05), .elu(alpha: 2)] {
+            let zb = Buffer<Double>(z), yb = Buffer<Double>(count: 24)
+            KernelTable<Double>.reference.activationForward(f, zb.pointer, yb.pointer, 4, 6)
+            XCTAssertEqual(zb.array, z, "\(f.label) must not write z")
+            XCTAssertEqual(yb.array, activate(f, z, rows: 4, cols: 6), "\(f.label)")
+        }
+    }
+
+    func testActivationNamesAndParameters() {
+        XCTAssertEqual(Activation.allCases.map(\.name),
+                       ["linear", "sigmoid", "tanh", "relu", "softmax", "leaky_relu", "elu", "gelu", "softplus", "step"])
+        for f in Activation.allCases { XCTAssertEqual(Activation(name: f.name), f) }
+        XCTAssertNil(Activation(name: "swish"))
+        XCTAssertNil(Activation(name: "ReLU"))
+        XCTAssertEqual(Activation.leakyRelu(negativeSlope: 0.3).parameter, 0.3)
+        XCTAssertEqual(Activation.elu(alpha: 2).parameter, 2)
+        XCTAssertNil(Activation.gelu.parameter)
+        XCTAssertTrue(Activation.gelu.needsPreactivation)
+        XCTAssertFalse(Activation.softplus.needsPreactivation)
+        assertNNError(.invalidArgument(""), messageContains: "negative_slope", try Activation.leakyRelu(negativeSlope: -0.1).validate())
+        assertNNError(.invalidArgument(""), messageContains: "alpha", try Activation.elu(alpha: 0).validate())
+        assertNNError(.invalidArgument(""), messageContains: "alpha",
+                      try Sequential(inputDim: 2).add(Dense(2, activation: .elu(alpha: .nan))))
+        assertNNError(.invalidArgument(""), messageContains: "negative_slope",
+                      try Sequential(inputDim: 2).add(ActivationLayer(.leakyRelu(negativeSlope: -1))))
+    }
+
     // MARK: Losses at their target
 
     func testMeanSquaredErrorIsExactlyZeroAtTheTarget() {
@@ -128,6 +222,63 @@ final class PropertyTests: XCTestCase {
         let (total, grad) = evaluate(Loss.meanSquaredError, p: [1.0, 2, 3, -1], y: [0, 0, 1, 1], rows: 2, cols: 2, logits: false)
         XCTAssertEqual(total, 6.5)
         XCTAssertEqual(grad, [0.5, 1, 1, -1])
+    }
+
+    func testMeanAbsoluteErrorAndHuberAreZeroAtTheTarget() {
+        let y = uniformValues(4 * 3, -2, 2, seed: 2)
+        for loss in [Loss.meanAbsoluteError, .huber, Loss(.huber, delta: 0.1)] {
+            let (total, grad) = evaluate(loss, p: y, y: y, rows: 4, cols: 3, logits: false)
+            XCTAssertEqual(total, 0, "\(loss.kind)")
+            XCTAssertEqual(grad, [Double](repeating: 0, count: 12), "\(loss.kind)")
+            // and grow away from it
+            let (moved, _) = evaluate(loss, p: y.map { $0 + 0.05 }, y: y, rows: 4, cols: 3, logits: false)
+            XCTAssertGreaterThan(moved, 0)
+        }
+    }
+
+    func testMeanAbsoluteErrorHandWorked() {
+        // Row 1: |1 − 0.5| and |−2 − 1| → (0.5 + 3)/2 = 1.75; row 2: |0 − 0|, |4 − 2| → 1. Sum 2.75.
+        // Gradient of the batch mean: sign(p − y)/(cols · rows).
+        let (total, grad) = evaluate(Loss.meanAbsoluteError, p: [1.0, -2, 0, 4], y: [0.5, 1, 0, 2],
+                                     rows: 2, cols: 2, logits: false)
+        XCTAssertEqual(total, 2.75)
+        XCTAssertEqual(grad, [0.25, -0.25, 0, 0.25])
+    }
+
+    func testHuberHandWorked() {
+        // δ = 1, d = p − y = 0.5, −3, 1, −0.2: ½d² inside (0.125, 0.5, 0.02), δ(|d| − ½δ) outside (2.5).
+        // Per row means over 2 columns: (0.125 + 2.5)/2 and (0.5 + 0.02)/2; sum 1.5725.
+        let p = [1.0, -2, 1, 0], y = [0.5, 1, 0, 0.2]
+        let (total, grad) = evaluate(Loss.huber, p: p, y: y, rows: 2, cols: 2, logits: false)
+        XCTAssertEqual(total, 1.5725, accuracy: 1e-15)
+        // gradient: d inside, δ·sign(d) outside, over cols · rows = 4
+        XCTAssertEqual(grad[0], 0.125, accuracy: 1e-16)
+        XCTAssertEqual(grad[1], -0.25, accuracy: 1e-16)
+        XCTAssertEqual(grad[2], 0.25, accuracy: 1e-16)
+        XCTAssertEqual(grad[3], -0.05, accuracy: 1e-16)
+        // δ = 2: d = −3 → 2(3 − 1) = 4; d = 0.5 → 0.125.
+        let (wide, _) = evaluate(Loss(.huber, delta: 2), p: [1.0, -2], y: [0.5, 1], rows: 1, cols: 2, logits: false)
+        XCTAssertEqual(wide, (0.125 + 4) / 2, accuracy: 1e-15)
+        // Continuous at |d| = δ: ½δ² on both sides.
+        let (below, _) = evaluate(Loss(.huber, delta: 0.5), p: [0.5 - 1e-12], y: [0.0], rows: 1, cols: 1, logits: false)
+        let (above, _) = evaluate(Loss(.huber, delta: 0.5), p: [0.5 + 1e-12], y: [0.0], rows: 1, cols: 1, logits: false)
+        XCTAssertEqual(below, 0.125, accuracy: 1e-11)
+        XCTAssertEqual(above, 0.125, accuracy: 1e-11)
+        // The default δ is 1, as Keras and PyTorch.
+        XCTAssertEqual(Loss.huber.delta, 1)
+    }
+
+    func testLossOptionValidation() {
+        for bad in [0.0, -1, .nan, .infinity] {
+            assertNNError(.invalidArgument(""), messageContains: "delta", try Loss(.huber, delta: bad).validate())
+        }
+        for kind in [Loss.Kind.meanSquaredError, .meanAbsoluteError, .huber] {
+            assertNNError(.invalidArgument(""), messageContains: "from_logits", try Loss(kind, fromLogits: true).validate())
+        }
+        XCTAssertNoThrow(try Loss(.binaryCrossentropy, fromLogits: true).validate())
+        XCTAssertFalse(Loss.huber.fusesActivation(.sigmoid))
+        XCTAssertFalse(Loss.meanAbsoluteError.fusesActivation(.softmax))
+        XCTAssertEqual(Loss.huber.targetColumns(outputs: 3), 3)
     }
 
     func testBinaryCrossentropyFromLogitsVanishesForHugeCorrectLogits() {

@@ -308,6 +308,33 @@ final class TrainingLoopTests: XCTestCase {
         XCTAssertLessThan(val[2], val[3])
     }
 
+    func testRestoringAlsoRestoresTheRunningStatistics() throws {
+        // Noise targets: the validation loss bottoms out and rises as the
+        // network fits the training noise. The best epoch's BatchNorm
+        // statistics come back with its weights, so evaluate in inference
+        // mode reproduces the best val_loss exactly.
+        let xs = uniformValues(96, -1, 1, seed: 40), noise = uniformValues(32, -0.5, 0.5, seed: 41)
+        let x = try rows(xs, cols: 3)
+        var targets = [Double]()
+        for r in 0..<32 { targets.append(xs[3 * r] - 0.5 * xs[3 * r + 1] + noise[r]) }
+        let y = try rows(targets, cols: 1)
+        let model = try Sequential(inputDim: 3, seed: 42)
+        try model.add(Dense(16, activation: .tanh))
+        try model.add(BatchNormalization())
+        try model.add(Dense(1))
+        try model.compile(loss: .meanSquaredError, optimizer: .adam(learningRate: 0.02))
+        let stopping = EarlyStopping(patience: 3, restoreBestWeights: true)
+        let h = try model.fit(x: x, y: y, options: FitOptions(epochs: 200, batchSize: 8, validationSplit: 0.25,
+                                                              earlyStopping: stopping))
+        let val = try XCTUnwrap(h.values["val_loss"])
+        let best = val.firstIndex(of: val.min()!)!
+        XCTAssertEqual(val.count, best + 4, "stopped 3 epochs after the best")
+        XCTAssertLessThan(val.count, 200)
+        XCTAssertGreaterThan(best, 0)
+        XCTAssertEqual(try model.evaluate(x: try slice(x, 24, 32), y: try slice(y, 24, 32))[0], val[best])
+        XCTAssertNotEqual(try model.weight(4), [Float](repeating: 0, count: 16), "trained statistics")
+    }
+
     func testEarlyStoppingMonitorMustBeLogged() throws {
         let (x, y) = try lineData()
         let model = try lineModel()
@@ -453,5 +480,33 @@ final class TrainingLoopTests: XCTestCase {
             configure(&o)
             assertNNError(.invalidArgument(""), messageContains: "clip", try o.validate())
         }
+        // Keras 3: "Only one of clipnorm, clipvalue and global_clipnorm can be set".
+        var both = OptimizerOptions.sgd()
+        both.clipNorm = 1
+        both.clipValue = 0.5
+        assertNNError(.invalidArgument(""), messageContains: "only one", try both.validate())
+    }
+
+    func testValidationSplitWeighsValidationLossWithTheHeldOutSampleWeights() throws {
+        // Keras splits sample_weight with the rows: val_loss is the weighted
+        // mean (Σ wᵢ lᵢ / n) over the held-out rows.
+        let x = try rows(uniformValues(24, -1, 1, seed: 11), cols: 3)
+        let y = try rows(uniformValues(16, -1, 1, seed: 12), cols: 2)
+        let weights: [Float] = [1, 2, 1, 1, 3, 1, 0.5, 4]
+        let model = try regressionModel(seed: 3)
+        let logged = try model.fit(x: x, y: y, options: FitOptions(
+            epochs: 1, batchSize: 8, shuffle: false, validationSplit: 0.25, sampleWeight: weights))
+        // Rows 6 and 7 are held out; recompute their weighted loss by hand.
+        let p = try model.predict(try slice(x, 6, 8)).scalars
+        var expected = 0.0
+        for r in 0..<2 {
+            var l = 0.0
+            for j in 0..<2 { let d = Double(p[r * 2 + j]) - Double(y.scalars[(6 + r) * 2 + j]); l += d * d }
+            expected += Double(weights[6 + r]) * l / 2
+        }
+        expected /= 2
+        XCTAssertEqual(logged.values["val_loss"]![0], expected, accuracy: 1e-6 * max(1, expected))
+        let unweighted = try model.evaluate(x: try slice(x, 6, 8), y: try slice(y, 6, 8))[0]
+        XCTAssertNotEqual(logged.values["val_loss"]![0], unweighted, accuracy: 1e-6)
     }
 }

@@ -1,7 +1,12 @@
 /*
  * Optimizer steps against a double-precision reference of PyTorch's update
- * rules (torch.optim.SGD with momentum, Nesterov and weight decay;
- * torch.optim.Adam with weight decay as an L2 term), on a one-layer model
+ * rules (torch.optim.SGD with momentum, dampening, Nesterov and weight
+ * decay; torch.optim.Adam with weight decay as an L2 term and amsgrad;
+ * torch.optim.AdamW with decoupled weight decay; torch.optim.RMSprop with
+ * momentum and centering; torch.optim.Adagrad with lr_decay and an initial
+ * accumulator; torch.optim.Rprop), with Keras's gradient clipping
+ * (clipnorm per weight array, then global_clipnorm, then clipvalue,
+ * applied to the gradient before the optimizer), on a one-layer model
  * whose gradients are worked out by hand:
  *
  *   z = x W + b            W [IN, OUT], b [OUT]
@@ -24,7 +29,12 @@ typedef enum { MSE, BCE, SPARSE_CE } loss_kind;
 
 typedef struct reference {
     double theta[P];      /* W row-major, then b */
-    double m[P], v[P];    /* momentum buffer / Adam moments */
+    double m[P], v[P];    /* momentum buffer / Adam moments / RMSprop square average / Adagrad sum */
+    double vmax[P];       /* amsgrad: the largest second moment so far */
+    double avg[P];        /* RMSprop centered: the gradient average */
+    double buf[P];        /* RMSprop momentum buffer */
+    double prev[P];       /* Rprop: the previous (masked) gradient */
+    double step[P];       /* Rprop: the per-weight step sizes */
     int steps;
     nn_optimizer_options opt;
     loss_kind loss;
@@ -65,24 +75,109 @@ static void reference_gradient(const reference *r, const float *x, const float *
     }
 }
 
-/* One optimizer step with gradient g (PyTorch's formulas). */
+/* Keras's clipping of the gradient g: each weight array (W, then b) to norm
+ * clip_norm, then the whole gradient to global_clip_norm, then each element
+ * to [-clip_value, clip_value]; 0 disables each. */
+static void reference_clip(const nn_optimizer_options *o, double *g) {
+    const size_t start[2] = {0, IN * OUT}, count[2] = {IN * OUT, OUT};
+    if (o->clip_norm > 0)
+        for (int a = 0; a < 2; a++) {
+            double n = 0;
+            for (size_t i = start[a]; i < start[a] + count[a]; i++) n += g[i] * g[i];
+            n = sqrt(n);
+            if (n > o->clip_norm)
+                for (size_t i = start[a]; i < start[a] + count[a]; i++) g[i] *= o->clip_norm / n;
+        }
+    if (o->global_clip_norm > 0) {
+        double n = 0;
+        for (size_t i = 0; i < P; i++) n += g[i] * g[i];
+        n = sqrt(n);
+        if (n > o->global_clip_norm)
+            for (size_t i = 0; i < P; i++) g[i] *= o->global_clip_norm / n;
+    }
+    if (o->clip_value > 0)
+        for (size_t i = 0; i < P; i++)
+            g[i] = g[i] > o->clip_value ? o->clip_value : g[i] < -o->clip_value ? -o->clip_value : g[i];
+}
+
+static double sign(double v) { return (v > 0) - (v < 0); }
+
+/* One optimizer step with gradient g (PyTorch's formulas, torch.optim,
+ * single-tensor path). */
 static void reference_step(reference *r, const double *g_in) {
     const nn_optimizer_options *o = &r->opt;
+    double clipped[P];
+    memcpy(clipped, g_in, sizeof clipped);
+    reference_clip(o, clipped);
     r->steps++;
     for (size_t i = 0; i < P; i++) {
-        double g = g_in[i] + o->weight_decay * r->theta[i];
-        if (o->kind == NN_OPTIMIZER_SGD) {
+        double g = clipped[i];
+        if (o->kind != NN_OPTIMIZER_ADAMW && o->kind != NN_OPTIMIZER_RPROP)
+            g += o->weight_decay * r->theta[i];
+        switch (o->kind) {
+        case NN_OPTIMIZER_SGD:
             if (o->momentum != 0) {
-                r->m[i] = r->steps == 1 ? g : o->momentum * r->m[i] + g;
+                r->m[i] = r->steps == 1 ? g : o->momentum * r->m[i] + (1 - o->dampening) * g;
                 g = o->nesterov ? g + o->momentum * r->m[i] : r->m[i];
             }
             r->theta[i] -= o->learning_rate * g;
-        } else {
+            break;
+        case NN_OPTIMIZER_ADAM:
+        case NN_OPTIMIZER_ADAMW: {
+            if (o->kind == NN_OPTIMIZER_ADAMW)
+                r->theta[i] *= 1 - o->learning_rate * o->weight_decay;
             r->m[i] = o->beta1 * r->m[i] + (1 - o->beta1) * g;
             r->v[i] = o->beta2 * r->v[i] + (1 - o->beta2) * g * g;
+            double second = r->v[i];
+            if (o->amsgrad) {
+                r->vmax[i] = r->vmax[i] > r->v[i] ? r->vmax[i] : r->v[i];
+                second = r->vmax[i];
+            }
             double mhat = r->m[i] / (1 - pow(o->beta1, r->steps));
-            double vhat = r->v[i] / (1 - pow(o->beta2, r->steps));
+            double vhat = second / (1 - pow(o->beta2, r->steps));
             r->theta[i] -= o->learning_rate * mhat / (sqrt(vhat) + o->epsilon);
+            break;
+        }
+        case NN_OPTIMIZER_RMSPROP: {
+            r->v[i] = o->alpha * r->v[i] + (1 - o->alpha) * g * g;
+            double avg;
+            if (o->centered) {
+                r->avg[i] = o->alpha * r->avg[i] + (1 - o->alpha) * g;
+                avg = sqrt(r->v[i] - r->avg[i] * r->avg[i]) + o->epsilon;
+            } else {
+                avg = sqrt(r->v[i]) + o->epsilon;
+            }
+            if (o->momentum > 0) {
+                r->buf[i] = o->momentum * r->buf[i] + g / avg;
+                r->theta[i] -= o->learning_rate * r->buf[i];
+            } else {
+                r->theta[i] -= o->learning_rate * g / avg;
+            }
+            break;
+        }
+        case NN_OPTIMIZER_ADAGRAD: {
+            if (r->steps == 1) r->v[i] = o->initial_accumulator_value;
+            double clr = o->learning_rate / (1 + (r->steps - 1) * o->lr_decay);
+            r->v[i] += g * g;
+            r->theta[i] -= clr * g / (sqrt(r->v[i]) + o->epsilon);
+            break;
+        }
+        case NN_OPTIMIZER_RPROP: {
+            if (r->steps == 1) {
+                r->step[i] = o->learning_rate;
+                r->prev[i] = 0;
+            }
+            double s = sign(g * r->prev[i]);
+            double factor = s > 0 ? o->eta_plus : s < 0 ? o->eta_minus : 1.0;
+            r->step[i] *= factor;
+            if (r->step[i] > o->step_size_max) r->step[i] = o->step_size_max;
+            if (r->step[i] < o->step_size_min) r->step[i] = o->step_size_min;
+            if (s < 0) g = 0;
+            r->theta[i] -= sign(g) * r->step[i];
+            r->prev[i] = g;
+            break;
+        }
+        default: fail_msg("no reference for optimizer %d", (int)o->kind);
         }
     }
 }
@@ -180,6 +275,13 @@ static nn_optimizer_options adam(double lr, double b1, double b2, double eps, do
     return o;
 }
 
+static nn_optimizer_options defaults(nn_optimizer kind, double lr) {
+    nn_optimizer_options o;
+    NN_ASSERT_OK(nn_optimizer_options_init(&o, kind));
+    o.learning_rate = lr;
+    return o;
+}
+
 static void sgd_plain(void **state) {
     (void)state;
     nn_optimizer_options o = sgd(0.1, 0, 0, 0);
@@ -227,6 +329,168 @@ static void adam_custom(void **state) {
     run_case("adam, beta1 0", BCE, &o, 3, 3);
 }
 
+static void sgd_dampening(void **state) {
+    (void)state;
+    nn_optimizer_options o = sgd(0.05, 0.9, 0, 0.01);
+    o.dampening = 0.3;
+    run_case("sgd momentum + dampening", MSE, &o, N, 5);
+    run_case("sgd momentum + dampening, batches of 2", BCE, &o, 2, 3);
+}
+
+static void adam_amsgrad(void **state) {
+    (void)state;
+    nn_optimizer_options o = adam(0.02, 0.9, 0.99, 1e-8, 0);
+    o.amsgrad = 1;
+    run_case("adam amsgrad, batches of 2", MSE, &o, 2, 4);
+    run_case("adam amsgrad, sparse ce", SPARSE_CE, &o, 3, 3);
+}
+
+/* AdamW's defaults (weight decay 0.01, decoupled), a larger decay, amsgrad. */
+static void adamw(void **state) {
+    (void)state;
+    nn_optimizer_options o = defaults(NN_OPTIMIZER_ADAMW, 0.01);
+    run_case("adamw defaults, full batch", MSE, &o, N, 5);
+    run_case("adamw defaults, batches of 3, bce", BCE, &o, 3, 3);
+    o.weight_decay = 0.5;
+    o.beta1 = 0.8;
+    run_case("adamw decay 0.5", MSE, &o, 2, 4);
+    o.amsgrad = 1;
+    run_case("adamw amsgrad", SPARSE_CE, &o, 3, 3);
+}
+
+/* AdamW's decay is not Adam's L2 term: the same options give different
+ * weights. */
+static void adamw_differs_from_adam(void **state) {
+    (void)state;
+    float x[N * IN], y[N * OUT];
+    data(MSE, x, y);
+    nn_optimizer_options a = adam(0.05, 0.9, 0.999, 1e-8, 0.3);
+    nn_optimizer_options w = defaults(NN_OPTIMIZER_ADAMW, 0.05);
+    w.weight_decay = 0.3;
+    const nn_test_layer layers[] = {{OUT, NN_ACTIVATION_LINEAR}};
+    nn_model *ma = nn_test_model(IN, 8, 1, layers), *mw = nn_test_model(IN, 8, 1, layers);
+    NN_ASSERT_OK(nn_model_set_loss(ma, NN_LOSS_MEAN_SQUARED_ERROR, 0));
+    NN_ASSERT_OK(nn_model_set_loss(mw, NN_LOSS_MEAN_SQUARED_ERROR, 0));
+    NN_ASSERT_OK(nn_model_set_optimizer(ma, &a));
+    NN_ASSERT_OK(nn_model_set_optimizer(mw, &w));
+    nn_fit_options f = nn_test_fit_options(3, N, 0);
+    NN_ASSERT_OK(nn_model_fit(ma, x, y, N, IN, OUT, &f));
+    NN_ASSERT_OK(nn_model_fit(mw, x, y, N, IN, OUT, &f));
+    float *wa = nn_test_weights(ma, NULL), *ww = nn_test_weights(mw, NULL);
+    double diff = 0;
+    for (size_t i = 0; i < P; i++) diff += fabs(wa[i] - ww[i]);
+    assert_true(diff > 1e-3);
+    free(wa);
+    free(ww);
+    nn_model_free(ma);
+    nn_model_free(mw);
+}
+
+static void rmsprop(void **state) {
+    (void)state;
+    nn_optimizer_options o = defaults(NN_OPTIMIZER_RMSPROP, 0.005);
+    run_case("rmsprop defaults, full batch", MSE, &o, N, 5);
+    run_case("rmsprop defaults, batches of 2, bce", BCE, &o, 2, 3);
+    o.momentum = 0.9;
+    run_case("rmsprop momentum", MSE, &o, 3, 4);
+    o.centered = 1;
+    o.alpha = 0.9;
+    run_case("rmsprop momentum + centered", SPARSE_CE, &o, 3, 3);
+    o.momentum = 0;
+    o.weight_decay = 0.1;
+    o.epsilon = 1e-3;
+    run_case("rmsprop centered + weight decay", MSE, &o, N, 4);
+}
+
+static void adagrad(void **state) {
+    (void)state;
+    nn_optimizer_options o = defaults(NN_OPTIMIZER_ADAGRAD, 0.1);
+    run_case("adagrad defaults, full batch", MSE, &o, N, 5);
+    run_case("adagrad defaults, batches of 3, sparse ce", SPARSE_CE, &o, 3, 3);
+    o.lr_decay = 0.2;
+    o.initial_accumulator_value = 0.5;
+    o.weight_decay = 0.05;
+    run_case("adagrad lr_decay + accumulator + weight decay", MSE, &o, 2, 4);
+}
+
+static void rprop(void **state) {
+    (void)state;
+    nn_optimizer_options o = defaults(NN_OPTIMIZER_RPROP, 0.01);
+    run_case("rprop defaults, full batch", MSE, &o, N, 6);
+    run_case("rprop defaults, full batch, bce", BCE, &o, N, 6);
+    o.eta_minus = 0.3;
+    o.eta_plus = 2.0;
+    o.step_size_min = 0.004;
+    o.step_size_max = 0.03; /* reached: the steps double from 0.01 */
+    o.learning_rate = 0.01;
+    run_case("rprop custom factors and bounds", MSE, &o, N, 6);
+    /* Rprop ignores weight decay. */
+    o.weight_decay = 0.5;
+    run_case("rprop with weight decay set", SPARSE_CE, &o, N, 4);
+}
+
+/* Clipping with the options of nn_optimizer_options, for several
+ * optimizers, against the reference. */
+static void clipping(void **state) {
+    (void)state;
+    nn_optimizer_options o = sgd(0.5, 0, 0, 0);
+    o.clip_value = 0.05;
+    run_case("sgd clip_value", MSE, &o, N, 3);
+    o.clip_value = 0;
+    o.clip_norm = 0.1;
+    run_case("sgd clip_norm", MSE, &o, 3, 3);
+    o.clip_norm = 0;
+    o.global_clip_norm = 0.1;
+    run_case("sgd global_clip_norm", BCE, &o, N, 3);
+    o = adam(0.01, 0.9, 0.999, 1e-8, 0);
+    o.clip_norm = 0.2;
+    o.global_clip_norm = 0.15;
+    o.clip_value = 0.04;
+    run_case("adam with all three clips", SPARSE_CE, &o, 3, 3);
+    o = defaults(NN_OPTIMIZER_RMSPROP, 0.01);
+    o.clip_value = 0.01;
+    run_case("rmsprop clip_value", MSE, &o, N, 3);
+}
+
+/* With SGD, lr 1 and one full batch, clip_value bounds the change of each
+ * weight by clip_value, and some weights reach the bound; global_clip_norm
+ * bounds the norm of the whole change. */
+static void clip_bounds_sgd_step(void **state) {
+    (void)state;
+    float x[N * IN], y[N * OUT];
+    data(MSE, x, y);
+    for (size_t i = 0; i < N * OUT; i++) y[i] *= 10.0f; /* large gradients */
+    const double c = 0.01;
+    for (int mode = 0; mode < 2; mode++) {
+        const nn_test_layer layers[] = {{OUT, NN_ACTIVATION_LINEAR}};
+        nn_model *model = nn_test_model(IN, 6, 1, layers);
+        nn_optimizer_options o = sgd(1.0, 0, 0, 0);
+        if (mode == 0) o.clip_value = c;
+        else o.global_clip_norm = c;
+        NN_ASSERT_OK(nn_model_set_loss(model, NN_LOSS_MEAN_SQUARED_ERROR, 0));
+        NN_ASSERT_OK(nn_model_set_optimizer(model, &o));
+        float *before = nn_test_weights(model, NULL);
+        nn_fit_options f = nn_test_fit_options(1, N, 0);
+        NN_ASSERT_OK(nn_model_fit(model, x, y, N, IN, OUT, &f));
+        float *after = nn_test_weights(model, NULL);
+        double norm = 0;
+        size_t at_bound = 0;
+        for (size_t i = 0; i < P; i++) {
+            double d = fabs((double)after[i] - before[i]);
+            norm += d * d;
+            if (mode == 0) {
+                assert_true(d <= c * (1 + 1e-5));
+                at_bound += d >= c * (1 - 1e-5);
+            }
+        }
+        if (mode == 0) assert_true(at_bound >= P / 2);
+        else NN_ASSERT_CLOSE(sqrt(norm), c, 1e-4, 0);
+        free(before);
+        free(after);
+        nn_model_free(model);
+    }
+}
+
 /* Adam's first step moves every parameter with a non-zero gradient by
  * almost exactly the learning rate, against the gradient's sign. */
 static void adam_first_step_is_learning_rate(void **state) {
@@ -256,9 +520,12 @@ static void adam_first_step_is_learning_rate(void **state) {
  * step again (Adam's bias correction starts over, momentum restarts). */
 static void set_optimizer_resets_state(void **state) {
     (void)state;
-    const nn_optimizer_options cases[2] = {adam(0.01, 0.9, 0.999, 1e-8, 0),
-                                           sgd(0.05, 0.9, 0, 0)};
-    for (int c = 0; c < 2; c++) {
+    const nn_optimizer_options cases[6] = {
+        adam(0.01, 0.9, 0.999, 1e-8, 0),       sgd(0.05, 0.9, 0, 0),
+        defaults(NN_OPTIMIZER_ADAMW, 0.01),    defaults(NN_OPTIMIZER_RMSPROP, 0.005),
+        defaults(NN_OPTIMIZER_ADAGRAD, 0.05),  defaults(NN_OPTIMIZER_RPROP, 0.01)};
+    const char *const names[6] = {"adam", "sgd", "adamw", "rmsprop", "adagrad", "rprop"};
+    for (int c = 0; c < 6; c++) {
         float x[N * IN], y[N * OUT];
         data(MSE, x, y);
         const nn_test_layer layers[] = {{OUT, NN_ACTIVATION_LINEAR}};
@@ -282,13 +549,16 @@ static void set_optimizer_resets_state(void **state) {
         compare(model, &r, "before the reset", 3);
 
         NN_ASSERT_OK(nn_model_set_optimizer(model, &cases[c]));
-        memset(r.m, 0, sizeof r.m);
-        memset(r.v, 0, sizeof r.v);
-        r.steps = 0;
+        double theta[P];
+        memcpy(theta, r.theta, sizeof theta);
+        memset(&r, 0, sizeof r);
+        memcpy(r.theta, theta, sizeof theta);
+        r.opt = cases[c];
+        r.loss = MSE;
         f.epochs = 2;
         NN_ASSERT_OK(nn_model_fit(model, x, y, N, IN, OUT, &f));
         for (int e = 0; e < 2; e++) reference_epoch(&r, x, y, N);
-        compare(model, &r, c == 0 ? "adam after the reset" : "sgd after the reset", 5);
+        compare(model, &r, names[c], 5);
         nn_model_free(model);
     }
 }
@@ -300,6 +570,15 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(sgd_weight_decay),
     cmocka_unit_test(adam_defaults),
     cmocka_unit_test(adam_custom),
+    cmocka_unit_test(sgd_dampening),
+    cmocka_unit_test(adam_amsgrad),
+    cmocka_unit_test(adamw),
+    cmocka_unit_test(adamw_differs_from_adam),
+    cmocka_unit_test(rmsprop),
+    cmocka_unit_test(adagrad),
+    cmocka_unit_test(rprop),
+    cmocka_unit_test(clipping),
+    cmocka_unit_test(clip_bounds_sgd_step),
     cmocka_unit_test(adam_first_step_is_learning_rate),
     cmocka_unit_test(set_optimizer_resets_state),
 };

@@ -6,6 +6,9 @@
 ///   unbiased variance σ² · n / (n − 1) for the variance;
 /// - inference: x̂ = (x − running_mean) / √(running_var + ε).
 ///
+/// A one-row training batch normalizes to β and leaves the running
+/// estimates unchanged (PyTorch refuses such a batch).
+///
 /// `momentum` follows PyTorch's convention (default 0.1: the weight of the
 /// new batch). Keras's BatchNormalization uses the opposite convention
 /// (momentum 0.99 = weight of the old estimate) and epsilon 1e-3.
@@ -89,10 +92,15 @@ final class BatchNormOperation<T: NNFloat>: LayerOperation {
                 variance = 0
                 for r in 0..<rows { let c = x[r * d + j] - mean; variance += c * c }
                 variance /= T(rows)
-                let m = T(config.momentum)
-                let unbiased = rows > 1 ? variance * T(rows) / T(rows - 1) : variance
-                runningMean[j] = (1 - m) * runningMean[j] + m * mean
-                runningVar[j] = (1 - m) * runningVar[j] + m * unbiased
+                // A one-row batch has no variance to estimate (PyTorch refuses
+                // it); its statistics would pull the running variance to 0, so
+                // they are left out of the running estimates.
+                if rows > 1 {
+                    let m = T(config.momentum)
+                    let unbiased = variance * T(rows) / T(rows - 1)
+                    runningMean[j] = (1 - m) * runningMean[j] + m * mean
+                    runningVar[j] = (1 - m) * runningVar[j] + m * unbiased
+                }
             } else {
                 mean = runningMean[j]
                 variance = runningVar[j]

@@ -96,6 +96,11 @@ public struct Loss: Equatable, Sendable {
                     "categorical_crossentropy expects one-hot targets with \(outputs) columns, got 1 column; "
                     + "one-hot encode the labels (to_categorical) or use sparse_categorical_crossentropy")
             }
+            if kind == .binaryCrossentropy && targetColumns == 1 {
+                throw NNError.shapeMismatch(
+                    "binary_crossentropy compares each of the \(outputs) outputs with its own 0/1 target, so it "
+                    + "expects \(outputs) target columns, got 1; for class labels use sparse_categorical_crossentropy")
+            }
             throw NNError.shapeMismatch("expected \(expected) target columns, got \(targetColumns)")
         }
     }

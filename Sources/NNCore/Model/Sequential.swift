@@ -76,12 +76,14 @@ public final class Sequential {
     /// The optimizer's current learning rate (nil without an optimizer).
     public var learningRate: Double? { optimizer?.learningRate }
 
-    /// Sets (or, with nil, removes) the learning-rate schedule.
+    /// Sets (or, with nil, removes) the learning-rate schedule. The current
+    /// rate is kept (as when a PyTorch scheduler is dropped): a rate that a
+    /// plateau reduced stays reduced; the epoch schedules compute their rate
+    /// from the optimizer's own learning rate at the next epoch.
     public func setLearningRateSchedule(_ schedule: LearningRateSchedule?) throws {
         try schedule?.validate()
         learningRateSchedule = schedule
         plateau = nil
-        if let optimizer { optimizer.learningRate = optimizer.options.learningRate }
     }
 
     /// Adds a metric (no effect if already present). Its parameter is checked

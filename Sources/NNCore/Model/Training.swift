@@ -137,11 +137,11 @@ extension Sequential {
         try checkMetrics(loss)
         try options.earlyStopping?.validate()
 
-        // Per-row weights: sample weight × class weight.
-        let weights = try rowWeights(y: y, loss: loss, sampleWeights: sampleWeights, classWeight: options.classWeight)
-
-        // validation_split: the last rows, before shuffling, as Keras.
+        // validation_split: the last rows, before shuffling, as Keras; their
+        // sample weights (not class weights, which are for training) weigh
+        // the validation loss.
         var train = (x: x, y: y), held = validation
+        var heldWeights: UnsafePointer<Float>? = nil
         if split > 0 {
             let at = Int(Double(x.rows) * (1 - split))
             guard at > 0, at < x.rows else {
@@ -151,6 +151,14 @@ extension Sequential {
             train = (MatrixView(x.base, rows: at, cols: x.cols), MatrixView(y.base, rows: at, cols: y.cols))
             held = (MatrixView(x.row(at), rows: x.rows - at, cols: x.cols),
                     MatrixView(y.row(at), rows: y.rows - at, cols: y.cols))
+            heldWeights = sampleWeights.map { $0 + at }
+        }
+        // Per-row weights of the training rows: sample weight × class weight.
+        let weights = try rowWeights(y: train.y, loss: loss, sampleWeights: sampleWeights, classWeight: options.classWeight)
+        if let heldWeights, let (vx, _) = held {
+            for r in 0..<vx.rows where !(heldWeights[r].isFinite && heldWeights[r] >= 0) {
+                throw NNError.invalidArgument("sample_weight \(train.x.rows + r) is \(heldWeights[r]); weights must be finite and >= 0")
+            }
         }
         if let (vx, vy) = held { try checkData(x: vx, y: vy, loss: loss, what: "validation") }
 
@@ -245,7 +253,7 @@ extension Sequential {
             var logs = EpochLogs(names: metricNames, values: [lossSum / Double(n)] + accumulators.map(\.result))
             if let (vx, vy) = held {
                 logs.names += metricNames.map { "val_" + $0 }
-                logs.values += try evaluateChecked(x: vx, y: vy, loss: loss)
+                logs.values += try evaluateChecked(x: vx, y: vy, loss: loss, weights: heldWeights)
             }
             if learningRateSchedule != nil {
                 logs.names.append("learning_rate")
@@ -359,7 +367,8 @@ extension Sequential {
 
     /// Loss (with the regularization penalty, as Keras) and metrics in
     /// inference mode, on checked data.
-    private func evaluateChecked(x: MatrixView<Float>, y: MatrixView<Float>, loss: Loss) throws -> [Double] {
+    private func evaluateChecked(x: MatrixView<Float>, y: MatrixView<Float>, loss: Loss,
+                                 weights: UnsafePointer<Float>? = nil) throws -> [Double] {
         let outputs = outputDim
         let fused = loss.fusesActivation(layers.last!.activation)
         let logits = fused || loss.fromLogits
@@ -371,7 +380,7 @@ extension Sequential {
             let rows = min(Self.inferenceChunk, x.rows - start)
             let out = network.forward(x.row(start), rows: rows)
             lossSum += loss.evaluate(predictions: out, targets: y.row(start), rows: rows, cols: outputs,
-                                     logits: logits, grad: nil, divisor: 1)
+                                     logits: logits, grad: nil, divisor: 1, weights: weights.map { $0 + start })
             for i in accumulators.indices { accumulators[i].add(out, y.row(start), rows: rows, cols: outputs) }
             start += rows
         }

@@ -158,6 +158,9 @@ public struct OptimizerOptions: Equatable, Sendable {
         if let c = clipValue { try positive("clipvalue", c) }
         if let c = clipNorm { try positive("clipnorm", c) }
         if let c = globalClipNorm { try positive("global_clipnorm", c) }
+        if [clipValue, clipNorm, globalClipNorm].compactMap({ $0 }).count > 1 {
+            throw NNError.invalidArgument("only one of clipvalue, clipnorm and global_clipnorm can be set (as in Keras)")
+        }
         switch kind {
         case .sgd:
             try nonNegative("momentum", momentum)

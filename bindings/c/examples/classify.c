@@ -1,9 +1,11 @@
 /*
  * classify.c — a 3-class classifier on a synthetic 2-D spiral.
  *
- * Shows: a model summary, softmax output with sparse categorical
+ * Shows: batch normalization, an activation layer and dropout between
+ * Dense layers, a model summary, softmax output with sparse categorical
  * cross-entropy (labels are class indices), the accuracy metric, Adam,
- * validation data, a per-epoch callback, evaluate and predict.
+ * validation data with early stopping (restoring the best weights), a
+ * per-epoch callback, evaluate, the confusion matrix and predict.
  *
  * Build:  cc classify.c $(pkg-config --cflags --libs nn) -lm -o classify
  *
@@ -79,10 +81,15 @@ int main(void) {
     make_spiral(x_train, y_train);
     make_spiral(x_val, y_val); /* same spiral, fresh noise */
 
-    /* 2 inputs -> 64 relu -> 64 relu -> 3 class probabilities. */
+    /* 2 inputs -> 64 (batch-normalized, relu, 10 % dropout) -> 64 relu ->
+     * 3 class probabilities. Batch normalization takes PyTorch's momentum
+     * (0.1: the weight of each new batch) and epsilon. */
     nn_model *model = NULL;
     CHECK(nn_model_create(2, 7, &model));
-    CHECK(nn_model_add_dense(model, 64, NN_ACTIVATION_RELU));
+    CHECK(nn_model_add_dense(model, 64, NN_ACTIVATION_LINEAR));
+    CHECK(nn_model_add_batch_normalization(model, 0.1, 1e-5));
+    CHECK(nn_model_add_activation(model, NN_ACTIVATION_RELU, NAN));
+    CHECK(nn_model_add_dropout(model, 0.1));
     CHECK(nn_model_add_dense(model, 64, NN_ACTIVATION_RELU));
     CHECK(nn_model_add_dense(model, CLASSES, NN_ACTIVATION_SOFTMAX));
 
@@ -103,16 +110,24 @@ int main(void) {
     adam.learning_rate = 0.01;
     CHECK(nn_model_set_optimizer(model, &adam));
 
+    /* Stop when val_loss has not improved for 30 epochs and keep the
+     * weights of the best epoch. */
+    nn_early_stopping_options stopping;
+    nn_early_stopping_options_init(&stopping); /* monitors "val_loss" */
+    stopping.patience = 30;
+    stopping.restore_best_weights = 1;
+
     size_t print_every = 25;
     nn_fit_options fit;
     nn_fit_options_init(&fit);
-    fit.epochs = 200;
+    fit.epochs = 300;
     fit.batch_size = 32;
     fit.validation_x = x_val;
     fit.validation_y = y_val;
     fit.validation_rows = ROWS;
     fit.on_epoch_end = print_progress;
     fit.user_data = &print_every;
+    fit.early_stopping = &stopping;
     CHECK(nn_model_fit(model, x_train, y_train, ROWS, 2, 1, &fit));
 
     /* evaluate reports the loss and then each metric, named by metric_name. */
@@ -127,6 +142,16 @@ int main(void) {
         CHECK(nn_model_metric_name(model, i, &name));
         printf("validation %s: %.4f\n", name, results[i]);
         if (i == 1) val_accuracy = results[i];
+    }
+
+    /* The confusion matrix: rows are the true class, columns the predicted. */
+    size_t counts[CLASSES * CLASSES], classes = 0;
+    CHECK(nn_model_confusion_matrix(model, x_val, y_val, ROWS, 2, 1, counts,
+                                    CLASSES * CLASSES, &classes));
+    printf("confusion matrix (true class per row):\n");
+    for (size_t t = 0; t < classes; t++) {
+        for (size_t p = 0; p < classes; p++) printf(" %4zu", counts[t * classes + p]);
+        printf("\n");
     }
 
     /* predict gives one probability row per input; the class is the argmax. */

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from . import _lib, callbacks as callbacks_module, losses as losses_module
+from . import _handle, _lib, callbacks as callbacks_module, losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from ._handle import Error, InvalidStateError, ModelHandle
@@ -307,6 +307,17 @@ class Sequential:
                 raise ValueError(f"metrics {clash!r} and {metric!r} would both be logged as "
                                  f"{metric.name!r}; keep one of them")
             chosen.append(metric)
+        # libnn checks every setting now, before anything changes (also for
+        # objects modified since they were constructed, and for a model that
+        # is not built yet); its message names the value out of range.
+        opt._check()
+        if opt.schedule is not None:
+            opt.schedule._check()
+        if loss_obj is not None:
+            _handle.check_on_scratch_model(_lib.nn_model_set_loss_ex,
+                                           ctypes.byref(loss_obj._options()))
+        for metric in chosen:
+            metric._check()
         self._optimizer = opt
         self._loss = loss_obj
         self._metrics = chosen

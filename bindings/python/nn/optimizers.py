@@ -1,11 +1,11 @@
 """Optimizers. Update rules and defaults are PyTorch's (torch.optim); argument
 names are Keras's where Keras has the argument.
 
-Every optimizer also takes Keras's gradient clipping, applied in this order:
-``clipnorm`` (each weight array's gradient rescaled to norm <= clipnorm),
-``global_clipnorm`` (the whole gradient rescaled to norm <= global_clipnorm),
-``clipvalue`` (each element clipped to [-clipvalue, clipvalue]); None (the
-default) disables each.
+Every optimizer also takes Keras's gradient clipping: ``clipnorm`` (each
+weight array's gradient rescaled to norm <= clipnorm), ``global_clipnorm``
+(the whole gradient rescaled to norm <= global_clipnorm) or ``clipvalue``
+(each element clipped to [-clipvalue, clipvalue]); at most one of them, as in
+Keras 3. None (the default) disables each.
 
 ``learning_rate`` may be a number or an nn.schedules schedule (StepDecay,
 ExponentialDecay, CosineDecay), whose initial_learning_rate is then the
@@ -20,7 +20,6 @@ Names for compile(optimizer=...): 'sgd', 'adam', 'adamw', 'rmsprop',
 """
 
 import ctypes
-import math
 import numbers
 
 from . import _handle, _lib
