@@ -352,8 +352,8 @@ NN_NODISCARD nn_status nn_model_add_metric(nn_model *model, nn_metric metric);
 
 /** As nn_model_add_metric, with the metric's parameter: k of top-k accuracy
  *  (a whole number >= 1, default 5), the threshold of binary accuracy,
- *  precision, recall and f1_score (in (0, 1), default 0.5); NaN for the
- *  default. Returns NN_ERROR_INVALID_ARGUMENT for a parameter out of range
+ *  precision, recall, f1_score, and of f1_macro on one-output models (in
+ *  (0, 1), default 0.5); NaN for the default. Returns NN_ERROR_INVALID_ARGUMENT for a parameter out of range
  *  or given to a metric that takes none. */
 NN_NODISCARD nn_status nn_model_add_metric_ex(nn_model *model, nn_metric metric, double parameter);
 
@@ -554,7 +554,8 @@ void nn_fit_options_init(nn_fit_options *options);
  *  options may be NULL for the defaults. The arrays are read during the
  *  call only.
  *  Returns NN_ERROR_INVALID_STATE if the model has no layer, loss or
- *  optimizer, or if the loss does not fit the last layer;
+ *  optimizer, if the loss or a metric does not fit the last layer, or if a
+ *  layer uses NN_ACTIVATION_STEP (no gradient passes through it);
  *  NN_ERROR_SHAPE_MISMATCH if rows is 0 or x_cols or y_cols do not match
  *  the model; NN_ERROR_NON_FINITE if x or y holds NaN or infinity;
  *  NN_ERROR_INVALID_ARGUMENT for targets the loss cannot take (a class
@@ -562,7 +563,8 @@ void nn_fit_options_init(nn_fit_options *options);
  *  NN_ERROR_NON_FINITE also if the loss becomes NaN or infinite during
  *  training (the message names the epoch and batch; the weights then hold
  *  the values of that step); NN_ERROR_NULL_POINTER if only one of
- *  validation_x and validation_y is set. */
+ *  validation_x and validation_y is set, or class_weights is NULL with a
+ *  class_weight_count > 0. */
 NN_NODISCARD nn_status nn_model_fit(nn_model *model, const float *x, const float *y, size_t rows,
                                     size_t x_cols, size_t y_cols, const nn_fit_options *options);
 

@@ -713,6 +713,16 @@ static void clip_value_nan(nn_optimizer_options *o) { o->clip_value = NAN; }
 static void clip_norm_negative(nn_optimizer_options *o) { o->clip_norm = -1; }
 static void global_clip_negative(nn_optimizer_options *o) { o->global_clip_norm = -1; }
 static void global_clip_inf(nn_optimizer_options *o) { o->global_clip_norm = INFINITY; }
+static void rprop_decay(nn_optimizer_options *o) { o->weight_decay = 0.01; }
+static void two_clips(nn_optimizer_options *o) {
+    o->clip_value = 0.5;
+    o->global_clip_norm = 1.0;
+}
+static void three_clips(nn_optimizer_options *o) {
+    o->clip_value = 0.5;
+    o->clip_norm = 1.0;
+    o->global_clip_norm = 1.0;
+}
 
 static void set_optimizer_rejects_bad_options(void **state) {
     (void)state;
@@ -759,6 +769,7 @@ static void set_optimizer_rejects_bad_options(void **state) {
     expect_rejected(NN_OPTIMIZER_RPROP, step_min_zero, "step_size_min");
     expect_rejected(NN_OPTIMIZER_RPROP, step_max_below_min, "step_size_max");
     expect_rejected(NN_OPTIMIZER_RPROP, lr_negative, "learning_rate");
+    expect_rejected(NN_OPTIMIZER_RPROP, rprop_decay, "weight_decay"); /* "must be 0" */
     /* Clipping, for every optimizer; 0 disables it, anything else must be
      * a finite number > 0. The message may use the C field's name or
      * Keras's (clipvalue, clipnorm, global_clipnorm). */
@@ -767,6 +778,9 @@ static void set_optimizer_rejects_bad_options(void **state) {
     expect_rejected(NN_OPTIMIZER_RMSPROP, clip_norm_negative, "clip_norm|clipnorm");
     expect_rejected(NN_OPTIMIZER_SGD, global_clip_negative, "global_clip_norm|global_clipnorm");
     expect_rejected(NN_OPTIMIZER_ADAGRAD, global_clip_inf, "global_clip_norm|global_clipnorm");
+    /* At most one of the three, as in Keras. */
+    expect_rejected(NN_OPTIMIZER_SGD, two_clips, "only one");
+    expect_rejected(NN_OPTIMIZER_ADAM, three_clips, "only one");
 
     nn_model *model = nn_test_model(2, 1, 0, NULL);
     NN_ASSERT_ERROR(nn_model_set_optimizer(model, NULL), NN_ERROR_NULL_POINTER, "options");
@@ -803,8 +817,14 @@ static void set_optimizer_accepts_valid_options(void **state) {
     o.momentum = 0.9;
     o.centered = 1;
     o.alpha = 0.0;
+    NN_ASSERT_OK(nn_model_set_optimizer(model, &o));
+    /* One clipping option at a time. */
     o.clip_value = 0.5;
+    NN_ASSERT_OK(nn_model_set_optimizer(model, &o));
+    o.clip_value = 0;
     o.clip_norm = 1.0;
+    NN_ASSERT_OK(nn_model_set_optimizer(model, &o));
+    o.clip_norm = 0;
     o.global_clip_norm = 2.0;
     NN_ASSERT_OK(nn_model_set_optimizer(model, &o));
     NN_ASSERT_OK(nn_optimizer_options_init(&o, NN_OPTIMIZER_ADAGRAD));

@@ -269,9 +269,10 @@ static void schedule_drives_the_optimizer(void **state) {
     nn_model_free(manual);
 }
 
-/* NULL or NN_SCHEDULE_NONE removes the schedule: no learning_rate log, and
- * the optimizer's own rate again. A schedule may be set before the
- * optimizer. */
+/* NULL or NN_SCHEDULE_NONE removes the schedule: no learning_rate log; the
+ * current rate is kept (nn.h), and training goes on at it: the next epochs
+ * equal epochs of plain SGD at that rate. nn_model_set_optimizer sets the
+ * optimizer's own rate again. A schedule may be set before the optimizer. */
 static void removing_and_ordering(void **state) {
     (void)state;
     const double lr0 = 0.05;
@@ -285,19 +286,44 @@ static void removing_and_ordering(void **state) {
         nn_test_history_init(&h);
         fit_into(model, 3, &h);
         assert_true(nn_test_has_log(&h, "learning_rate"));
+        double last = nn_test_log(&h, 2, "learning_rate");
+        NN_ASSERT_CLOSE(last, lr0 * 0.01, 1e-12, 0);
         if (how == 0) {
             NN_ASSERT_OK(nn_model_set_lr_schedule(model, NULL));
         } else {
             nn_schedule_options none = schedule(NN_SCHEDULE_NONE);
             NN_ASSERT_OK(nn_model_set_lr_schedule(model, &none));
         }
-        assert_true(learning_rate(model) == lr0);
+        double kept = learning_rate(model);
+        NN_ASSERT_CLOSE(kept, last, 1e-12, 0);
+
+        /* A copy of the weights trained by plain SGD at the kept rate. */
+        nn_model *copy = model_with_sgd(kept);
+        size_t n = 0;
+        float *w = nn_test_weights(model, &n);
+        nn_test_set_weight(copy, 0, w, IN);
+        nn_test_set_weight(copy, 1, w + IN, 1);
+        free(w);
         nn_test_history_init(&h);
         fit_into(model, 2, &h);
         assert_false(nn_test_has_log(&h, "learning_rate"));
         assert_int_equal(h.n_logs, 1);
+        NN_ASSERT_CLOSE(learning_rate(model), kept, 1e-12, 0);
+        nn_test_history c;
+        nn_test_history_init(&c);
+        fit_into(copy, 2, &c);
+        float *a = nn_test_weights(model, NULL), *b = nn_test_weights(copy, NULL);
+        for (size_t i = 0; i < n; i++) NN_ASSERT_CLOSE(a[i], b[i], 1e-6, 1e-7);
+        free(a);
+        free(b);
+
+        nn_optimizer_options sgd;
+        NN_ASSERT_OK(nn_optimizer_options_init(&sgd, NN_OPTIMIZER_SGD));
+        sgd.learning_rate = lr0;
+        NN_ASSERT_OK(nn_model_set_optimizer(model, &sgd));
         assert_true(learning_rate(model) == lr0);
         nn_model_free(model);
+        nn_model_free(copy);
     }
 
     /* Schedule first, optimizer second. */
@@ -388,6 +414,9 @@ static void reduce_on_plateau(void **state) {
     }
     assert_true(reductions >= 3);              /* 0.01 -> 0.005 -> 0.0025 -> 0.002 */
     NN_ASSERT_CLOSE(rates[15], 0.002, 1e-12, 0); /* floored at min_lr */
+    NN_ASSERT_CLOSE(learning_rate(model), 0.002, 1e-12, 0);
+    /* Removing the schedule keeps the reduced rate (nn.h). */
+    NN_ASSERT_OK(nn_model_set_lr_schedule(model, NULL));
     NN_ASSERT_CLOSE(learning_rate(model), 0.002, 1e-12, 0);
     nn_model_free(model);
 }

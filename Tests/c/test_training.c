@@ -257,6 +257,33 @@ static void sample_weights_zero_rows(void **state) {
     nn_model_free(b);
 }
 
+/* With validation_split, the weights of the held-out rows weigh val_loss:
+ * sum w_r l_r / held rows, l_r each held row's loss at the end of the
+ * epoch (nn.h, nn_fit_options.sample_weights). */
+static void sample_weights_with_validation_split(void **state) {
+    (void)state;
+    float x[ROWS * IN], y[ROWS], w[ROWS];
+    regression_data(x, y, 31);
+    for (size_t r = 0; r < ROWS; r++) w[r] = (float)(r % 5) * 0.75f;
+    nn_model *model = regression_model(32, 0.1);
+    nn_test_history h;
+    nn_test_history_init(&h);
+    nn_fit_options o = nn_test_fit_options(2, 6, 1);
+    o.validation_split = 0.25; /* rows 18 .. 23 */
+    o.sample_weights = w;
+    nn_test_record_into(&o, &h);
+    NN_ASSERT_OK(nn_model_fit(model, x, y, ROWS, IN, 1, &o));
+    double l[6], want = 0;
+    row_losses(model, x + 18 * IN, y + 18, 6, 1, l);
+    for (size_t r = 0; r < 6; r++) want += w[18 + r] * l[r];
+    NN_ASSERT_CLOSE(nn_test_log(&h, 1, "val_loss"), want / 6, 1e-5, 1e-9);
+    /* A bad weight among the held-out rows is found too. */
+    w[20] = -2.0f;
+    NN_ASSERT_ERROR(nn_model_fit(model, x, y, ROWS, IN, 1, &o), NN_ERROR_INVALID_ARGUMENT,
+                    "sample_weight", "20");
+    nn_model_free(model);
+}
+
 static void sample_weights_reject_bad_values(void **state) {
     (void)state;
     float x[ROWS * IN], y[ROWS], w[ROWS];
@@ -716,6 +743,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(sample_weights_scale_the_loss),
     cmocka_unit_test(sample_weights_scale_the_gradient),
     cmocka_unit_test(sample_weights_zero_rows),
+    cmocka_unit_test(sample_weights_with_validation_split),
     cmocka_unit_test(sample_weights_reject_bad_values),
     cmocka_unit_test(class_weights_scale_the_loss),
     cmocka_unit_test(class_and_sample_weights_multiply),

@@ -35,10 +35,8 @@ public struct Loss: Equatable, Sendable {
 
     /// Throws invalidArgument for options that do not fit the loss.
     public func validate() throws {
-        if kind == .huber {
-            guard delta.isFinite, delta > 0 else {
-                throw NNError.invalidArgument("huber: delta must be a finite number > 0, got \(delta)")
-            }
+        guard delta.isFinite, delta > 0 else {
+            throw NNError.invalidArgument("huber: delta must be a finite number > 0, got \(delta)")
         }
         if fromLogits, ![.binaryCrossentropy, .categoricalCrossentropy, .sparseCategoricalCrossentropy].contains(kind) {
             throw NNError.invalidArgument("from_logits applies to the cross-entropy losses only, not to \(kind.rawValue)")
