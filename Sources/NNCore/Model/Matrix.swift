@@ -17,9 +17,9 @@ package struct MatrixView<T: NNFloat> {
 
     /// Throws `nonFinite`, naming the first offending element, if any value
     /// is NaN or infinite.
-    package func checkFinite(_ what: String) throws {
+    package func checkFinite(_ what: @autoclosure () -> String) throws {
         for i in 0..<rows * cols where !base[i].isFinite {
-            throw NNError.nonFinite("\(what) holds a non-finite value (\(base[i])) at row \(i / cols), column \(i % cols)")
+            throw NNError.nonFinite("\(what()) holds a non-finite value (\(base[i])) at row \(i / cols), column \(i % cols)")
         }
     }
 }

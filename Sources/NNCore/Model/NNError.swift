@@ -25,10 +25,10 @@ public enum NNError: Error, Equatable, CustomStringConvertible, Sendable {
 }
 
 /// rows × cols, or a shapeMismatch error if the product overflows `Int`.
-func checkedElementCount(_ rows: Int, _ cols: Int, _ what: String) throws -> Int {
+func checkedElementCount(_ rows: Int, _ cols: Int, _ what: @autoclosure () -> String) throws -> Int {
     let (n, overflow) = rows.multipliedReportingOverflow(by: cols)
     if overflow || rows < 0 || cols < 0 {
-        throw NNError.shapeMismatch("\(what): \(rows) × \(cols) elements overflow the address space")
+        throw NNError.shapeMismatch("\(what()): \(rows) × \(cols) elements overflow the address space")
     }
     return n
 }
