@@ -11,6 +11,27 @@ import PackageDescription
 /// The package root, for linker flags that need an absolute path.
 let root = String(#filePath.dropLast("/Package.swift".count))
 
+/// One GEMM kernel target per instruction-set level: the shared driver
+/// (a symbolic link to KernelsShared/GemmDriver.swift), the level's generated
+/// micro-kernels (scripts/gen_microkernels.py) and block sizes, compiled for
+/// that level's CPU. NNCore picks one at run time (Kernels/CPUDispatch.swift).
+func kernels(_ name: String, targetCPU: String?) -> Target {
+    var flags = ["-Ounchecked", "-Xfrontend", "-disable-reflection-metadata"]
+    if let targetCPU { flags = ["-target-cpu", targetCPU] + flags }
+    return .target(name: name, dependencies: ["NNCPUFeatures"], swiftSettings: [.unsafeFlags(flags)])
+}
+
+#if arch(x86_64)
+let kernelTargets = [
+    kernels("NNKernelsAVX512", targetCPU: "skylake-avx512"),
+    kernels("NNKernelsAVX2", targetCPU: "haswell"),
+    kernels("NNKernelsBaseline", targetCPU: nil),
+]
+#else
+// Elsewhere (arm64: NEON is the baseline) only the portable level.
+let kernelTargets = [kernels("NNKernelsBaseline", targetCPU: nil)]
+#endif
+
 let package = Package(
     name: "libnn",
     products: [
@@ -21,8 +42,11 @@ let package = Package(
         // Exposes include/nn.h to Swift; nothing else.
         .systemLibrary(name: "CNN", path: "Sources/CNN"),
         // The pure-Swift core: tensors, kernels, layers, losses, optimizers, models.
+        // CPUID/XGETBV and per-thread scratch memory for the kernels.
+        .target(name: "NNCPUFeatures"),
         .target(
             name: "NNCore",
+            dependencies: ["NNCPUFeatures"] + kernelTargets.map { .target(name: $0.name) },
             // Lets square roots compile to vector instructions instead of an
             // errno-setting library call (about 4× on Adam/RMSprop/Adagrad).
             swiftSettings: [.unsafeFlags(["-Xcc", "-fno-math-errno"])]
@@ -39,5 +63,5 @@ let package = Package(
             ])]
         ),
         .testTarget(name: "NNCoreTests", dependencies: ["NNCore"]),
-    ]
+    ] + kernelTargets
 )

@@ -602,8 +602,27 @@ NN_NODISCARD nn_status nn_model_confusion_matrix(nn_model *model, const float *x
                                                  size_t *counts, size_t capacity, size_t *classes);
 
 /* ------------------------------------------------------------------------ */
-/* Kernels                                                                  */
+/* Threads and kernels                                                      */
 /* ------------------------------------------------------------------------ */
+
+/** Sets the number of threads libnn's kernels use, process-wide (0 restores
+ *  the default: the environment variable NN_NUM_THREADS if set, else the
+ *  number of online CPUs). Small products always run on the calling thread,
+ *  so tiny networks never slow down with more threads. Results are
+ *  bit-identical for every thread count (fixed partitioning). Workers are
+ *  created once and kept. Call it while no model is training. Returns
+ *  NN_ERROR_INVALID_ARGUMENT above 256. */
+NN_NODISCARD nn_status nn_set_num_threads(size_t threads);
+
+/** The number of threads libnn's kernels use. */
+NN_NODISCARD nn_status nn_num_threads(size_t *out);
+
+/** The instruction-set level of the kernels in use: "avx512", "avx2" or
+ *  "baseline" (SSE2 on x86-64, NEON on arm64), chosen once from the CPU's
+ *  features and the registers the OS enables, or forced with the environment
+ *  variable NN_CPU=baseline|avx2|avx512 (a level the CPU lacks is refused
+ *  with a message on stderr). Static string; never NULL. */
+const char *nn_cpu_level(void);
 
 /** Single-precision matrix product, row-major, BLAS semantics:
  *      C = alpha * op(A) · op(B) + beta * C

@@ -10,6 +10,7 @@ missing_apt=()
 command -v cmake >/dev/null 2>&1 || missing_apt+=(cmake)
 command -v pkg-config >/dev/null 2>&1 || missing_apt+=(pkg-config)
 pkg-config --exists cmocka 2>/dev/null || missing_apt+=(libcmocka-dev)
+if [ "$(uname -m)" = x86_64 ]; then command -v qemu-x86_64 >/dev/null 2>&1 || missing_apt+=(qemu-user); fi
 if [ ${#missing_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "installing system packages: ${missing_apt[*]}"

@@ -65,3 +65,25 @@ public func nn_sgemm(_ trans_a: Int32, _ trans_b: Int32, _ m: Int, _ n: Int, _ k
         KernelTable<Float>.production.gemm(ta, tb, m, n, k, alpha, ap, lda, bp, ldb, beta, cp, ldc)
     }
 }
+
+@c @implementation
+public func nn_set_num_threads(_ threads: Int) -> nn_status {
+    guarded {
+        guard threads >= 0, threads <= 256 else {
+            throw APIError.invalid("threads must be between 0 (the default) and 256, got \(unsigned(threads))")
+        }
+        ThreadPool.shared.setThreadCount(threads == 0 ? ThreadPool.defaultThreadCount() : threads)
+    }
+}
+
+@c @implementation
+public func nn_num_threads(_ out: UnsafeMutablePointer<Int>?) -> nn_status {
+    guarded { try required(out, "out").pointee = ThreadPool.shared.threadCount }
+}
+
+private let levelNames: [StaticString] = ["baseline", "avx2", "avx512"]
+
+@c @implementation
+public func nn_cpu_level() -> UnsafePointer<CChar>? {
+    UnsafeRawPointer(levelNames[CPULevel.selected.rawValue].utf8Start).assumingMemoryBound(to: CChar.self)
+}

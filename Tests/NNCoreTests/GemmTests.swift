@@ -1,9 +1,17 @@
 import XCTest
 @testable import NNCore
 
-/// `FloatKernels.gemm` against `Reference.gemm` (run in Double on the same
-/// Float inputs), and `Reference.gemm` against a sum written out here.
+/// Every Float GEMM — the loop nests of `FloatKernels`, the blocked
+/// micro-kernels of each instruction-set level this CPU supports, and the
+/// threaded production GEMM — against `Reference.gemm` (run in Double on the
+/// same Float inputs), and `Reference.gemm` against a sum written out here.
 final class GemmTests: XCTestCase {
+    /// The implementations every case runs through.
+    static let implementations: [(name: String, gemm: KernelTable<Float>.Gemm)] =
+        [("FloatKernels", FloatKernels.gemm)]
+        + CPULevel.allCases.filter(\.isSupported).map { ("level \($0)", $0.sgemm) }
+        + [("ParallelGemm", ParallelGemm.gemm)]
+
     struct Case: CustomStringConvertible {
         var transA = false, transB = false
         var m = 1, n = 1, k = 1
@@ -23,9 +31,14 @@ final class GemmTests: XCTestCase {
     /// Marks the padding of C: it must survive every call untouched.
     let sentinel: Float = 4242.5
 
-    /// Runs one case through FloatKernels.gemm and Reference.gemm<Double>;
+    /// Runs one case through every implementation and Reference.gemm<Double>;
     /// padding of A and B holds NaN, so reading it would poison the result.
     func check(_ c: Case, file: StaticString = #filePath, line: UInt = #line) {
+        for (name, gemm) in Self.implementations { check(c, name, gemm, file: file, line: line) }
+    }
+
+    func check(_ c: Case, _ name: String, _ gemm: KernelTable<Float>.Gemm,
+               file: StaticString, line: UInt) {
         var rng = RandomGenerator(seed: c.seed)
         let rowsA = c.transA ? c.k : c.m, colsA = c.transA ? c.m : c.k
         let rowsB = c.transB ? c.n : c.k, colsB = c.transB ? c.k : c.n
@@ -46,8 +59,8 @@ final class GemmTests: XCTestCase {
 
         let fast = Buffer<Float>(c0)
         let A = Buffer<Float>(a), B = Buffer<Float>(b)
-        FloatKernels.gemm(c.transA, c.transB, c.m, c.n, c.k, c.alpha, A.pointer, lda, B.pointer, ldb,
-                          c.beta, fast.pointer, ldc)
+        gemm(c.transA, c.transB, c.m, c.n, c.k, c.alpha, A.pointer, lda, B.pointer, ldb,
+             c.beta, fast.pointer, ldc)
 
         let ref = Buffer<Double>(c0.map(Double.init))
         let Ad = Buffer<Double>(a.map(Double.init)), Bd = Buffer<Double>(b.map(Double.init))
@@ -76,12 +89,12 @@ final class GemmTests: XCTestCase {
                 worstRef = max(worstRef, errRef.isNaN ? .infinity : errRef)
             }
         }
-        XCTAssertEqual(failures, 0, "\(c): worst fast error/bound \(worstFast), worst reference error \(worstRef)",
+        XCTAssertEqual(failures, 0, "\(name) \(c): worst fast error/bound \(worstFast), worst reference error \(worstRef)",
                        file: file, line: line)
         // Padding of C is never written.
         for i in 0..<c.m {
             for j in c.n..<ldc where fast[i * ldc + j] != sentinel || ref[i * ldc + j] != Double(sentinel) {
-                XCTFail("\(c): C padding at row \(i), column \(j) was written", file: file, line: line)
+                XCTFail("\(name) \(c): C padding at row \(i), column \(j) was written", file: file, line: line)
                 return
             }
         }
@@ -212,17 +225,53 @@ final class GemmTests: XCTestCase {
         }
     }
 
-    func testProductionTableUsesTheFastGemm() {
-        // The production table's gemm gives the same bits as FloatKernels.gemm.
+    func testProductionTableUsesTheSelectedLevel() {
+        // Below the threading threshold, the production table's gemm gives the
+        // same bits as the selected level's kernel.
         let m = 5, n = 19, k = 23
         let a = uniformValues(m * k, -1, 1, seed: 1).map { Float($0) }
         let b = uniformValues(n * k, -1, 1, seed: 2).map { Float($0) }
         let A = Buffer<Float>(a), B = Buffer<Float>(b)
         let viaTable = Buffer<Float>(count: m * n), direct = Buffer<Float>(count: m * n)
         KernelTable<Float>.production.gemm(false, true, m, n, k, 1, A.pointer, k, B.pointer, k, 0, viaTable.pointer, n)
-        FloatKernels.gemm(false, true, m, n, k, 1, A.pointer, k, B.pointer, k, 0, direct.pointer, n)
+        CPULevel.selected.sgemm(false, true, m, n, k, 1, A.pointer, k, B.pointer, k, 0, direct.pointer, n)
         keepAlive(A, B)
         XCTAssertEqual(viaTable.array, direct.array)
+        XCTAssertEqual(CPULevel.selected, CPULevel.best, "NN_CPU is not set in the tests")
+    }
+
+    func testBlockingAcrossKCAndMC() {
+        // Larger than one KC slice (512) and one MC block (192): the blocked
+        // path's accumulation across slices and its row blocks.
+        for (transA, transB) in [(false, false), (true, false), (false, true)] {
+            check(Case(transA: transA, transB: transB, m: 194, n: 20, k: 520, alpha: 1, beta: 0.5, seed: 9))
+        }
+    }
+
+    func testThreadCountDoesNotChangeAnyBit() throws {
+        // Fixed partitioning: 1, 2 and 3 threads give identical results,
+        // for products large enough to be split by columns and by rows.
+        let pool = ThreadPool.shared
+        let saved = pool.threadCount
+        defer { pool.setThreadCount(saved) }
+        let shapes = [(false, false, 128, 256, 784), (true, false, 784, 256, 128), (false, true, 128, 784, 256),
+                      (false, false, 300, 20, 500), (true, false, 257, 10, 300)]
+        for (transA, transB, m, n, k) in shapes {
+            let a = uniformValues(m * k, -1, 1, seed: 3).map { Float($0) }
+            let b = uniformValues(k * n, -1, 1, seed: 4).map { Float($0) }
+            let A = Buffer<Float>(a), B = Buffer<Float>(b)
+            let lda = transA ? m : k, ldb = transB ? k : n
+            var results: [[Float]] = []
+            for threads in [1, 2, 3] {
+                pool.setThreadCount(threads)
+                let C = Buffer<Float>(repeating: 0.25, count: m * n)
+                ParallelGemm.gemm(transA, transB, m, n, k, 1, A.pointer, lda, B.pointer, ldb, 1, C.pointer, n)
+                results.append(C.array)
+            }
+            keepAlive(A, B)
+            XCTAssertEqual(results[0], results[1], "1 vs 2 threads, \((transA, transB, m, n, k))")
+            XCTAssertEqual(results[0], results[2], "1 vs 3 threads, \((transA, transB, m, n, k))")
+        }
     }
 }
 

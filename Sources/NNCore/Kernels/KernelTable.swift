@@ -60,7 +60,7 @@ extension KernelTable where T == Float {
     /// The kernels production code runs: the fastest available for Float.
     public static var production: KernelTable<Float> {
         var table = KernelTable<Float>.reference
-        table.gemm = FloatKernels.gemm
+        table.gemm = ParallelGemm.gemm
         return table
     }
 }

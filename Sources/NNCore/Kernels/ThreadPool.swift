@@ -30,21 +30,23 @@ public final class ThreadPool: @unchecked Sendable {
 
     private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    /// Incremented for every job; workers watch it.
-    private let generation = Atomic<Int>(0)
-    /// Parts not finished yet of the current job.
+    /// Jobs published so far; the current job's number.
+    private nonisolated(unsafe) var generation = 0
+    /// Threads (caller included) that have not finished the current job.
     private let pending = Atomic<Int>(0)
     /// Whether a job is being run (the pool is busy).
     private let busy = Atomic<Bool>(false)
-    /// Number of workers currently asleep on `wake`.
+    /// Number of workers asleep on `wake`.
     private let sleepers = Atomic<Int>(0)
-    /// The job: parts, the threads sharing them, and body, valid while a job runs.
+    /// The job: parts, the threads sharing them, and body. Written by the
+    /// caller before it assigns the job; stable until every assigned thread
+    /// has finished it.
     private nonisolated(unsafe) var parts = 0
     private nonisolated(unsafe) var jobThreads = 1
     private nonisolated(unsafe) var body: ((Int) -> Void)?
-    private nonisolated(unsafe) var workers: [pthread_t] = []
+    /// One slot per worker: the number of the last job assigned to it.
+    private nonisolated(unsafe) var slots: [WorkerSlot] = []
     private let active = Atomic<Int>(0)
-    private let stopping = Atomic<Bool>(false)
 
     /// Number of threads that run parts (workers + the caller), ≥ 1.
     public var threadCount: Int { active.load(ordering: .relaxed) + 1 }
@@ -56,28 +58,30 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     /// NN_NUM_THREADS if set to a number ≥ 1, else the online CPU count.
-    static func defaultThreadCount() -> Int {
+    public static func defaultThreadCount() -> Int {
         if let text = getenv("NN_NUM_THREADS"), let n = Int(String(cString: text)), n >= 1 { return min(n, 256) }
         return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 
     /// Uses `threads` threads from now on (1 = everything on the caller).
-    /// Workers are started as needed and kept; surplus ones stay idle.
+    /// Workers are started as needed and kept; surplus ones stay asleep.
+    /// Waits for a running job to finish first.
     public func setThreadCount(_ threads: Int) {
+        while !busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged { sched_yield() }
+        defer { busy.store(false, ordering: .releasing) }
         let wanted = max(1, min(threads, 256)) - 1
-        while workers.count < wanted {
-            let index = workers.count + 1
+        while slots.count < wanted {
+            let slot = WorkerSlot(pool: self, index: slots.count + 1)
             var thread = pthread_t()
-            // The worker starts from the generation of now: a job published
-            // before the thread gets going still counts as new to it.
-            let context = Unmanaged.passRetained(WorkerContext(
-                pool: self, index: index, generation: generation.load(ordering: .acquiring))).toOpaque()
-            let started = pthread_create(&thread, nil, { WorkerContext.main($0) }, context)
-            guard started == 0 else { break }
+            let context = Unmanaged.passRetained(slot).toOpaque()
+            guard pthread_create(&thread, nil, { WorkerSlot.main($0) }, context) == 0 else {
+                Unmanaged<WorkerSlot>.fromOpaque(context).release()
+                break
+            }
             pthread_detach(thread)
-            workers.append(thread)
+            slots.append(slot)
         }
-        active.store(min(wanted, workers.count), ordering: .releasing)
+        active.store(min(wanted, slots.count), ordering: .releasing)
     }
 
     /// Calls body(0 ..< parts) in parallel; returns when every part is done.
@@ -88,20 +92,21 @@ public final class ThreadPool: @unchecked Sendable {
             return
         }
         withoutActuallyEscaping(body) { escapable in
+            let threads = min(threadCount, parts)
             self.parts = parts
-            self.jobThreads = min(threadCount, parts)
+            self.jobThreads = threads
             self.body = escapable
-            pending.store(parts, ordering: .relaxed)
+            generation += 1
+            pending.store(threads, ordering: .relaxed)
             // Sequentially consistent: with the worker's sleepers.add and
-            // generation.load below, one side always sees the other (no lost wake-up).
-            generation.add(1, ordering: .sequentiallyConsistent)
+            // assigned.load, one side always sees the other (no lost wake-up).
+            for i in 0..<(threads - 1) { slots[i].assigned.store(generation, ordering: .sequentiallyConsistent) }
             if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
                 pthread_mutex_lock(lock)
                 pthread_cond_broadcast(wake)
                 pthread_mutex_unlock(lock)
             }
-            // The caller takes parts too: part 0, then any left over.
-            runParts(worker: 0)
+            runParts(thread: 0)
             var spins = 0
             while pending.load(ordering: .acquiring) > 0 {
                 spins += 1
@@ -114,59 +119,60 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// Part p of the job goes to thread p mod jobThreads (a fixed
     /// assignment). A thread drops its reference to the body before it
-    /// reports its parts done, so none outlives the caller's closure.
-    private func runParts(worker: Int) {
+    /// reports done, so none outlives the caller's closure.
+    private func runParts(thread: Int) {
         let threads = jobThreads, n = parts
-        guard worker < threads else { return }
-        var done = 0
         if let body {
-            var p = worker
+            var p = thread
             while p < n {
                 body(p)
-                done += 1
                 p += threads
             }
         }
-        pending.subtract(done, ordering: .releasing)
+        pending.subtract(1, ordering: .releasing)
     }
 
-    fileprivate func workerLoop(index: Int, startGeneration: Int) {
-        var seen = startGeneration
-        while !stopping.load(ordering: .relaxed) {
+    /// A worker: waits for a job assigned to it, runs its parts, repeats.
+    fileprivate func workerLoop(_ slot: WorkerSlot) {
+        var seen = 0
+        while true {
             var spins = 0
-            var current = generation.load(ordering: .acquiring)
-            while current == seen {
+            var job = slot.assigned.load(ordering: .acquiring)
+            while job == seen {
                 spins += 1
                 if spins > Self.spinLimit {
                     pthread_mutex_lock(lock)
                     sleepers.add(1, ordering: .sequentiallyConsistent)
-                    while generation.load(ordering: .sequentiallyConsistent) == seen { pthread_cond_wait(wake, lock) }
+                    while slot.assigned.load(ordering: .sequentiallyConsistent) == seen { pthread_cond_wait(wake, lock) }
                     sleepers.subtract(1, ordering: .releasing)
                     pthread_mutex_unlock(lock)
                     spins = 0
                 }
-                current = generation.load(ordering: .acquiring)
+                job = slot.assigned.load(ordering: .acquiring)
             }
-            seen = current
-            runParts(worker: index)
+            seen = job
+            runParts(thread: slot.index)
         }
     }
 }
 
-/// What a worker thread is started with.
-private final class WorkerContext {
+/// A worker thread's mailbox: the number of the last job assigned to it.
+/// Only the caller assigns, and only after the previous job is finished by
+/// every thread it was assigned to, so a worker always reads the fields of
+/// the job it was given.
+private final class WorkerSlot {
     unowned let pool: ThreadPool
     let index: Int
-    let generation: Int
-    init(pool: ThreadPool, index: Int, generation: Int) {
+    let assigned = Atomic<Int>(0)
+
+    init(pool: ThreadPool, index: Int) {
         self.pool = pool
         self.index = index
-        self.generation = generation
     }
 
     static func main(_ raw: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
-        let context = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
-        context.pool.workerLoop(index: context.index, startGeneration: context.generation)
+        let slot = Unmanaged<WorkerSlot>.fromOpaque(raw!).takeRetainedValue()
+        slot.pool.workerLoop(slot)
         return nil
     }
 }

@@ -26,6 +26,7 @@ from ._handle import Error, InvalidArgumentError, InvalidStateError, OutOfMemory
 from .callbacks import History
 from .layers import Activation, BatchNormalization, Dense, Dropout, Input
 from .models import Sequential
+from .threads import cpu_level, get_num_threads, set_num_threads
 from .utils import to_categorical
 
 #: Version of the libnn library that was loaded (nn_version()).
@@ -36,7 +37,7 @@ __header_version__ = _lib.NN_VERSION_STRING
 library_path = _lib.library_path
 
 __all__ = [
-    "Sequential", "Dense", "Dropout", "BatchNormalization", "Activation", "Input", "History",
+    "Sequential", "set_num_threads", "get_num_threads", "cpu_level", "Dense", "Dropout", "BatchNormalization", "Activation", "Input", "History",
     "to_categorical",
     "Error", "InvalidArgumentError", "InvalidStateError", "OutOfMemoryError",
     "activations", "callbacks", "initializers", "layers", "losses", "metrics", "models",

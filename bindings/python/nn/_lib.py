@@ -583,6 +583,18 @@ nn_model_confusion_matrix.restype = nn_status
 # Kernels
 # --------------------------------------------------------------------------
 
+nn_set_num_threads = lib.nn_set_num_threads
+nn_set_num_threads.argtypes = [c_size_t]
+nn_set_num_threads.restype = nn_status
+
+nn_num_threads = lib.nn_num_threads
+nn_num_threads.argtypes = [POINTER(c_size_t)]
+nn_num_threads.restype = nn_status
+
+nn_cpu_level = lib.nn_cpu_level
+nn_cpu_level.argtypes = []
+nn_cpu_level.restype = c_char_p
+
 nn_sgemm = lib.nn_sgemm
 nn_sgemm.argtypes = [c_int, c_int, c_size_t, c_size_t, c_size_t, c_float, POINTER(c_float),
                      c_size_t, POINTER(c_float), c_size_t, c_float, POINTER(c_float), c_size_t]
@@ -633,6 +645,9 @@ FUNCTIONS = (
     "nn_model_evaluate",
     "nn_model_predict",
     "nn_model_confusion_matrix",
+    "nn_set_num_threads",
+    "nn_num_threads",
+    "nn_cpu_level",
     "nn_sgemm",
 )
 

@@ -606,3 +606,29 @@ def test_c_model_agrees_with_python_layers():
         assert units.value == layer.units
         assert nn.layers.ACTIVATION_NAMES[act.value] == layer.activation
     assert [layer.activation for layer in model.layers] == ["relu", "linear", "sigmoid"]
+
+
+def test_threads_and_cpu_level():
+    saved = nn.get_num_threads()
+    try:
+        nn.set_num_threads(2)
+        assert nn.get_num_threads() == 2
+        x = np.random.default_rng(0).normal(size=(256, 64)).astype(np.float32)
+        y = (np.arange(256) % 4).astype(np.float32)
+        results = []
+        for threads in (1, 2):
+            nn.set_num_threads(threads)
+            model = nn.Sequential([Dense(256, input_dim=64, activation="relu"), Dense(4, activation="softmax")],
+                                  seed=3)
+            model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+            model.fit(x, y, epochs=2, batch_size=128, verbose=0)
+            results.append(model.get_weights())
+        for a, b in zip(*results):
+            np.testing.assert_array_equal(a, b)   # bit-identical for any thread count
+        with pytest.raises(ValueError, match="256"):
+            nn.set_num_threads(1000)
+        with pytest.raises(ValueError):
+            nn.set_num_threads(-1)
+    finally:
+        nn.set_num_threads(saved)
+    assert nn.cpu_level() in ("baseline", "avx2", "avx512")

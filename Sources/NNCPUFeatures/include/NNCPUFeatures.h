@@ -1,0 +1,32 @@
+// (Internal to libnn: the nnk_ prefix keeps these out of the exported nn_* API.)
+// CPU feature detection and per-thread scratch memory for the GEMM kernels.
+// Plain C so that it compiles for every instruction-set level unchanged.
+#ifndef NNK_CPU_FEATURES_H
+#define NNK_CPU_FEATURES_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// 1 when the CPU has AVX2 and FMA and the OS saves the YMM state (XCR0
+/// bits 1 and 2), else 0.
+int nnk_cpu_has_avx2_fma(void);
+
+/// 1 when the CPU has AVX-512 F, CD, BW, DQ and VL (the Skylake-AVX512 set),
+/// AVX2 and FMA, and the OS saves the opmask and ZMM state (XCR0 bits 5–7
+/// besides 1–2), else 0.
+int nnk_cpu_has_avx512_skx(void);
+
+/// A 64-byte-aligned buffer of at least `floats` floats owned by the calling
+/// thread: kept between calls and grown when a call needs more; freed when
+/// the thread exits. Contents are unspecified. Returns NULL only when the
+/// allocation fails.
+float *nnk_thread_workspace(size_t floats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,31 @@
+// KernelsAVX512: block sizes and the public entry point. Tile sizes and the vector
+// type come from MicroKernels.swift (generated); the driver is the shared
+// GemmDriver.swift (a symbolic link to Shared/GemmDriver.swift).
+
+/// Depth of a K slice (packed panels are kc × MR and kc × NR).
+@inline(__always) var KC: Int { 512 }
+/// Height of a block of A packed at once (a multiple of MR).
+@inline(__always) var MC: Int { 192 }
+/// Width of a block of B packed at once (a multiple of NR).
+@inline(__always) var NC: Int { 2048 }
+/// Operands whose block spans at most this many floats are read in place.
+@inline(__always) var directLimit: Int { 8192 }
+
+/// C[m, n] = alpha · op(A) · op(B) + beta · C on the calling thread, with
+/// the AVX512 micro-kernels (see KernelTable.Gemm for the contract).
+public func sgemmAVX512(
+    _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
+    _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
+    _ b: UnsafePointer<Float>, _ ldb: Int,
+    _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+) {
+    gemmDriver(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+/// Whether an operand with a row stride that is a multiple of 1 KiB is
+/// packed even where it could be read in place (L1/L2 set conflicts; the
+/// AVX-512 kernels were measured not to mind, the AVX2 ones lose 30 %).
+@inline(__always) var packPow2Strided: Bool { false }
+/// B blocks of at most this many floats are swept row strip by row strip
+/// (C written row after row) instead of in BLIS order.
+@inline(__always) var rowMajorTilesLimit: Int { 16384 }

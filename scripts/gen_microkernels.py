@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""Generates Sources/Kernels*/MicroKernels.swift: the register-blocked GEMM
+micro-kernels of each instruction-set level.
+
+Every kernel computes an mr × (nv·W) tile of C, for mr = 1...MR and
+nv = 1...NV, with one local SIMD variable per accumulator (written out, so the
+compiler keeps each in its own register):
+
+    for p in 0..<kc:  acc[i][v] += A[i, p] · B[p, v·W ..< v·W + W]
+
+A is read as `a[p·aStep + i]` (rows contiguous: a packed strip or a
+transposed A in place), B as `b[p·bStep + j]` (a packed strip or B in place).
+The tile is stored with alpha and beta through `storeVector` (GemmDriver.swift),
+which also handles a last vector narrower than W.
+
+Run from the package root:  python3 Scripts/gen_microkernels.py
+"""
+import os
+
+LEVELS = {
+    # target: (vector type, lanes, MR, NV, use FMA)
+    "KernelsAVX512": ("SIMD16<Float>", 16, 12, 2, True),
+    "KernelsAVX2": ("SIMD8<Float>", 8, 6, 2, True),
+    "KernelsBaseline": ("SIMD4<Float>", 4, 6, 2, False),
+}
+
+
+def kernel(mr, nv, fma, family):
+    """family "P": A(i, p) = a[p·aStep + i] (packed strip, or transposed A in place);
+    family "S": A(i, p) = a[i·aStep + p] (A in place, not transposed: aStep = lda)."""
+    name = f"microKernel{family}{mr}x{nv}"
+    out = []
+    w = out.append
+    layout = "a[p·aStep + i]" if family == "P" else "a[i·aStep + p]"
+    w(f"/// {mr} rows × {nv} vectors; A(i, p) = {layout}, B(p, j) = b[p·bStep + j].")
+    w("@inline(never)")
+    step = "" if (family == "S" and mr == 1) else " _ aStep: Int,"
+    w(f"func {name}(_ kc: Int, _ a: UnsafePointer<Float>,{step}")
+    w("    _ b: UnsafePointer<Float>, _ bStep: Int,")
+    w("    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ncols: Int,")
+    w("    _ alpha: Float, _ beta: Float, _ scratch: UnsafeMutablePointer<Float>) {")
+    for i in range(mr):
+        w("    " + "; ".join(f"var c{i}_{v} = V()" for v in range(nv)))
+    w("    var ap = a")
+    w("    var bp = UnsafeRawPointer(b)")
+    w("    let bStepBytes = bStep &* 4")
+    w("    var p = 0")
+    w("    while p < kc {")
+    for v in range(nv):
+        off = "" if v == 0 else f"fromByteOffset: {v} &* W &* 4, "
+        w(f"        let b{v} = bp.loadUnaligned({off}as: V.self)")
+    for i in range(mr):
+        if family == "P":
+            w(f"        let a{i} = V(repeating: ap[{i}])")
+        else:
+            w(f"        let a{i} = V(repeating: ap[{i} &* aStep])" if i else "        let a0 = V(repeating: ap[0])")
+        for v in range(nv):
+            if fma:
+                w(f"        c{i}_{v} = c{i}_{v}.addingProduct(a{i}, b{v})")
+            else:
+                w(f"        c{i}_{v} = c{i}_{v} + a{i} * b{v}")
+    w("        ap += " + ("aStep" if family == "P" else "1"))
+    w("        bp += bStepBytes")
+    w("        p &+= 1")
+    w("    }")
+    # the tile: whole vectors straight into C; a tile narrower than nv·W
+    # goes through the scratch tile and storeEdge
+    def cptr(i, v):
+        if i == 0:
+            return "c" if v == 0 else f"c + {v} &* W"
+        return f"c + {i} &* ldc" if v == 0 else f"c + ({i} &* ldc &+ {v} &* W)"
+    w(f"    if ncols >= {nv} &* W {{")
+    w("        let va = V(repeating: alpha)")
+    w("        if beta == 0 {")
+    for i in range(mr):
+        for v in range(nv):
+            w(f"            storeV({cptr(i, v)}, c{i}_{v} * va)")
+    w("        } else if beta == 1 {")
+    for i in range(mr):
+        for v in range(nv):
+            if fma:
+                w(f"            storeV({cptr(i, v)}, loadV({cptr(i, v)}).addingProduct(c{i}_{v}, va))")
+            else:
+                w(f"            storeV({cptr(i, v)}, loadV({cptr(i, v)}) + c{i}_{v} * va)")
+    w("        } else {")
+    w("            let vb = V(repeating: beta)")
+    for i in range(mr):
+        for v in range(nv):
+            if fma:
+                w(f"            storeV({cptr(i, v)}, (loadV({cptr(i, v)}) * vb).addingProduct(c{i}_{v}, va))")
+            else:
+                w(f"            storeV({cptr(i, v)}, loadV({cptr(i, v)}) * vb + c{i}_{v} * va)")
+    w("        }")
+    w("    } else {")
+    for i in range(mr):
+        for v in range(nv):
+            off = i * nv + v
+            w(f"        storeV(scratch + {off} &* W, c{i}_{v})" if off else f"        storeV(scratch, c{i}_{v})")
+    w(f"        storeEdge(scratch, {nv} &* W, c, ldc, {mr}, ncols, alpha, beta)")
+    w("    }")
+    w("}")
+    return "\n".join(out)
+
+
+def dot_params(mr, nb, declare):
+    """The dot kernel's pointer and stride parameters, without the strides a
+    tile does not use (lda for one row of A, ldb for one row of B, ldc for
+    one row of C)."""
+    ps = [("a", "UnsafePointer<Float>")]
+    if mr > 1:
+        ps.append(("lda", "Int"))
+    ps.append(("b", "UnsafePointer<Float>"))
+    if nb > 1:
+        ps.append(("ldb", "Int"))
+    ps.append(("c", "UnsafeMutablePointer<Float>"))
+    if mr > 1:
+        ps.append(("ldc", "Int"))
+    if declare:
+        return ", ".join(f"_ {n}: {t}" for n, t in ps)
+    return ", ".join(n for n, _ in ps)
+
+
+def dot_kernel(mr, nb, fma, lanes):
+    """Family "D" (B transposed, few rows of A): C[i, j] = Σ_p A[i, p]·B[j, p] with
+    A rows (a + i·lda) and B rows (b + j·ldb) contiguous in p; the k loop is
+    vectorized (one accumulator per (i, j) pair), reduced at the end."""
+    name = f"dotKernel{mr}x{nb}"
+    out = []
+    w = out.append
+    w(f"/// Dot products of {mr} rows of A with {nb} rows of B (k contiguous in both).")
+    w("@inline(never)")
+    w(f"func {name}(_ k: Int, {dot_params(mr, nb, True)}, _ alpha: Float, _ beta: Float) {{")
+    for i in range(mr):
+        w("    " + "; ".join(f"var s{i}_{j} = V()" for j in range(nb)))
+    for i in range(mr):
+        w(f"    let ar{i} = UnsafeRawPointer(a + {i} &* lda)" if i else "    let ar0 = UnsafeRawPointer(a)")
+    for j in range(nb):
+        w(f"    let br{j} = UnsafeRawPointer(b + {j} &* ldb)" if j else "    let br0 = UnsafeRawPointer(b)")
+    w("    var off = 0")
+    w("    let end = (k / W) &* W &* 4")
+    w("    while off < end {")
+    for i in range(mr):
+        w(f"        let a{i} = ar{i}.loadUnaligned(fromByteOffset: off, as: V.self)")
+    for j in range(nb):
+        w(f"        let b{j} = br{j}.loadUnaligned(fromByteOffset: off, as: V.self)")
+        for i in range(mr):
+            if fma:
+                w(f"        s{i}_{j} = s{i}_{j}.addingProduct(a{i}, b{j})")
+            else:
+                w(f"        s{i}_{j} = s{i}_{j} + a{i} * b{j}")
+    w("        off &+= W &* 4")
+    w("    }")
+    for i in range(mr):
+        for j in range(nb):
+            w(f"    var t{i}_{j} = horizontalSum(s{i}_{j})")
+    w("    var p = k / W &* W")
+    w("    while p < k {")
+    for i in range(mr):
+        w(f"        let x{i} = a[{i} &* lda &+ p]" if i else "        let x0 = a[p]")
+    for j in range(nb):
+        w(f"        let y{j} = b[{j} &* ldb &+ p]" if j else "        let y0 = b[p]")
+        for i in range(mr):
+            w(f"        t{i}_{j} += x{i} * y{j}")
+    w("        p &+= 1")
+    w("    }")
+    for i in range(mr):
+        for j in range(nb):
+            dst = (f"c + {j}" if j else "c") if i == 0 else f"c + ({i} &* ldc &+ {j})"
+            w(f"    storeScalar({dst}, t{i}_{j}, alpha, beta)")
+    w("}")
+    return "\n".join(out)
+
+
+def dispatcher(family, mr_max, nv_list):
+    lines = []
+    layout = "packed strip / transposed A in place" if family == "P" else "A in place, rows aStep apart"
+    lines.append(f"/// Runs the family-{family} micro-kernel ({layout}) for `mr` rows and `nv` vectors.")
+    lines.append("@inline(__always)")
+    lines.append(f"func microKernel{family}(_ mr: Int, _ nv: Int, _ kc: Int,")
+    lines.append("    _ a: UnsafePointer<Float>, _ aStep: Int, _ b: UnsafePointer<Float>, _ bStep: Int,")
+    lines.append("    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ncols: Int, _ alpha: Float, _ beta: Float,")
+    lines.append("    _ scratch: UnsafeMutablePointer<Float>) {")
+    lines.append("    switch (nv, mr) {")
+    for nv, mrs in nv_list:
+        for mr in mrs:
+            step = "" if (family == "S" and mr == 1) else " aStep,"
+            lines.append(f"    case ({nv}, {mr}): microKernel{family}{mr}x{nv}(kc, a,{step} b, bStep, c, ldc, ncols, alpha, beta, scratch)")
+    lines.append(f"    default: fatalError(\"microKernel{family}: no \\(mr)×\\(nv) kernel\")")
+    lines.append("    }")
+    lines.append("}")
+    lines.append("")
+    return lines
+
+
+def generate(target, vtype, lanes, mr_max, nv_max, fma):
+    lines = [
+        "// GENERATED by Scripts/gen_microkernels.py — do not edit by hand.",
+        f"// {target}: V = {vtype}, MR = {mr_max}, NV = {nv_max}, "
+        + ("FMA (addingProduct)" if fma else "no FMA (c + a * b)"),
+        "",
+        "/// The SIMD type of one accumulator register, and its lane count.",
+        f"typealias V = {vtype}",
+        f"@inline(__always) var W: Int {{ {lanes} }}",
+        "/// Micro-tile: MR rows × NR = NV·W columns of C.",
+        f"@inline(__always) var MR: Int {{ {mr_max} }}",
+        f"@inline(__always) var NV: Int {{ {nv_max} }}",
+        f"@inline(__always) var NR: Int {{ {nv_max * lanes} }}",
+        "",
+    ]
+    # regular tiles: every mr ≤ MR, nv ≤ NV, both A layouts
+    tiles = [(nv, list(range(mr_max, 0, -1))) for nv in range(nv_max, 0, -1)]
+    # wide tiles for 1–3 rows (B in place): enough accumulators to hide the FMA latency
+    wide = [(8, [1]), (4, [2]), (3, [3])]
+    for family in ("P", "S"):
+        for nv, mrs in tiles + (wide if family == "P" else []):
+            for mr in mrs:
+                lines.append(kernel(mr, nv, fma, family))
+                lines.append("")
+        lines += dispatcher(family, mr_max, tiles + (wide if family == "P" else []))
+    # dot-product tiles for B transposed and 1–3 rows of A
+    dots = [(1, 8), (1, 1), (2, 4), (2, 1), (3, 4), (3, 1)]
+    for mr, nb in dots:
+        lines.append(dot_kernel(mr, nb, fma, lanes))
+        lines.append("")
+    lines.append("/// Runs the dot-product tile for `mr` rows of A (1...3) and `nb` rows of B (1, or 8/4/4).")
+    lines.append("@inline(__always)")
+    lines.append("func dotKernel(_ mr: Int, _ nb: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,")
+    lines.append("    _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,")
+    lines.append("    _ alpha: Float, _ beta: Float) {")
+    lines.append("    switch (mr, nb) {")
+    for mr, nb in dots:
+        lines.append(f"    case ({mr}, {nb}): dotKernel{mr}x{nb}(k, {dot_params(mr, nb, False)}, alpha, beta)")
+    lines.append('    default: fatalError("dotKernel: no \\(mr)×\\(nb) tile")')
+    lines.append("    }")
+    lines.append("}")
+    lines.append("/// B rows handled at once by the dot-product tiles for 1, 2, 3 rows of A.")
+    lines.append("@inline(__always) func dotRowsOfB(_ mr: Int) -> Int { mr == 1 ? 8 : 4 }")
+    lines.append("")
+    # horizontal sum
+    lines.append("/// The sum of the lanes of v (pairwise halves, then the last four lanes).")
+    lines.append("@inline(__always)")
+    lines.append("func horizontalSum(_ v: V) -> Float {")
+    expr = "v"
+    width = lanes
+    if width == 16:
+        lines.append("    let h8 = v.lowHalf + v.highHalf")
+        lines.append("    let h4 = h8.lowHalf + h8.highHalf")
+    elif width == 8:
+        lines.append("    let h4 = v.lowHalf + v.highHalf")
+    else:
+        lines.append("    let h4 = v")
+    lines.append("    let h2 = h4.lowHalf + h4.highHalf")
+    lines.append("    return h2[0] + h2[1]")
+    lines.append("}")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main():
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    for target, (vtype, lanes, mr, nv, fma) in LEVELS.items():
+        path = os.path.join(root, "Sources", target, "MicroKernels.swift")
+        with open(path, "w") as f:
+            f.write(generate(target, vtype, lanes, mr, nv, fma))
+        print("wrote", os.path.relpath(path, root))
+
+
+if __name__ == "__main__":
+    main()
