@@ -54,11 +54,12 @@ final class GradientCheckTests: XCTestCase {
         // The checker itself: a kernel table whose tanh backward uses 1 − y
         // instead of 1 − y² must fail the comparison by far.
         var broken = KernelTable<Double>.reference
-        broken.activationBackward = { f, z, y, dy, rows, cols in
+        broken.activationBackwardBiasGradient = { f, z, y, dy, dbias, rows, cols in
             if f == .tanh {
                 for i in 0..<rows * cols { dy[i] *= 1 - y[i] }
+                Reference.activationBackwardBiasGradient(.linear, z, y, dy, dbias, rows, cols)
             } else {
-                Reference.activationBackward(f, z, y, dy, rows, cols)
+                Reference.activationBackwardBiasGradient(f, z, y, dy, dbias, rows, cols)
             }
         }
         let loss = Loss.meanSquaredError

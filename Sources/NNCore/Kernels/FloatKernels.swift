@@ -86,3 +86,77 @@ public enum FloatKernels {
         return s
     }
 }
+
+// MARK: Dense epilogues, explicit SIMD for the common activations
+
+extension FloatKernels {
+    typealias V = SIMD16<Float>
+
+    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> V {
+        UnsafeRawPointer(p).loadUnaligned(as: V.self)
+    }
+    @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+    }
+
+    /// See `KernelTable.biasActivation`. linear and relu run as SIMD16 loops
+    /// (relu keeps NaN, as PyTorch); the others take the reference path.
+    public static func biasActivation(
+        _ f: Activation, _ bias: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>,
+        _ y: UnsafeMutablePointer<Float>, _ rows: Int, _ cols: Int
+    ) {
+        guard f == .relu || f == .linear else {
+            Reference.biasActivation(f, bias, z, y, rows, cols)
+            return
+        }
+        let relu = f == .relu
+        for r in 0..<rows {
+            let zr = z + r * cols, yr = y + r * cols
+            var j = 0
+            while j + 16 <= cols {
+                let v = load(zr + j) + load(bias + j)
+                store(v, zr + j)
+                store(relu ? v.replacing(with: 0, where: v .< 0) : v, yr + j)
+                j += 16
+            }
+            while j < cols {
+                let v = zr[j] + bias[j]
+                zr[j] = v
+                yr[j] = relu && v < 0 ? 0 : v
+                j += 1
+            }
+        }
+    }
+
+    /// See `KernelTable.activationBackwardBiasGradient`: linear and relu as
+    /// SIMD16 loops, the others by the reference.
+    public static func activationBackwardBiasGradient(
+        _ f: Activation, _ z: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafeMutablePointer<Float>,
+        _ dbias: UnsafeMutablePointer<Float>, _ rows: Int, _ cols: Int
+    ) {
+        guard f == .relu || f == .linear else {
+            Reference.activationBackwardBiasGradient(f, z, y, dy, dbias, rows, cols)
+            return
+        }
+        let relu = f == .relu
+        dbias.update(repeating: 0, count: cols)
+        for r in 0..<rows {
+            let yr = y + r * cols, dr = dy + r * cols
+            var j = 0
+            while j + 16 <= cols {
+                var d = load(dr + j)
+                if relu {
+                    d = d.replacing(with: 0, where: .!(load(yr + j) .> 0))
+                    store(d, dr + j)
+                }
+                store(load(dbias + j) + d, dbias + j)
+                j += 16
+            }
+            while j < cols {
+                if relu && !(yr[j] > 0) { dr[j] = 0 }
+                dbias[j] += dr[j]
+                j += 1
+            }
+        }
+    }
+}

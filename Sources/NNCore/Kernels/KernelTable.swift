@@ -17,9 +17,12 @@ public struct KernelTable<T: NNFloat>: Sendable {
         _ beta: T, _ c: UnsafeMutablePointer<T>, _ ldc: Int) -> Void
 
     public var gemm: Gemm
-    /// y[r, :] = bias[:] for every row r < rows. y is [rows, cols].
-    public var broadcastRows: @Sendable (
-        _ y: UnsafeMutablePointer<T>, _ bias: UnsafePointer<T>, _ rows: Int, _ cols: Int) -> Void
+    /// The epilogue of a Dense forward pass, one pass over z: z[r, :] += bias
+    /// for every row, then y = f(z) (activation `f`; z may equal y).
+    /// z, y [rows, cols], bias [cols].
+    public var biasActivation: @Sendable (
+        _ f: Activation, _ bias: UnsafePointer<T>, _ z: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>,
+        _ rows: Int, _ cols: Int) -> Void
     /// y = f(z), z and y [rows, cols]; z may equal y (in place).
     public var activationForward: @Sendable (
         _ f: Activation, _ z: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ rows: Int, _ cols: Int) -> Void
@@ -29,30 +32,33 @@ public struct KernelTable<T: NNFloat>: Sendable {
     public var activationBackward: @Sendable (
         _ f: Activation, _ z: UnsafePointer<T>, _ y: UnsafePointer<T>, _ dy: UnsafeMutablePointer<T>,
         _ rows: Int, _ cols: Int) -> Void
-    /// out[j] = Σ_r x[r, j] (overwrites out). x [rows, cols], out [cols].
-    public var columnSums: @Sendable (
-        _ x: UnsafePointer<T>, _ rows: Int, _ cols: Int, _ out: UnsafeMutablePointer<T>) -> Void
+    /// The start of a Dense backward pass, one pass over dy: dy = dy ⊙ f'(z)
+    /// in place (as `activationBackward`), and dbias[j] = Σ_r dy[r, j]
+    /// (overwritten). z, y, dy [rows, cols], dbias [cols].
+    public var activationBackwardBiasGradient: @Sendable (
+        _ f: Activation, _ z: UnsafePointer<T>, _ y: UnsafePointer<T>, _ dy: UnsafeMutablePointer<T>,
+        _ dbias: UnsafeMutablePointer<T>, _ rows: Int, _ cols: Int) -> Void
 
     public init(gemm: @escaping Gemm,
-                broadcastRows: @escaping @Sendable (UnsafeMutablePointer<T>, UnsafePointer<T>, Int, Int) -> Void,
+                biasActivation: @escaping @Sendable (Activation, UnsafePointer<T>, UnsafeMutablePointer<T>, UnsafeMutablePointer<T>, Int, Int) -> Void,
                 activationForward: @escaping @Sendable (Activation, UnsafePointer<T>, UnsafeMutablePointer<T>, Int, Int) -> Void,
                 activationBackward: @escaping @Sendable (Activation, UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>, Int, Int) -> Void,
-                columnSums: @escaping @Sendable (UnsafePointer<T>, Int, Int, UnsafeMutablePointer<T>) -> Void) {
+                activationBackwardBiasGradient: @escaping @Sendable (Activation, UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>, UnsafeMutablePointer<T>, Int, Int) -> Void) {
         self.gemm = gemm
-        self.broadcastRows = broadcastRows
+        self.biasActivation = biasActivation
         self.activationForward = activationForward
         self.activationBackward = activationBackward
-        self.columnSums = columnSums
+        self.activationBackwardBiasGradient = activationBackwardBiasGradient
     }
 
     /// The plain reference kernels, for any scalar type (tests run them in Double).
     public static var reference: KernelTable<T> {
         KernelTable(
             gemm: Reference.gemm,
-            broadcastRows: Reference.broadcastRows,
+            biasActivation: Reference.biasActivation,
             activationForward: Reference.activationForward,
             activationBackward: Reference.activationBackward,
-            columnSums: Reference.columnSums)
+            activationBackwardBiasGradient: Reference.activationBackwardBiasGradient)
     }
 }
 
@@ -61,6 +67,8 @@ extension KernelTable where T == Float {
     public static var production: KernelTable<Float> {
         var table = KernelTable<Float>.reference
         table.gemm = ParallelGemm.gemm
+        table.biasActivation = FloatKernels.biasActivation
+        table.activationBackwardBiasGradient = FloatKernels.activationBackwardBiasGradient
         return table
     }
 }

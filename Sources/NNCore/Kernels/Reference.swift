@@ -23,10 +23,33 @@ public enum Reference {
         }
     }
 
-    public static func broadcastRows<T: NNFloat>(
-        _ y: UnsafeMutablePointer<T>, _ bias: UnsafePointer<T>, _ rows: Int, _ cols: Int
+    /// See `KernelTable.biasActivation`. Element-wise activations add the
+    /// bias and apply f in the same pass; softmax adds it, then normalizes
+    /// each row.
+    public static func biasActivation<T: NNFloat>(
+        _ f: Activation, _ bias: UnsafePointer<T>, _ z: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>,
+        _ rows: Int, _ cols: Int
     ) {
-        for r in 0..<rows { (y + r * cols).update(from: bias, count: cols) }
+        for r in 0..<rows {
+            let zr = z + r * cols, yr = y + r * cols
+            switch f {
+            case .linear:
+                for j in 0..<cols { zr[j] += bias[j]; yr[j] = zr[j] }
+            case .relu:
+                for j in 0..<cols {
+                    let v = zr[j] + bias[j]
+                    zr[j] = v
+                    yr[j] = v > 0 || v.isNaN ? v : 0
+                }
+            case .sigmoid:
+                for j in 0..<cols { zr[j] += bias[j]; yr[j] = sigmoid(zr[j]) }
+            case .tanh:
+                for j in 0..<cols { zr[j] += bias[j]; yr[j] = T.tanh(zr[j]) }
+            default:
+                for j in 0..<cols { zr[j] += bias[j] }
+                activationForward(f, zr, yr, 1, cols)
+            }
+        }
     }
 
     public static func activationForward<T: NNFloat>(
@@ -114,13 +137,27 @@ public enum Reference {
         T.exp(-z * z / 2) * T(0.39894228040143267794)
     }
 
-    public static func columnSums<T: NNFloat>(
-        _ x: UnsafePointer<T>, _ rows: Int, _ cols: Int, _ out: UnsafeMutablePointer<T>
+    /// See `KernelTable.activationBackwardBiasGradient`.
+    public static func activationBackwardBiasGradient<T: NNFloat>(
+        _ f: Activation, _ z: UnsafePointer<T>, _ y: UnsafePointer<T>, _ dy: UnsafeMutablePointer<T>,
+        _ dbias: UnsafeMutablePointer<T>, _ rows: Int, _ cols: Int
     ) {
-        out.update(repeating: 0, count: cols)
+        dbias.update(repeating: 0, count: cols)
         for r in 0..<rows {
-            let xr = x + r * cols
-            for j in 0..<cols { out[j] += xr[j] }
+            let yr = y + r * cols, dr = dy + r * cols
+            switch f {
+            case .linear:
+                break
+            case .relu:
+                for j in 0..<cols where !(yr[j] > 0) { dr[j] = 0 }
+            case .sigmoid:
+                for j in 0..<cols { dr[j] *= yr[j] * (1 - yr[j]) }
+            case .tanh:
+                for j in 0..<cols { dr[j] *= 1 - yr[j] * yr[j] }
+            default:
+                activationBackward(f, z + r * cols, yr, dr, 1, cols)
+            }
+            for j in 0..<cols { dbias[j] += dr[j] }
         }
     }
 

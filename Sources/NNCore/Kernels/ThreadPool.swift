@@ -25,8 +25,13 @@ public final class ThreadPool: @unchecked Sendable {
     /// number of online CPUs; `setThreadCount` changes it.
     public static let shared = ThreadPool(threads: ThreadPool.defaultThreadCount())
 
-    /// Spins before a worker sleeps, and before the caller yields while waiting.
-    private static let spinLimit = 20_000
+    /// Spins before the caller yields while it waits for the workers.
+    private static let spinLimit = 200_000
+    /// How long an idle worker spins before it sleeps: long enough to bridge
+    /// the single-threaded stretches of a training step (loss, optimizer),
+    /// so consecutive parallel products find it awake; short enough that an
+    /// idle pool stops using the CPU almost at once.
+    private static let idleSpinNanoseconds: UInt64 = 3_000_000
 
     private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -137,16 +142,24 @@ public final class ThreadPool: @unchecked Sendable {
         var seen = 0
         while true {
             var spins = 0
+            var idleSince: UInt64 = 0
             var job = slot.assigned.load(ordering: .acquiring)
             while job == seen {
                 spins += 1
-                if spins > Self.spinLimit {
-                    pthread_mutex_lock(lock)
-                    sleepers.add(1, ordering: .sequentiallyConsistent)
-                    while slot.assigned.load(ordering: .sequentiallyConsistent) == seen { pthread_cond_wait(wake, lock) }
-                    sleepers.subtract(1, ordering: .releasing)
-                    pthread_mutex_unlock(lock)
-                    spins = 0
+                // Look at the clock now and then, not on every spin; sleep
+                // once idle for idleSpinNanoseconds.
+                if spins & 1023 == 0 {
+                    let now = monotonicNanoseconds()
+                    if idleSince == 0 {
+                        idleSince = now
+                    } else if now - idleSince >= Self.idleSpinNanoseconds {
+                        pthread_mutex_lock(lock)
+                        sleepers.add(1, ordering: .sequentiallyConsistent)
+                        while slot.assigned.load(ordering: .sequentiallyConsistent) == seen { pthread_cond_wait(wake, lock) }
+                        sleepers.subtract(1, ordering: .releasing)
+                        pthread_mutex_unlock(lock)
+                        idleSince = 0
+                    }
                 }
                 job = slot.assigned.load(ordering: .acquiring)
             }
@@ -175,4 +188,12 @@ private final class WorkerSlot {
         slot.pool.workerLoop(slot)
         return nil
     }
+}
+
+/// A monotonic clock in nanoseconds.
+@inline(__always)
+private func monotonicNanoseconds() -> UInt64 {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
 }

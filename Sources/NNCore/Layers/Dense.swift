@@ -80,10 +80,9 @@ final class DenseOperation<T: NNFloat>: LayerOperation {
         let keepZ = config.activation.needsPreactivation && !deferActivation
         if keepZ { reserve(rows: rows) }
         let z = keepZ ? preactivation.pointer : y
-        // z = 1·b broadcast, then z += x · W, then y = f(z).
-        kernels.broadcastRows(z, params + inputDim * n, rows, n)
-        kernels.gemm(false, false, rows, n, inputDim, 1, x, inputDim, params, n, 1, z, n)
-        if !deferActivation { kernels.activationForward(config.activation, z, y, rows, n) }
+        // z = x · W, then one pass: z += b, y = f(z) (linear when deferred).
+        kernels.gemm(false, false, rows, n, inputDim, 1, x, inputDim, params, n, 0, z, n)
+        kernels.biasActivation(deferActivation ? .linear : config.activation, params + inputDim * n, z, y, rows, n)
     }
 
     func backward(x: UnsafePointer<T>, y: UnsafePointer<T>,
@@ -91,14 +90,13 @@ final class DenseOperation<T: NNFloat>: LayerOperation {
                   rows: Int, params: UnsafePointer<T>, grads: UnsafeMutablePointer<T>,
                   kernels: KernelTable<T>) {
         let n = config.units
-        // dz = dy ⊙ f'(z), in place (dy already is dz when the activation is deferred).
-        if !deferActivation {
-            let z = config.activation.needsPreactivation ? UnsafePointer(preactivation.pointer) : y
-            kernels.activationBackward(config.activation, z, y, dy, rows, n)
-        }
-        // dW = xᵀ · dz [in, n];  db = Σ_rows dz;  dx = dz · Wᵀ [rows, in].
+        // One pass: dz = dy ⊙ f'(z) in place (dy already is dz when the
+        // activation is deferred) and db = Σ_rows dz.
+        let z = config.activation.needsPreactivation && !deferActivation ? UnsafePointer(preactivation.pointer) : y
+        kernels.activationBackwardBiasGradient(deferActivation ? .linear : config.activation, z, y, dy,
+                                               grads + inputDim * n, rows, n)
+        // dW = xᵀ · dz [in, n];  dx = dz · Wᵀ [rows, in].
         kernels.gemm(true, false, inputDim, n, rows, 1, x, inputDim, dy, n, 0, grads, n)
-        kernels.columnSums(dy, rows, n, grads + inputDim * n)
         if let dx {
             kernels.gemm(false, true, rows, inputDim, n, 1, dy, n, params, n, 0, dx, inputDim)
         }

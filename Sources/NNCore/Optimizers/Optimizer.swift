@@ -217,6 +217,8 @@ final class Optimizer<T: NNFloat> {
     /// (see `stateNames(for:)` for which entries a configuration has, in
     /// this order). Empty before the first update and after `reset()`.
     private(set) var stateBuffers: [(name: String, buffer: Buffer<T>)] = []
+    /// The buffers' pointers, in the same order (kept so a step allocates nothing).
+    private var statePointers: [UnsafeMutablePointer<T>] = []
     /// The number of parameters the state was made for; nil while there is no state.
     private(set) var parameterCount: Int?
 
@@ -258,6 +260,7 @@ final class Optimizer<T: NNFloat> {
     /// Forgets all state and the step count (after the parameter layout changed).
     func reset() {
         stateBuffers = []
+        statePointers = []
         parameterCount = nil
         step = 0
     }
@@ -279,44 +282,52 @@ final class Optimizer<T: NNFloat> {
                          "the optimizer state is for \(parameterCount!) parameters, got \(count); reset() it first")
         }
         step += 1
-        // The buffers in the order of stateNames(for:); reading them here
+        // Every update rule is element-wise: large blocks are split into fixed
+        // chunks run by the thread pool (the same bits for any thread count).
+        // The buffers are in the order of stateNames(for:); reading them here
         // allocates nothing.
-        func state(_ i: Int) -> UnsafeMutablePointer<T> { stateBuffers[i].buffer.pointer }
         let o = options
-        switch o.kind {
-        case .sgd:
-            sgdUpdate(params, grads, count: count,
-                      momentumBuffer: o.momentum != 0 ? state(0) : nil, firstStep: fresh,
-                      lr: T(learningRate), momentum: T(o.momentum), dampeningComplement: T(1 - o.dampening),
-                      nesterov: o.nesterov, weightDecay: T(o.weightDecay))
-        case .adam, .adamw:
-            let bias1 = 1 - pow(o.beta1, step), bias2 = 1 - pow(o.beta2, step)
-            let decoupled = o.kind == .adamw
-            adamUpdate(params, grads, count: count,
-                       expAvg: state(0), expAvgSq: state(1), maxExpAvgSq: o.amsgrad ? state(2) : nil,
-                       stepSize: T(learningRate / bias1), bias2Sqrt: T(bias2.squareRoot()),
-                       beta1Complement: T(1 - o.beta1), beta2: T(o.beta2), beta2Complement: T(1 - o.beta2),
-                       epsilon: T(o.epsilon),
-                       l2: decoupled ? 0 : T(o.weightDecay),
-                       decay: decoupled ? T(1 - learningRate * o.weightDecay) : 1)
-        case .rmsprop:
-            var next = 1
-            let buffer = o.momentum > 0 ? state(next) : nil
-            if buffer != nil { next += 1 }
-            let gradAvg = o.centered ? state(next) : nil
-            rmspropUpdate(params, grads, count: count,
-                          squareAvg: state(0), momentumBuffer: buffer, gradAvg: gradAvg,
-                          lr: T(learningRate), alpha: T(o.alpha), alphaComplement: T(1 - o.alpha),
-                          epsilon: T(o.epsilon), momentum: T(o.momentum), weightDecay: T(o.weightDecay))
-        case .adagrad:
-            let clr = learningRate / (1 + Double(step - 1) * o.lrDecay)
-            adagradUpdate(params, grads, count: count, sum: state(0),
-                          clr: T(clr), epsilon: T(o.epsilon), weightDecay: T(o.weightDecay))
-        case .rprop:
-            rpropUpdate(params, grads, count: count, prev: state(0), stepSize: state(1),
-                        etaMinus: T(o.etaMinus), etaPlus: T(o.etaPlus),
-                        stepSizeMin: T(o.stepSizeMin), stepSizeMax: T(o.stepSizeMax))
+        let learningRate = self.learningRate, step = self.step
+        let buffers = statePointers
+        func apply(_ offset: Int, _ count: Int) {
+            let params = params + offset, grads = grads + offset
+            func state(_ i: Int) -> UnsafeMutablePointer<T> { buffers[i] + offset }
+            switch o.kind {
+            case .sgd:
+                sgdUpdate(params, grads, count: count,
+                          momentumBuffer: o.momentum != 0 ? state(0) : nil, firstStep: fresh,
+                          lr: T(learningRate), momentum: T(o.momentum), dampeningComplement: T(1 - o.dampening),
+                          nesterov: o.nesterov, weightDecay: T(o.weightDecay))
+            case .adam, .adamw:
+                let bias1 = 1 - pow(o.beta1, step), bias2 = 1 - pow(o.beta2, step)
+                let decoupled = o.kind == .adamw
+                adamUpdate(params, grads, count: count,
+                           expAvg: state(0), expAvgSq: state(1), maxExpAvgSq: o.amsgrad ? state(2) : nil,
+                           stepSize: T(learningRate / bias1), bias2Sqrt: T(bias2.squareRoot()),
+                           beta1Complement: T(1 - o.beta1), beta2: T(o.beta2), beta2Complement: T(1 - o.beta2),
+                           epsilon: T(o.epsilon),
+                           l2: decoupled ? 0 : T(o.weightDecay),
+                           decay: decoupled ? T(1 - learningRate * o.weightDecay) : 1)
+            case .rmsprop:
+                var next = 1
+                let buffer = o.momentum > 0 ? state(next) : nil
+                if buffer != nil { next += 1 }
+                let gradAvg = o.centered ? state(next) : nil
+                rmspropUpdate(params, grads, count: count,
+                              squareAvg: state(0), momentumBuffer: buffer, gradAvg: gradAvg,
+                              lr: T(learningRate), alpha: T(o.alpha), alphaComplement: T(1 - o.alpha),
+                              epsilon: T(o.epsilon), momentum: T(o.momentum), weightDecay: T(o.weightDecay))
+            case .adagrad:
+                let clr = learningRate / (1 + Double(step - 1) * o.lrDecay)
+                adagradUpdate(params, grads, count: count, sum: state(0),
+                              clr: T(clr), epsilon: T(o.epsilon), weightDecay: T(o.weightDecay))
+            case .rprop:
+                rpropUpdate(params, grads, count: count, prev: state(0), stepSize: state(1),
+                            etaMinus: T(o.etaMinus), etaPlus: T(o.etaPlus),
+                            stepSizeMin: T(o.stepSizeMin), stepSizeMax: T(o.stepSizeMax))
+            }
         }
+        parallelChunks(count, apply)
     }
 
     /// Allocates the state for `count` parameters with PyTorch's initial
@@ -325,6 +336,7 @@ final class Optimizer<T: NNFloat> {
     private func makeState(count: Int) {
         parameterCount = count
         stateBuffers = Self.stateNames(for: options).map { (name: $0, buffer: Buffer<T>(count: count)) }
+        statePointers = stateBuffers.map(\.buffer.pointer)
         switch options.kind {
         case .adagrad:
             stateBuffers[0].buffer.pointer.update(repeating: T(options.initialAccumulatorValue), count: count)
@@ -346,4 +358,25 @@ func pow(_ x: Double, _ n: Int) -> Double {
         e >>= 1
     }
     return r
+}
+
+/// Calls body(offset, count) over [0, total) in fixed chunks of at least
+/// 16 384 elements, spread over the shared thread pool (one call on the
+/// calling thread when the block is small or the pool has one thread).
+/// Chunk boundaries depend on the thread count, so body must be
+/// element-wise for results not to.
+func parallelChunks(_ total: Int, _ body: (Int, Int) -> Void) {
+    let minimum = 16_384
+    let pool = ThreadPool.shared
+    let threads = pool.threadCount
+    guard threads > 1, total >= 2 * minimum else {
+        body(0, total)
+        return
+    }
+    let parts = min(threads, total / minimum)
+    let chunk = ((total + parts - 1) / parts + 15) / 16 * 16
+    pool.run(parts: parts) { p in
+        let start = p * chunk
+        if start < total { body(start, min(chunk, total - start)) }
+    }
 }
