@@ -53,7 +53,7 @@ final class GradientCheckTests: XCTestCase {
     func testCheckerCatchesAWrongDerivative() throws {
         // The checker itself: a kernel table whose tanh backward uses 1 − y
         // instead of 1 − y² must fail the comparison by far.
-        var broken = KernelTable<Double>.reference
+        let broken = KernelTable<Double>.reference
         broken.activationBackwardBiasGradient = { f, z, y, dy, dbias, rows, cols in
             if f == .tanh {
                 for i in 0..<rows * cols { dy[i] *= 1 - y[i] }

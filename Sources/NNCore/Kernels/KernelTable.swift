@@ -5,7 +5,10 @@
 ///
 /// Shapes are given in the comments as [rows, cols], row-major. "In place"
 /// kernels overwrite their input.
-public struct KernelTable<T: NNFloat>: Sendable {
+///
+/// A class, so that handing the table to every layer call costs one
+/// reference, not a copy of each function value.
+public final class KernelTable<T: NNFloat>: @unchecked Sendable {
     /// C[m, n] = alpha · op(A) · op(B) + beta · C, where op(A) is [m, k]
     /// (A stored [k, m] when transA) and op(B) is [k, n] (B stored [n, k]
     /// when transB); lda, ldb, ldc are row strides. beta == 0 never reads C,
@@ -65,7 +68,7 @@ public struct KernelTable<T: NNFloat>: Sendable {
 extension KernelTable where T == Float {
     /// The kernels production code runs: the fastest available for Float.
     public static var production: KernelTable<Float> {
-        var table = KernelTable<Float>.reference
+        let table = KernelTable<Float>.reference
         table.gemm = ParallelGemm.gemm
         table.biasActivation = FloatKernels.biasActivation
         table.activationBackwardBiasGradient = FloatKernels.activationBackwardBiasGradient

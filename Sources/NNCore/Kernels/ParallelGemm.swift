@@ -11,6 +11,8 @@ public enum ParallelGemm {
     /// Products below this many multiply-adds run on the calling thread:
     /// handing work to another thread costs about a microsecond.
     public static let threshold = 1 << 19
+    /// Products up to this many multiply-adds take the plain loop nests.
+    public static let tinyLimit = 2048
     static let columnUnit = 32
     static let rowUnit = 24
 
@@ -21,11 +23,17 @@ public enum ParallelGemm {
         _ b: UnsafePointer<Float>, _ ldb: Int,
         _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
     ) {
+        let (mn, o1) = m.multipliedReportingOverflow(by: n)
+        let (mnk, o2) = mn.multipliedReportingOverflow(by: k)
+        // Tiny products (a small network's layers, one sample at a time):
+        // the plain loops cost less than the blocked driver's set-up.
+        if !o1 && !o2 && mnk <= tinyLimit {
+            FloatKernels.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            return
+        }
         let single = CPULevel.selected.sgemm
         let pool = ThreadPool.shared
         let threads = pool.threadCount
-        let (mn, o1) = m.multipliedReportingOverflow(by: n)
-        let (mnk, o2) = mn.multipliedReportingOverflow(by: k)
         guard threads > 1, o1 || o2 || mnk >= threshold else {
             single(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return

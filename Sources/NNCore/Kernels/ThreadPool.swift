@@ -52,6 +52,10 @@ public final class ThreadPool: @unchecked Sendable {
     /// One slot per worker: the number of the last job assigned to it.
     private nonisolated(unsafe) var slots: [WorkerSlot] = []
     private let active = Atomic<Int>(0)
+    /// Online CPUs: with more threads than that, spinning threads yield
+    /// their CPU often, so a thread that has work is not kept waiting.
+    private let cpuCount = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    private var oversubscribed: Bool { threadCount > cpuCount }
 
     /// Number of threads that run parts (workers + the caller), ≥ 1.
     public var threadCount: Int { active.load(ordering: .relaxed) + 1 }
@@ -113,9 +117,10 @@ public final class ThreadPool: @unchecked Sendable {
             }
             runParts(thread: 0)
             var spins = 0
+            let yieldEvery = oversubscribed ? 64 : Self.spinLimit
             while pending.load(ordering: .acquiring) > 0 {
                 spins += 1
-                if spins > Self.spinLimit { sched_yield() }
+                if spins > Self.spinLimit || spins % yieldEvery == 0 { sched_yield() }
             }
             self.body = nil
         }
@@ -146,6 +151,7 @@ public final class ThreadPool: @unchecked Sendable {
             var job = slot.assigned.load(ordering: .acquiring)
             while job == seen {
                 spins += 1
+                if spins & 63 == 0 && oversubscribed { sched_yield() }
                 // Look at the clock now and then, not on every spin; sleep
                 // once idle for idleSpinNanoseconds.
                 if spins & 1023 == 0 {
