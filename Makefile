@@ -44,7 +44,8 @@ test-c: lib
 test-python: python
 	$(PYTHON) -m pytest bindings/python/tests -q
 
-bench: deps python
+bench: python
+	@NN_BENCH_DEPS=1 PYTHON=$(PYTHON) scripts/install-deps.sh
 	$(PYTHON) benchmarks/bench.py
 
 install: lib

@@ -4,22 +4,24 @@ Prints one line per measurement,
     bench=NAME system=SYSTEM threads=T metric=M value=V
 and one ratio line per comparison measured in this same run,
     ratio=libnn/SYSTEM bench=NAME threads=T value=R
-(R > 1 means libnn is faster).
+with R > 1 meaning libnn is better (faster, or lower latency).
 
-Measured here:
-  gemm_nN     square SGEMM GFLOP/s: libnn's nn_sgemm vs numpy's BLAS
-  gemm_MxKxN  the shapes of an MLP layer (batch × in → out)
-  w1_train    MLP 784-256-128-10, ReLU, softmax + cross-entropy, Adam 1e-3,
-              batch 128 on synthetic data: training samples/s, libnn vs a
-              numpy implementation of the same network and update rule
-              (and PyTorch when it is installed)
-  fit_overhead  model.fit through the Python binding vs the same training
-              through the C library driven by ctypes directly
+  gemm_*        SGEMM GFLOP/s, nn_sgemm vs numpy's BLAS, square and MLP shapes
+  w1_train      MLP 784-256-128-10, ReLU, softmax + cross-entropy, Adam 1e-3,
+                batch 128, synthetic data: training samples/s, libnn vs a
+                numpy implementation of the same network and vs PyTorch
+  w2_xor_online MLP 2-8-1 sigmoid, MSE, SGD 0.5, batch 1, XOR: training
+                steps/s, libnn (from C) vs FANN (from C) and PyTorch
+  w3_predict_*  the W1 network: single-sample latency and batch-1024
+                throughput, libnn (from C) vs FANN and PyTorch
+  fit_overhead  model.fit through the Python binding vs the same nn_model_fit
+                called directly through ctypes
 
-libnn runs on one thread today; numpy's BLAS is limited to the same thread
-count in each comparison (the script re-runs itself with
-OPENBLAS_NUM_THREADS / OMP_NUM_THREADS set, since BLAS reads them at import).
-The machine is noisy: every value is the best of several repetitions.
+Each thread count runs in its own process with the BLAS thread variables set
+(BLAS reads them at import), libnn set with nn.set_num_threads and PyTorch
+with torch.set_num_threads. PyTorch and FANN are compared when installed
+(FANN through benchmarks/bench_c.c, compiled here with -lfann when fann.h is
+found). The machine is noisy: every value is the best of several rounds.
 """
 import os
 import subprocess
@@ -56,6 +58,7 @@ def emit(bench, system, threads, metric, value):
 
 
 def ratio(bench, other, threads, libnn_value, other_value):
+    """libnn_value / other_value, for metrics where more is better."""
     print(f"ratio=libnn/{other} bench={bench} threads={threads} value={libnn_value / other_value:.3f}", flush=True)
 
 
@@ -65,6 +68,7 @@ def gemm_benchmarks(threads):
     import nn
 
     lib = nn._lib
+    nn.set_num_threads(threads)
     rng = np.random.default_rng(0)
     shapes = [(n, n, n) for n in (256, 512, 1024)] + [(128, 784, 256), (128, 256, 128), (1, 784, 256), (32, 1024, 1024)]
     fp = ctypes.POINTER(ctypes.c_float)
@@ -87,10 +91,9 @@ def gemm_benchmarks(threads):
         name = f"gemm_n{m}" if m == n == k else f"gemm_{m}x{k}x{n}"
         flops = 2.0 * m * n * k
         t_nn, t_np = best_time(libnn), best_time(numpy)
-        emit(name, "libnn", 1, "gflops", flops / t_nn / 1e9)
+        emit(name, "libnn", threads, "gflops", flops / t_nn / 1e9)
         emit(name, "numpy", threads, "gflops", flops / t_np / 1e9)
-        if threads == 1:
-            ratio(name, "numpy", threads, t_np, t_nn)
+        ratio(name, "numpy", threads, t_np, t_nn)
 
 
 class NumpyMLP:
@@ -143,6 +146,7 @@ def training_benchmarks(threads):
     import numpy as np
     import nn
 
+    nn.set_num_threads(threads)
     rng = np.random.default_rng(0)
     rows, batch = 7680, 128
     x = rng.standard_normal((rows, 784), dtype=np.float32)
@@ -171,10 +175,9 @@ def training_benchmarks(threads):
 
     t_nn = best_time(libnn_epoch, repeat=3, min_time=0)
     t_np = best_time(numpy_epoch, repeat=3, min_time=0)
-    emit("w1_train", "libnn", 1, "samples_per_s", rows / t_nn)
+    emit("w1_train", "libnn", threads, "samples_per_s", rows / t_nn)
     emit("w1_train", "numpy", threads, "samples_per_s", rows / t_np)
-    if threads == 1:
-        ratio("w1_train", "numpy", threads, rows / t_nn, rows / t_np)
+    ratio("w1_train", "numpy", threads, rows / t_nn, rows / t_np)
 
     try:
         import torch
@@ -196,8 +199,7 @@ def training_benchmarks(threads):
 
         t_torch = best_time(torch_epoch, repeat=3, min_time=0)
         emit("w1_train", "pytorch", threads, "samples_per_s", rows / t_torch)
-        if threads == 1:
-            ratio("w1_train", "pytorch", threads, rows / t_nn, rows / t_torch)
+        ratio("w1_train", "pytorch", threads, rows / t_nn, rows / t_torch)
     elif threads == 1:
         print("# pytorch is not installed: the w1_train comparison with PyTorch is skipped", flush=True)
 
@@ -223,19 +225,114 @@ def training_benchmarks(threads):
         print(f"ratio=libnn-python/libnn-c bench=fit_overhead threads=1 value={t_raw / t_api:.3f}", flush=True)
 
 
+def torch_small_benchmarks():
+    """PyTorch on W2 and W3, one thread; returns {(bench, metric): value}."""
+    try:
+        import torch
+    except ImportError:
+        print("# pytorch is not installed: the PyTorch W2 and W3 lines are skipped", flush=True)
+        return {}
+    import numpy as np
+    torch.set_num_threads(1)
+    results = {}
+    x = torch.tensor([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=torch.float32)
+    y = torch.tensor([[0], [1], [1], [0]], dtype=torch.float32)
+    net = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Sigmoid(), torch.nn.Linear(8, 1), torch.nn.Sigmoid())
+    opt = torch.optim.SGD(net.parameters(), lr=0.5)
+    lossf = torch.nn.MSELoss()
+    rows = [(x[i:i + 1], y[i:i + 1]) for i in range(4)]
+
+    def epochs(n=250):
+        for _ in range(n):
+            for xi, yi in rows:
+                opt.zero_grad()
+                lossf(net(xi), yi).backward()
+                opt.step()
+
+    t = best_time(epochs, repeat=3, min_time=0)
+    results[("w2_xor_online", "steps_per_s")] = 1000 / t
+    w1 = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128),
+                             torch.nn.ReLU(), torch.nn.Linear(128, 10), torch.nn.Softmax(dim=1))
+    data = torch.from_numpy(np.sin(np.arange(1024 * 784, dtype=np.float32) * 0.001).reshape(1024, 784))
+    one = data[:1]
+    with torch.inference_mode():
+        results[("w3_predict_latency", "microseconds")] = best_time(lambda: w1(one), repeat=7) * 1e6
+        results[("w3_predict_batch1024", "samples_per_s")] = 1024 / best_time(lambda: w1(data), repeat=5)
+    for (bench, metric), value in results.items():
+        emit(bench, "pytorch", 1, metric, value)
+    return results
+
+
+def c_benchmarks():
+    """Compiles and runs bench_c.c (libnn from C, and FANN when available);
+    returns {(bench, system, threads, metric): value}."""
+    import shutil
+    import tempfile
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    libdir = os.path.join(root, ".build", "release")
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None or not os.path.exists(os.path.join(libdir, "libnn.so")):
+        print("# no C compiler or no .build/release/libnn.so: the C benchmarks are skipped", flush=True)
+        return {}
+    exe = os.path.join(tempfile.mkdtemp(), "bench_c")
+    command = [cc, "-O2", os.path.join(root, "benchmarks", "bench_c.c"), "-I" + os.path.join(root, "include"),
+               "-L" + libdir, "-lnn", "-Wl,-rpath," + libdir, "-lm", "-o", exe]
+    if os.path.exists("/usr/include/fann.h"):
+        command[2:2] = ["-DHAVE_FANN"]
+        command.append("-lfann")
+    subprocess.run(command, check=True)
+    out = subprocess.run([exe], check=True, capture_output=True, text=True).stdout
+    results = {}
+    for line in out.splitlines():
+        print(line, flush=True)
+        if line.startswith("bench="):
+            fields = dict(part.split("=", 1) for part in line.split())
+            results[(fields["bench"], fields["system"], int(fields["threads"]), fields["metric"])] = float(fields["value"])
+    return results
+
+
+def small_network_ratios(c, torch):
+    for threads in (1, 2):
+        for bench, metric in (("w2_xor_online", "steps_per_s"), ("w3_predict_batch1024", "samples_per_s")):
+            mine = c.get((bench, "libnn-c", threads, metric))
+            if mine is None:
+                continue
+            if (bench, "fann", 1, metric) in c:
+                ratio(bench, "fann", threads, mine, c[(bench, "fann", 1, metric)])
+            if (bench, metric) in torch:
+                ratio(bench, "pytorch", threads, mine, torch[(bench, metric)])
+        latency = c.get(("w3_predict_latency", "libnn-c", threads, "microseconds"))
+        if latency is not None:
+            if ("w3_predict_latency", "fann", 1, "microseconds") in c:
+                ratio("w3_predict_latency", "fann", threads, c[("w3_predict_latency", "fann", 1, "microseconds")], latency)
+            if ("w3_predict_latency", "microseconds") in torch:
+                ratio("w3_predict_latency", "pytorch", threads, torch[("w3_predict_latency", "microseconds")], latency)
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--threads":
         threads = int(sys.argv[2])
         gemm_benchmarks(threads)
         training_benchmarks(threads)
+        if threads == 1:
+            torch_small_benchmarks()
         return
     import platform
     print(f"# machine: {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}", flush=True)
+    import nn
+    print(f"# libnn {nn.__version__}, kernels: {nn.cpu_level()}", flush=True)
     for threads in (1, 2):
         env = dict(os.environ)
         for name in THREAD_ENV:
             env[name] = str(threads)
         subprocess.run([sys.executable, __file__, "--threads", str(threads)], env=env, check=True)
+    env = dict(os.environ)
+    for name in THREAD_ENV:
+        env[name] = "1"
+    os.environ.update(env)
+    c = c_benchmarks()
+    torch = torch_small_benchmarks()
+    small_network_ratios(c, torch)
 
 
 if __name__ == "__main__":

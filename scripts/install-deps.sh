@@ -11,6 +11,8 @@ command -v cmake >/dev/null 2>&1 || missing_apt+=(cmake)
 command -v pkg-config >/dev/null 2>&1 || missing_apt+=(pkg-config)
 pkg-config --exists cmocka 2>/dev/null || missing_apt+=(libcmocka-dev)
 if [ "$(uname -m)" = x86_64 ]; then command -v qemu-x86_64 >/dev/null 2>&1 || missing_apt+=(qemu-user); fi
+# make bench also compares with FANN (PyTorch only when already installed).
+if [ "${NN_BENCH_DEPS:-0}" = 1 ]; then [ -f /usr/include/fann.h ] || missing_apt+=(libfann-dev); fi
 if [ ${#missing_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "installing system packages: ${missing_apt[*]}"
