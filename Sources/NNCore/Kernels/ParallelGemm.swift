@@ -1,9 +1,9 @@
 /// The production GEMM: the selected level's single-threaded kernel, split
 /// across the shared thread pool when the product is large enough.
 ///
-/// Each thread gets a fixed block of C's columns (a multiple of 32, so the
-/// register tiles line up as in a single-threaded call) or, for narrow
-/// products, of C's rows (at least 24, so no part takes the few-rows path).
+/// Each thread gets a fixed block of a grid over C — column edges on
+/// multiples of 32, so the register tiles line up as in a single-threaded
+/// call; row blocks of at least 24 rows, so no part takes the few-rows path.
 /// Every element of C is then computed by the same micro-kernel with the
 /// same summation order whatever the thread count: results are bit-identical
 /// for any number of threads.
@@ -38,30 +38,36 @@ public enum ParallelGemm {
             single(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
-        if n >= 2 * columnUnit {
-            let chunk = (n + threads - 1) / threads
-            let width = (chunk + columnUnit - 1) / columnUnit * columnUnit
-            let parts = (n + width - 1) / width
-            pool.run(parts: parts) { p in
-                let j0 = p * width, w = min(width, n - j0)
-                single(transA, transB, m, w, k, alpha, a, lda, transB ? b + j0 * ldb : b + j0, ldb,
-                       beta, c + j0, ldc)
-            }
-        } else if m >= 2 * rowUnit {
-            let chunk = (m + threads - 1) / threads
-            let height = (chunk + rowUnit - 1) / rowUnit * rowUnit
-            let parts = (m + height - 1) / height
-            pool.run(parts: parts) { p in
-                let i0 = p * height, h = min(height, m - i0)
-                // A last part of fewer than rowUnit rows would take another
-                // path; fold it into its neighbour instead.
-                guard h >= rowUnit || p == 0 else { return }
-                let rows = (p == parts - 2 && m - (i0 + h) < rowUnit) ? m - i0 : h
-                single(transA, transB, rows, n, k, alpha, transA ? a + i0 : a + i0 * lda, lda, b, ldb,
-                       beta, c + i0 * ldc, ldc)
-            }
-        } else {
+        // A grid of rowParts × columnParts blocks of C, one per part: the
+        // split that reads the least of A and B per thread (m/rows + n/columns
+        // smallest), blocks at least columnUnit wide and rowUnit tall.
+        var best: (rows: Int, columns: Int)? = nil
+        for rowParts in 1...threads where threads % rowParts == 0 {
+            let columnParts = threads / rowParts
+            guard columnParts == 1 || n >= columnParts * columnUnit,
+                  rowParts == 1 || m >= rowParts * rowUnit else { continue }
+            let cost = m / rowParts + n / columnParts
+            if best == nil || cost < m / best!.rows + n / best!.columns { best = (rowParts, columnParts) }
+        }
+        guard let (rowParts, columnParts) = best, rowParts * columnParts > 1 else {
             single(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            return
+        }
+        // Block edges on multiples of the units (so register tiles line up as
+        // in one call); the last block of each dimension takes the rest, so
+        // it is never smaller than the others.
+        func edges(_ total: Int, _ parts: Int, _ unit: Int) -> (Int) -> (Int, Int) {
+            let size = max(unit, total / parts / unit * unit)
+            return { p in
+                let start = p * size
+                return (start, p == parts - 1 ? total - start : size)
+            }
+        }
+        let rowBlock = edges(m, rowParts, rowUnit), columnBlock = edges(n, columnParts, columnUnit)
+        pool.run(parts: rowParts * columnParts) { p in
+            let (i0, h) = rowBlock(p / columnParts), (j0, w) = columnBlock(p % columnParts)
+            single(transA, transB, h, w, k, alpha, transA ? a + i0 : a + i0 * lda, lda,
+                   transB ? b + j0 * ldb : b + j0, ldb, beta, c + i0 * ldc + j0, ldc)
         }
     }
 }

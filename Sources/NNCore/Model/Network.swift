@@ -21,8 +21,6 @@ public final class Network<T: NNFloat> {
     // ping-pong buffers for the gradient flowing backwards.
     private var capacity = 0
     private var outputs: [Buffer<T>] = []
-    /// outputs' pointers, kept beside them so a pass touches no reference count.
-    private var outputPointers: [UnsafeMutablePointer<T>] = []
     private var gradientA = Buffer<T>(count: 0)
     private var gradientB = Buffer<T>(count: 0)
 
@@ -59,7 +57,6 @@ public final class Network<T: NNFloat> {
         state = newState
         capacity = 0
         outputs = []
-        outputPointers = []
     }
 
     /// Makes the workspace hold at least `rows` rows (grows only).
@@ -67,7 +64,6 @@ public final class Network<T: NNFloat> {
         guard rows > capacity else { return }
         capacity = rows
         outputs = operations.map { Buffer(count: rows * $0.outputDim) }
-        outputPointers = outputs.map(\.pointer)
         operations.forEach { $0.reserve(rows: rows) }
         let widest = operations.reduce(inputDim) { max($0, $1.outputDim) }
         gradientA = Buffer(count: rows * widest)
@@ -95,23 +91,14 @@ public final class Network<T: NNFloat> {
     @discardableResult
     public func forward(_ x: UnsafePointer<T>, rows: Int, context: inout ForwardContext) -> UnsafeMutablePointer<T> {
         reserve(rows: rows)
-        // Raw pointers and borrowed operations: no reference counting per
-        // layer, which a small network's step would feel.
-        let params = parameters.pointer, stateBase = state.pointer, kernels = self.kernels
-        let parameterOffsets = self.parameterOffsets, stateOffsets = self.stateOffsets
         var input = x
-        operations.withUnsafeBufferPointer { ops in
-            outputPointers.withUnsafeBufferPointer { outs in
-                for i in 0..<ops.count {
-                    let y = outs[i]
-                    unowned(unsafe) let op = ops[i]
-                    op.forward(x: input, y: y, rows: rows, params: params + parameterOffsets[i],
-                               state: stateBase + stateOffsets[i], context: &context, kernels: kernels)
-                    input = UnsafePointer(y)
-                }
-            }
+        for (i, op) in operations.enumerated() {
+            let y = outputs[i].pointer
+            op.forward(x: input, y: y, rows: rows, params: parameters.pointer + parameterOffsets[i],
+                       state: state.pointer + stateOffsets[i], context: &context, kernels: kernels)
+            input = UnsafePointer(y)
         }
-        return outputPointers[operations.count - 1]
+        return outputs[operations.count - 1].pointer
     }
 
     /// The sum of every layer's regularization penalty; with `addGradients`,
@@ -126,32 +113,25 @@ public final class Network<T: NNFloat> {
     }
 
     /// The output of layer i from the last forward pass.
-    public func layerOutput(_ i: Int) -> UnsafeMutablePointer<T> { outputPointers[i] }
+    public func layerOutput(_ i: Int) -> UnsafeMutablePointer<T> { outputs[i].pointer }
 
     /// Back-propagates `outputGradient` = ∂L/∂(last output) [rows, outputDim]
     /// (∂L/∂logits if the activation is deferred) through the layers of the
     /// last `forward(x, rows)`, overwriting `gradients`. outputGradient may be
     /// overwritten.
     public func backward(_ x: UnsafePointer<T>, rows: Int, outputGradient: UnsafeMutablePointer<T>) {
-        let a = gradientA.pointer, b = gradientB.pointer
-        let params = parameters.pointer, grads = gradients.pointer, kernels = self.kernels
-        let parameterOffsets = self.parameterOffsets
         var dy = outputGradient
-        var spare = a
-        operations.withUnsafeBufferPointer { ops in
-            outputPointers.withUnsafeBufferPointer { outs in
-                for i in stride(from: ops.count - 1, through: 0, by: -1) {
-                    let input = i == 0 ? x : UnsafePointer(outs[i - 1])
-                    let dx: UnsafeMutablePointer<T>? = i == 0 ? nil : spare
-                    unowned(unsafe) let op = ops[i]
-                    op.backward(x: input, y: outs[i], dy: dy, dx: dx, rows: rows,
-                                params: params + parameterOffsets[i],
-                                grads: grads + parameterOffsets[i], kernels: kernels)
-                    if let dx {
-                        spare = dx == a ? b : a
-                        dy = dx
-                    }
-                }
+        var spare = gradientA.pointer
+        for i in stride(from: operations.count - 1, through: 0, by: -1) {
+            let op = operations[i]
+            let input = i == 0 ? x : UnsafePointer(outputs[i - 1].pointer)
+            let dx: UnsafeMutablePointer<T>? = i == 0 ? nil : spare
+            op.backward(x: input, y: outputs[i].pointer, dy: dy, dx: dx, rows: rows,
+                        params: parameters.pointer + parameterOffsets[i],
+                        grads: gradients.pointer + parameterOffsets[i], kernels: kernels)
+            if let dx {
+                spare = (dx == gradientA.pointer) ? gradientB.pointer : gradientA.pointer
+                dy = dx
             }
         }
     }
