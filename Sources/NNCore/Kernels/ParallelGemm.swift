@@ -10,7 +10,7 @@
 public enum ParallelGemm {
     /// Products below this many multiply-adds run on the calling thread:
     /// handing work to another thread costs about a microsecond.
-    public static let threshold = 1 << 19
+    public static let threshold = 1 << 17
     /// Products up to this many multiply-adds take the plain loop nests.
     public static let tinyLimit = 2048
     static let columnUnit = 32
