@@ -10,7 +10,7 @@
    ymm / zmm registers, and has no call, no trap (ud2), and no stack access
    (no spill).
 Prints a summary per target and exits non-zero on any failure.
-Usage: python3 Scripts/verify_kernels.py [.build/release]
+Usage: python3 scripts/verify_kernels.py [.build/release]
 """
 import glob
 import os
@@ -65,7 +65,7 @@ def inner_loop(insns):
     return best
 
 
-for target, reg in (("KernelsAVX512", "zmm"), ("KernelsAVX2", "ymm"), ("KernelsBaseline", None)):
+for target, reg in (("NNKernelsAVX512", "zmm"), ("NNKernelsAVX2", "ymm"), ("NNKernelsBaseline", None)):
     objs = objects(target)
     if not objs:
         fail(f"{target}: no objects under {build}")
