@@ -290,6 +290,13 @@ final class SequentialTests: XCTestCase {
         assertNNError(.outOfMemory(""), try Sequential(inputDim: 1 << 20).add(Dense(1 << 20)))
         assertNNError(.outOfMemory(""), try Sequential(inputDim: Int.max).add(Dense(2)))
         assertNNError(.outOfMemory(""), try Sequential(inputDim: 2).add(Dense(Int.max)))
+        assertNNError(.outOfMemory(""), try Sequential(inputDim: 1 << 16).add(Dense(1 << 16)))
+        // A batch whose workspace would pass 2^31 floats is refused before
+        // anything is allocated; a reasonable one is not.
+        let wide = try Sequential(inputDim: 1000)
+        try wide.add(Dense(1000))
+        assertNNError(.outOfMemory(""), messageContains: "smaller batch", try wide.checkWorkspace(rows: 1 << 20, what: "batch_size"))
+        XCTAssertNoThrow(try wide.checkWorkspace(rows: 1024, what: "batch_size"))
         assertNNError(.shapeMismatch(""), messageContains: "too many elements",
                       try Tensor(shape: [1 << 62, 4], scalars: []))
         assertNNError(.shapeMismatch(""), try Tensor(shape: [2, 2], scalars: [1, 2, 3]))

@@ -26,7 +26,7 @@ public struct Dense: Layer, Equatable {
         guard units > 0 else { throw NNError.shapeMismatch("a Dense layer needs at least 1 unit, got \(units)") }
         let (perInput, o1) = units.addingReportingOverflow(1)
         let (count, o2) = inputDim.multipliedReportingOverflow(by: perInput)
-        guard !o1, !o2, count <= 1 << 34 else {
+        guard !o1, !o2, count <= 1 << 31 else {
             throw NNError.outOfMemory("a Dense layer of \(inputDim) inputs and \(units) units is too large")
         }
         try activation.validate()

@@ -176,6 +176,7 @@ extension Sequential {
         if case .reduceOnPlateau(let p) = learningRateSchedule { try checkMonitor(p.monitor, "reduce-on-plateau") }
 
         let n = train.x.rows, batch = min(options.batchSize, n)
+        try checkWorkspace(rows: batch, what: "batch_size \(batch)")
         let outputs = outputDim
         let fused = loss.fusesActivation(layers.last!.activation)
         let logits = fused || loss.fromLogits
@@ -360,6 +361,16 @@ extension Sequential {
         try checkData(x: x, y: y, loss: loss, what: "evaluation")
         try checkMetrics(loss)
         return try evaluateChecked(x: x, y: y, loss: loss)
+    }
+
+    /// Refuses, before anything is allocated, a batch whose workspace (every
+    /// layer's output and gradient rows) would exceed 2^31 floats (8 GiB).
+    func checkWorkspace(rows: Int, what: String) throws {
+        let perRow = network.operations.reduce(inputDim) { $0 + 3 * $1.outputDim } + 2 * inputDim
+        let (floats, overflow) = rows.multipliedReportingOverflow(by: perRow)
+        guard !overflow, floats <= 1 << 31 else {
+            throw NNError.outOfMemory("\(what) needs a workspace of \(rows) × \(perRow) floats, more than 2^31; use a smaller batch")
+        }
     }
 
     /// Rows per chunk when evaluating or predicting large inputs.
