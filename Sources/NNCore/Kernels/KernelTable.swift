@@ -19,28 +19,31 @@ public final class KernelTable<T: NNFloat>: @unchecked Sendable {
         _ b: UnsafePointer<T>, _ ldb: Int,
         _ beta: T, _ c: UnsafeMutablePointer<T>, _ ldc: Int) -> Void
 
-    public var gemm: Gemm
+    public var gemm: Gemm { didSet { isProduction = false } }
+    /// Whether this is the unmodified production table (`production`), whose
+    /// kernels small networks may then call directly (`Network`'s dense path).
+    public private(set) var isProduction = false
     /// The epilogue of a Dense forward pass, one pass over z: z[r, :] += bias
     /// for every row, then y = f(z) (activation `f`; z may equal y).
     /// z, y [rows, cols], bias [cols].
     public var biasActivation: @Sendable (
         _ f: Activation, _ bias: UnsafePointer<T>, _ z: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>,
-        _ rows: Int, _ cols: Int) -> Void
+        _ rows: Int, _ cols: Int) -> Void { didSet { isProduction = false } }
     /// y = f(z), z and y [rows, cols]; z may equal y (in place).
     public var activationForward: @Sendable (
-        _ f: Activation, _ z: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ rows: Int, _ cols: Int) -> Void
+        _ f: Activation, _ z: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ rows: Int, _ cols: Int) -> Void { didSet { isProduction = false } }
     /// dy = dy ⊙ f'(z), in place, from the forward pass's z and y = f(z)
     /// (softmax: dz_i = y_i (dy_i − Σ_j dy_j y_j)). Only activations whose
     /// `needsPreactivation` is true read z; the others accept z == y.
     public var activationBackward: @Sendable (
         _ f: Activation, _ z: UnsafePointer<T>, _ y: UnsafePointer<T>, _ dy: UnsafeMutablePointer<T>,
-        _ rows: Int, _ cols: Int) -> Void
+        _ rows: Int, _ cols: Int) -> Void { didSet { isProduction = false } }
     /// The start of a Dense backward pass, one pass over dy: dy = dy ⊙ f'(z)
     /// in place (as `activationBackward`), and dbias[j] = Σ_r dy[r, j]
     /// (overwritten). z, y, dy [rows, cols], dbias [cols].
     public var activationBackwardBiasGradient: @Sendable (
         _ f: Activation, _ z: UnsafePointer<T>, _ y: UnsafePointer<T>, _ dy: UnsafeMutablePointer<T>,
-        _ dbias: UnsafeMutablePointer<T>, _ rows: Int, _ cols: Int) -> Void
+        _ dbias: UnsafeMutablePointer<T>, _ rows: Int, _ cols: Int) -> Void { didSet { isProduction = false } }
 
     public init(gemm: @escaping Gemm,
                 biasActivation: @escaping @Sendable (Activation, UnsafePointer<T>, UnsafeMutablePointer<T>, UnsafeMutablePointer<T>, Int, Int) -> Void,
@@ -72,6 +75,7 @@ extension KernelTable where T == Float {
         table.gemm = ParallelGemm.gemm
         table.biasActivation = FloatKernels.biasActivation
         table.activationBackwardBiasGradient = FloatKernels.activationBackwardBiasGradient
+        table.isProduction = true
         return table
     }
 }

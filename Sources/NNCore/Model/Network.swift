@@ -23,6 +23,13 @@ public final class Network<T: NNFloat> {
     private var outputs: [Buffer<T>] = []
     private var gradientA = Buffer<T>(count: 0)
     private var gradientB = Buffer<T>(count: 0)
+    /// The layers as plain Dense steps when every layer is a Dense whose
+    /// activation needs no stored pre-activation; nil otherwise.
+    private var densePlan: [DenseStep]? = []
+    /// The largest inputs × units of the plan's layers.
+    private var largestDenseProduct = 0
+    /// The last layer's deferActivation, mirrored for the dense path.
+    private var lastDeferred = false
 
     public init(inputDim: Int, kernels: KernelTable<T>) {
         self.inputDim = inputDim
@@ -49,6 +56,14 @@ public final class Network<T: NNFloat> {
         newState.pointer.update(from: state.pointer, count: stateOffset)
         op.initialize(newParameters.pointer + offset, newState.pointer + stateOffset, rng: &rng)
         operations.forEach { $0.deferActivation = false }
+        lastDeferred = false
+        if let dense = op as? DenseOperation<T>, !dense.config.activation.needsPreactivation, densePlan != nil {
+            densePlan!.append(DenseStep(inputs: width, units: dense.config.units, activation: dense.config.activation,
+                                        offset: offset))
+            largestDenseProduct = max(largestDenseProduct, width * dense.config.units)
+        } else {
+            densePlan = nil
+        }
         operations.append(op)
         parameterOffsets.append(offset)
         stateOffsets.append(stateOffset)
@@ -73,7 +88,10 @@ public final class Network<T: NNFloat> {
     /// Whether the last layer leaves its activation to the loss.
     public var lastActivationDeferred: Bool {
         get { operations.last?.deferActivation ?? false }
-        set { operations.last?.deferActivation = newValue }
+        set {
+            operations.last?.deferActivation = newValue
+            lastDeferred = newValue && !operations.isEmpty
+        }
     }
 
     /// Runs every layer on x [rows, inputDim] in inference mode; returns the
@@ -91,6 +109,7 @@ public final class Network<T: NNFloat> {
     @discardableResult
     public func forward(_ x: UnsafePointer<T>, rows: Int, context: inout ForwardContext) -> UnsafeMutablePointer<T> {
         reserve(rows: rows)
+        if let out = denseForward(x, rows: rows) { return out }
         var input = x
         for (i, op) in operations.enumerated() {
             let y = outputs[i].pointer
@@ -120,6 +139,7 @@ public final class Network<T: NNFloat> {
     /// last `forward(x, rows)`, overwriting `gradients`. outputGradient may be
     /// overwritten.
     public func backward(_ x: UnsafePointer<T>, rows: Int, outputGradient: UnsafeMutablePointer<T>) {
+        if denseBackward(x, rows: rows, outputGradient: outputGradient) { return }
         var dy = outputGradient
         var spare = gradientA.pointer
         for i in stride(from: operations.count - 1, through: 0, by: -1) {
@@ -165,4 +185,73 @@ public final class Network<T: NNFloat> {
 
     /// The buffer that holds weight arrays of this kind.
     public func storage(trainable: Bool) -> Buffer<T> { trainable ? parameters : state }
+}
+
+/// One layer of `Network`'s dense path.
+struct DenseStep {
+    let inputs: Int
+    let units: Int
+    let activation: Activation
+    /// Start of the layer's kernel in the parameter block; the bias follows it.
+    let offset: Int
+}
+
+// MARK: The small-network path
+
+extension Network {
+    /// Whether this pass can take the dense path: Float, the unmodified
+    /// production kernels, only Dense layers, and products small enough that
+    /// the production GEMM would run its plain loops anyway — so the path
+    /// calls the very same kernels (the same bits) directly, without the
+    /// per-layer dynamic dispatch and reference counting that dominate a tiny
+    /// network's step (an XOR network trains one sample at a time).
+    private func denseSteps(rows: Int) -> [DenseStep]? {
+        guard T.self == Float.self, kernels.isProduction, let plan = densePlan, !plan.isEmpty,
+              rows * largestDenseProduct <= ParallelGemm.tinyLimit else { return nil }
+        return plan
+    }
+
+    fileprivate func denseForward(_ x: UnsafePointer<T>, rows: Int) -> UnsafeMutablePointer<T>? {
+        guard let plan = denseSteps(rows: rows) else { return nil }
+        let params = UnsafeMutableRawPointer(parameters.pointer).assumingMemoryBound(to: Float.self)
+        var input = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
+        var output = UnsafeMutablePointer<Float>(bitPattern: 1)!
+        for (i, step) in plan.enumerated() {
+            output = UnsafeMutableRawPointer(layerOutput(i)).assumingMemoryBound(to: Float.self)
+            let w = params + step.offset
+            let last = i == plan.count - 1
+            FloatKernels.gemm(false, false, rows, step.units, step.inputs, 1, input, step.inputs, w, step.units, 0,
+                              output, step.units)
+            FloatKernels.biasActivation(last && lastDeferred ? .linear : step.activation, w + step.inputs * step.units,
+                                        output, output, rows, step.units)
+            input = UnsafePointer(output)
+        }
+        return UnsafeMutableRawPointer(output).assumingMemoryBound(to: T.self)
+    }
+
+    fileprivate func denseBackward(_ x: UnsafePointer<T>, rows: Int, outputGradient: UnsafeMutablePointer<T>) -> Bool {
+        guard let plan = denseSteps(rows: rows) else { return false }
+        func float(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+            UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+        }
+        let params = float(parameters.pointer), grads = float(gradients.pointer)
+        let a = float(gradientA.pointer), b = float(gradientB.pointer)
+        var dy = float(outputGradient), spare = a
+        for i in stride(from: plan.count - 1, through: 0, by: -1) {
+            let step = plan[i], n = step.units
+            let input = i == 0 ? UnsafeRawPointer(x).assumingMemoryBound(to: Float.self) : UnsafePointer(float(layerOutput(i - 1)))
+            let y = UnsafePointer(float(layerOutput(i)))
+            let w = params + step.offset, gw = grads + step.offset
+            let last = i == plan.count - 1
+            FloatKernels.activationBackwardBiasGradient(last && lastDeferred ? .linear : step.activation, y, y, dy,
+                                                        gw + step.inputs * n, rows, n)
+            FloatKernels.gemm(true, false, step.inputs, n, rows, 1, input, step.inputs, dy, n, 0, gw, n)
+            if i > 0 {
+                FloatKernels.gemm(false, true, rows, step.inputs, n, 1, dy, n, w, n, 0, spare, step.inputs)
+                dy = spare
+                spare = spare == a ? b : a
+            }
+        }
+        return true
+    }
 }

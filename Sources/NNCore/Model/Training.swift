@@ -194,6 +194,15 @@ extension Sequential {
         var best: (parameters: [Float], state: [Float])?
         if case .reduceOnPlateau(let p) = learningRateSchedule, plateau == nil { plateau = PlateauState(p) }
         let trainable = network.weightArrays.filter(\.spec.trainable)
+        // Skip the penalty pass when no layer can have one (this library's
+        // layers: only a Dense with a kernel regularizer; any other Layer type
+        // is asked every step).
+        let regularized = layers.contains { layer in
+            if let dense = layer as? Dense { return !(dense.kernelRegularizer?.isZero ?? true) }
+            return !(layer is Dropout || layer is BatchNormalization || layer is ActivationLayer)
+        }
+        let clipping = optimizer.options.clipValue != nil || optimizer.options.clipNorm != nil
+            || optimizer.options.globalClipNorm != nil
 
         for epoch in 0..<options.epochs {
             let epochNumber = history.epochs.count
@@ -208,6 +217,7 @@ extension Sequential {
             var accumulators = metrics.map { $0.makeAccumulator(loss: loss, outputs: outputs, outputsAreLogits: logits) }
             var lossSum = 0.0
             var start = 0, batchIndex = 0
+            network.lastActivationDeferred = fused
             while start < n {
                 let rows = min(batch, n - start)
                 // Gather the batch (or point into the caller's arrays when in order).
@@ -226,7 +236,6 @@ extension Sequential {
                     xb = train.x.row(start); yb = train.y.row(start)
                     wb = weights.map { UnsafePointer($0.pointer + start) }
                 }
-                network.lastActivationDeferred = fused
                 var context = ForwardContext(training: true, rng: rng)
                 let out = network.forward(xb, rows: rows, context: &context)
                 rng = context.rng
@@ -235,7 +244,7 @@ extension Sequential {
                                               logits: logits, grad: grad, divisor: Float(rows), weights: wb)
                 for i in accumulators.indices { accumulators[i].add(out, yb, rows: rows, cols: outputs) }
                 network.backward(xb, rows: rows, outputGradient: grad)
-                let penalty = network.regularization(addGradients: true)
+                let penalty = regularized ? network.regularization(addGradients: true) : 0
                 let total = batchLoss + penalty * Double(rows)
                 if !total.isFinite {
                     throw NNError.nonFinite(
@@ -243,7 +252,7 @@ extension Sequential {
                         + "(counting from 1); try a lower learning rate, gradient clipping or scaled inputs")
                 }
                 lossSum += total
-                clipGradients(optimizer.options, trainable)
+                if clipping { clipGradients(optimizer.options, trainable) }
                 optimizer.update(network.parameters.pointer, network.gradients.pointer,
                                  count: network.parameterCount)
                 start += rows
