@@ -29,6 +29,10 @@ import sys
 import time
 
 THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+# Some machines of this workplace set these for old OpenBLAS builds; they pin
+# a current OpenBLAS to slower kernels (Haswell instead of SkylakeX here), so
+# the reference runs without them (the kernel in use is printed).
+BLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
 def best_time(fn, repeat=5, min_time=0.2):
@@ -312,6 +316,14 @@ def small_network_ratios(c, torch):
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--threads":
         threads = int(sys.argv[2])
+        try:
+            import numpy  # noqa: F401 - loads the BLAS threadpoolctl reports on
+            from threadpoolctl import threadpool_info
+            kernels = ", ".join(f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')}"
+                                for i in threadpool_info())
+            print(f"# threads={threads}: numpy's BLAS: {kernels}", flush=True)
+        except ImportError:
+            pass
         gemm_benchmarks(threads)
         training_benchmarks(threads)
         if threads == 1:
@@ -322,7 +334,7 @@ def main():
     import nn
     print(f"# libnn {nn.__version__}, kernels: {nn.cpu_level()}", flush=True)
     for threads in (1, 2):
-        env = dict(os.environ)
+        env = {k: v for k, v in os.environ.items() if k not in BLAS_OVERRIDES}
         for name in THREAD_ENV:
             env[name] = str(threads)
         subprocess.run([sys.executable, __file__, "--threads", str(threads)], env=env, check=True)
