@@ -16,7 +16,7 @@ let root = String(#filePath.dropLast("/Package.swift".count))
 /// micro-kernels (scripts/gen_microkernels.py) and block sizes, compiled for
 /// that level's CPU. NNCore picks one at run time (Kernels/CPUDispatch.swift).
 func kernels(_ name: String, targetCPU: String?) -> Target {
-    var flags = ["-Ounchecked", "-Xfrontend", "-disable-reflection-metadata"]
+    var flags = ["-Ounchecked", "-Xfrontend", "-disable-reflection-metadata", "-Xcc", "-fno-math-errno"]
     if let targetCPU { flags = ["-target-cpu", targetCPU] + flags }
     return .target(name: name, dependencies: ["NNCPUFeatures"], swiftSettings: [.unsafeFlags(flags)])
 }

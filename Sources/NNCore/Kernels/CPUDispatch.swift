@@ -50,6 +50,22 @@ public enum CPULevel: Int, Sendable, Comparable, CaseIterable, CustomStringConve
     /// The level in use, chosen on first use (NN_CPU, else the best).
     public static let selected: CPULevel = chooseLevel()
 
+    /// Adam's element-wise update over Float parameters, compiled for this level.
+    typealias AdamStep = (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int,
+                          UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?,
+                          Float, Float, Float, Float, Float, Float, Float, Float) -> Void
+    var adamStep: AdamStep {
+        switch self {
+        case .baseline: return NNKernelsBaseline.adamStep
+        #if arch(x86_64)
+        case .avx2: return NNKernelsAVX2.adamStep
+        case .avx512: return NNKernelsAVX512.adamStep
+        #else
+        case .avx2, .avx512: return NNKernelsBaseline.adamStep
+        #endif
+        }
+    }
+
     /// The single-threaded GEMM of this level (whether or not the CPU supports it).
     var sgemm: KernelTable<Float>.Gemm {
         switch self {

@@ -301,6 +301,19 @@ final class Optimizer<T: NNFloat> {
             case .adam, .adamw:
                 let bias1 = 1 - pow(o.beta1, step), bias2 = 1 - pow(o.beta2, step)
                 let decoupled = o.kind == .adamw
+                if T.self == Float.self {
+                    // The same arithmetic, compiled for the CPU's widest registers.
+                    func f(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+                        UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+                    }
+                    CPULevel.selected.adamStep(
+                        f(params), UnsafeRawPointer(grads).assumingMemoryBound(to: Float.self), count,
+                        f(state(0)), f(state(1)), o.amsgrad ? f(state(2)) : nil,
+                        Float(learningRate / bias1), Float(bias2.squareRoot()), Float(1 - o.beta1), Float(o.beta2),
+                        Float(1 - o.beta2), Float(o.epsilon), decoupled ? 0 : Float(o.weightDecay),
+                        decoupled ? Float(1 - learningRate * o.weightDecay) : 1)
+                    return
+                }
                 adamUpdate(params, grads, count: count,
                            expAvg: state(0), expAvgSq: state(1), maxExpAvgSq: o.amsgrad ? state(2) : nil,
                            stepSize: T(learningRate / bias1), bias2Sqrt: T(bias2.squareRoot()),
