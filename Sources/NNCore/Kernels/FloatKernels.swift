@@ -1,7 +1,8 @@
-/// Float kernels for production. These are straightforward loop nests that
-/// the compiler vectorizes (the inner loops are SIMD8 axpy and dot
-/// products over contiguous rows); a later blocked, packed micro-kernel GEMM
-/// replaces `gemm` here without touching any caller.
+/// Float kernels of the production table that live in NNCore: `gemm` is a
+/// plain loop nest (SIMD8 axpy and dot products over contiguous rows) that
+/// the production GEMM (`ParallelGemm`) uses for tiny products, where it
+/// beats the blocked micro-kernels' set-up; the Dense epilogues below are
+/// explicit SIMD16 loops for the common activations.
 public enum FloatKernels {
     /// See `KernelTable.Gemm`.
     public static func gemm(
