@@ -12,6 +12,22 @@ public enum FloatKernels {
         _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
     ) {
         guard m > 0, n > 0 else { return }
+        if !transA && !transB && n < 8 {
+            // Narrow C (a network's one-unit output): each element summed in a
+            // register, in the order of the loops below (the same bits as
+            // axpy's scalar tail), without a store and reload per term.
+            for i in 0..<m {
+                let ci = c + i * ldc, ai = a + i * lda
+                for j in 0..<n {
+                    var sum: Float = beta == 0 ? 0 : (beta == 1 ? ci[j] : ci[j] * beta)
+                    if alpha != 0 {
+                        for p in 0..<k { sum += alpha * ai[p] * b[p * ldb + j] }
+                    }
+                    ci[j] = sum
+                }
+            }
+            return
+        }
         // C = beta · C first (beta == 0 overwrites, so NaN in C disappears).
         for i in 0..<m {
             let ci = c + i * ldc
@@ -100,12 +116,21 @@ extension FloatKernels {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
     }
 
-    /// See `KernelTable.biasActivation`. linear and relu run as SIMD16 loops
-    /// (relu keeps NaN, as PyTorch); the others take the reference path.
+    /// See `KernelTable.biasActivation`. linear, relu and sigmoid run as
+    /// SIMD16 loops (relu keeps NaN, as PyTorch; sigmoid is `sigmoid(_:)`);
+    /// the others take the reference path.
     public static func biasActivation(
         _ f: Activation, _ bias: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>,
         _ y: UnsafeMutablePointer<Float>, _ rows: Int, _ cols: Int
     ) {
+        if f == .sigmoid {
+            for r in 0..<rows {
+                let zr = z + r * cols
+                for j in 0..<cols { zr[j] += bias[j] }
+                sigmoid(zr, y + r * cols, cols)
+            }
+            return
+        }
         guard f == .relu || f == .linear else {
             Reference.biasActivation(f, bias, z, y, rows, cols)
             return
@@ -129,35 +154,178 @@ extension FloatKernels {
         }
     }
 
-    /// See `KernelTable.activationBackwardBiasGradient`: linear and relu as
-    /// SIMD16 loops, the others by the reference.
+    /// See `KernelTable.activationForward`: sigmoid by `sigmoid(_:)`, the
+    /// others by the reference.
+    public static func activationForward(
+        _ f: Activation, _ z: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ rows: Int, _ cols: Int
+    ) {
+        if f == .sigmoid {
+            sigmoid(z, y, rows * cols)
+        } else {
+            Reference.activationForward(f, z, y, rows, cols)
+        }
+    }
+
+    /// See `KernelTable.activationBackwardBiasGradient`: linear, relu,
+    /// sigmoid and tanh as SIMD16 loops (the same formulas as the reference,
+    /// element by element, so the same bits), the others by the reference.
     public static func activationBackwardBiasGradient(
         _ f: Activation, _ z: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafeMutablePointer<Float>,
         _ dbias: UnsafeMutablePointer<Float>, _ rows: Int, _ cols: Int
     ) {
-        guard f == .relu || f == .linear else {
+        let kind: Int
+        switch f {
+        case .linear: kind = 0
+        case .relu: kind = 1
+        case .sigmoid: kind = 2
+        case .tanh: kind = 3
+        default:
             Reference.activationBackwardBiasGradient(f, z, y, dy, dbias, rows, cols)
             return
         }
-        let relu = f == .relu
-        dbias.update(repeating: 0, count: cols)
+        guard rows > 0 else {
+            dbias.update(repeating: 0, count: cols)
+            return
+        }
+        // dbias = 0 + the first row's terms (not a separate zeroing pass:
+        // the same bits as zeroing and adding), then += the other rows'.
         for r in 0..<rows {
             let yr = y + r * cols, dr = dy + r * cols
+            let zero: Float = 0
             var j = 0
             while j + 16 <= cols {
                 var d = load(dr + j)
-                if relu {
-                    d = d.replacing(with: 0, where: .!(load(yr + j) .> 0))
-                    store(d, dr + j)
+                let yv = load(yr + j)
+                switch kind {
+                case 1: d = d.replacing(with: 0, where: .!(yv .> 0))
+                case 2: d = d * (yv * (1 - yv))
+                case 3: d = d * (1 - yv * yv)
+                default: break
                 }
-                store(load(dbias + j) + d, dbias + j)
+                if kind != 0 { store(d, dr + j) }
+                store((r == 0 ? V(repeating: zero) : load(dbias + j)) + d, dbias + j)
                 j += 16
             }
             while j < cols {
-                if relu && !(yr[j] > 0) { dr[j] = 0 }
-                dbias[j] += dr[j]
+                switch kind {
+                case 1: if !(yr[j] > 0) { dr[j] = 0 }
+                case 2: dr[j] *= yr[j] * (1 - yr[j])
+                case 3: dr[j] *= 1 - yr[j] * yr[j]
+                default: break
+                }
+                dbias[j] = (r == 0 ? zero : dbias[j]) + dr[j]
                 j += 1
             }
         }
+    }
+}
+
+// MARK: sigmoid in SIMD
+
+extension FloatKernels {
+    /// y[i] = 1 / (1 + e^−z[i]) for i < count, 16 lanes at a time (a partial
+    /// last vector goes through the same lanes, so every element gets the
+    /// same bits wherever it sits). Written as the reference writes it —
+    /// 1 / (1 + e) for z ≥ 0, e / (1 + e) for z < 0, with e = e^−|z| — so it
+    /// neither overflows nor loses the small values; `exp` is accurate to
+    /// about 2 ulp. NaN stays NaN. z and y may be the same array.
+    public static func sigmoid(_ z: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
+        var i = 0
+        while i + 16 <= count {
+            store(sigmoid(load(z + i)), y + i)
+            i += 16
+        }
+        // The rest in 8, 4 and a last partial 4 lanes (built in registers:
+        // lane-by-lane stores into memory would stall the vector load).
+        let zr = UnsafeRawPointer(z), yr = UnsafeMutableRawPointer(y), size = MemoryLayout<Float>.stride
+        if i + 8 <= count {
+            yr.storeBytes(of: sigmoid(zr.loadUnaligned(fromByteOffset: i * size, as: SIMD8<Float>.self)),
+                          toByteOffset: i * size, as: SIMD8<Float>.self)
+            i += 8
+        }
+        if i + 4 <= count {
+            yr.storeBytes(of: sigmoid(zr.loadUnaligned(fromByteOffset: i * size, as: SIMD4<Float>.self)),
+                          toByteOffset: i * size, as: SIMD4<Float>.self)
+            i += 4
+        }
+        let rest = count - i
+        if rest > 0 {
+            let lanes = SIMD4<Float>(z[i], rest > 1 ? z[i + 1] : 0, rest > 2 ? z[i + 2] : 0, 0)
+            let out = sigmoid(lanes)
+            y[i] = out[0]
+            if rest > 1 { y[i + 1] = out[1] }
+            if rest > 2 { y[i + 2] = out[2] }
+        }
+    }
+
+    @inline(__always)
+    static func sigmoid<W: FloatLanes>(_ z: W) -> W {
+        // −|z|: the sign bit set.
+        let bits = unsafeBitCast(z, to: W.MaskStorage.self) | W.MaskStorage(repeating: Int32(bitPattern: 0x8000_0000))
+        let e = exp(unsafeBitCast(bits, to: W.self))
+        return z.select(ifNegative: e, otherwise: W(repeating: 1)) / (e + 1)
+    }
+
+    /// e^x for x ≤ 0 (larger x are not needed by sigmoid and are not
+    /// handled); 0 below −87.33 (where e^x leaves the normal floats); NaN
+    /// stays NaN. x = n·ln 2 + r with |r| ≤ ln 2 / 2; e^r by its Taylor
+    /// series to r⁷ (truncation below 10⁻⁸ relative); 2ⁿ built in the
+    /// exponent bits. Within 2 ulp (tested through sigmoid).
+    @inline(__always)
+    static func exp<W: FloatLanes>(_ x: W) -> W {
+        let log2e: Float = 1.44269504088896341
+        let shifter: Float = 12582912  // 1.5 · 2^23: adding it rounds to an integer
+        let t = x * log2e + shifter
+        let n = t - shifter
+        // ln 2 split so that n · ln2High is exact for |n| < 2^9.
+        let ln2High: Float = 0.693359375, ln2Low: Float = -2.12194440e-4
+        let r = (x - n * ln2High) - n * ln2Low
+        // Estrin's scheme: four short chains instead of one of seven steps.
+        let r2: W = r * r, r4: W = r2 * r2
+        let c1: W = r + 1, c3: W = r * (1.0 / 6) + 0.5
+        let c5: W = r * (1.0 / 120) + 1.0 / 24, c7: W = r * (1.0 / 5040) + 1.0 / 720
+        let low: W = c1 + r2 * c3, high: W = c5 + r2 * c7
+        let p: W = low + r4 * high
+        let integer = unsafeBitCast(t, to: W.MaskStorage.self) &- 0x4B40_0000
+        let scale = unsafeBitCast((integer &+ 127) &<< 23, to: W.self)
+        return x.select(below: -87.33, 0, otherwise: p * scale)
+    }
+}
+
+/// The Float vectors the SIMD sigmoid runs on. The arithmetic is written once,
+/// generically; the two selections are written per width, because only the
+/// concrete types compare lanes with vector instructions (generic code
+/// compares them one by one).
+protocol FloatLanes: SIMD where Scalar == Float, MaskStorage.Scalar == Int32 {
+    /// ifNegative where self < 0, otherwise elsewhere.
+    func select(ifNegative: Self, otherwise: Self) -> Self
+    /// value where self < limit, otherwise elsewhere (NaN lanes: otherwise).
+    func select(below limit: Float, _ value: Float, otherwise: Self) -> Self
+}
+
+extension SIMD16: FloatLanes where Scalar == Float {
+    @inline(__always) func select(ifNegative: Self, otherwise: Self) -> Self {
+        otherwise.replacing(with: ifNegative, where: self .< 0)
+    }
+    @inline(__always) func select(below limit: Float, _ value: Float, otherwise: Self) -> Self {
+        otherwise.replacing(with: value, where: self .< limit)
+    }
+}
+
+extension SIMD8: FloatLanes where Scalar == Float {
+    @inline(__always) func select(ifNegative: Self, otherwise: Self) -> Self {
+        otherwise.replacing(with: ifNegative, where: self .< 0)
+    }
+    @inline(__always) func select(below limit: Float, _ value: Float, otherwise: Self) -> Self {
+        otherwise.replacing(with: value, where: self .< limit)
+    }
+}
+
+extension SIMD4: FloatLanes where Scalar == Float {
+    @inline(__always) func select(ifNegative: Self, otherwise: Self) -> Self {
+        otherwise.replacing(with: ifNegative, where: self .< 0)
+    }
+    @inline(__always) func select(below limit: Float, _ value: Float, otherwise: Self) -> Self {
+        otherwise.replacing(with: value, where: self .< limit)
     }
 }

@@ -74,6 +74,7 @@ extension KernelTable where T == Float {
         let table = KernelTable<Float>.reference
         table.gemm = ParallelGemm.gemm
         table.biasActivation = FloatKernels.biasActivation
+        table.activationForward = FloatKernels.activationForward
         table.activationBackwardBiasGradient = FloatKernels.activationBackwardBiasGradient
         table.isProduction = true
         return table

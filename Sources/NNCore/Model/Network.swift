@@ -30,6 +30,12 @@ public final class Network<T: NNFloat> {
     private var largestDenseProduct = 0
     /// The last layer's deferActivation, mirrored for the dense path.
     private var lastDeferred = false
+    /// The dense plan with every pointer resolved (Float networks only),
+    /// rebuilt whenever the workspace or the parameter block moves, so that a
+    /// tiny network's step touches no Swift array and no reference count.
+    private var resolvedPlan = UnsafeMutableBufferPointer<ResolvedDenseStep>(start: nil, count: 0)
+    /// Rows the workspace holds, mirrored for the dense path's check.
+    private var resolvedRows = 0
 
     public init(inputDim: Int, kernels: KernelTable<T>) {
         self.inputDim = inputDim
@@ -38,6 +44,8 @@ public final class Network<T: NNFloat> {
         gradients = Buffer(count: 0)
         state = Buffer(count: 0)
     }
+
+    deinit { resolvedPlan.deallocate() }
 
     public var outputDim: Int { operations.last?.outputDim ?? inputDim }
     public var parameterCount: Int { parameters.count }
@@ -72,6 +80,9 @@ public final class Network<T: NNFloat> {
         state = newState
         capacity = 0
         outputs = []
+        resolvedPlan.deallocate()
+        resolvedPlan = UnsafeMutableBufferPointer(start: nil, count: 0)
+        resolvedRows = 0
     }
 
     /// Makes the workspace hold at least `rows` rows (grows only).
@@ -83,6 +94,8 @@ public final class Network<T: NNFloat> {
         let widest = operations.reduce(inputDim) { max($0, $1.outputDim) }
         gradientA = Buffer(count: rows * widest)
         gradientB = Buffer(count: rows * widest)
+        if lossGradient.count < rows * outputDim { lossGradient = Buffer(count: rows * outputDim) }
+        resolvePlan()
     }
 
     /// Whether the last layer leaves its activation to the loss.
@@ -160,7 +173,6 @@ public final class Network<T: NNFloat> {
     /// It is distinct from the buffers `backward` writes.
     public func outputGradientBuffer(rows: Int) -> UnsafeMutablePointer<T> {
         reserve(rows: rows)
-        if lossGradient.count < rows * outputDim { lossGradient = Buffer(count: capacity * outputDim) }
         return lossGradient.pointer
     }
     private var lossGradient = Buffer<T>(count: 0)
@@ -196,54 +208,80 @@ struct DenseStep {
     let offset: Int
 }
 
+/// A `DenseStep` with its pointers resolved into the current blocks.
+struct ResolvedDenseStep {
+    let inputs: Int
+    let units: Int
+    let activation: Activation
+    let kernel: UnsafeMutablePointer<Float>
+    let kernelGradient: UnsafeMutablePointer<Float>
+    let output: UnsafeMutablePointer<Float>
+}
+
 // MARK: The small-network path
 
 extension Network {
+    /// Resolves `densePlan` against the current parameter, gradient and
+    /// output buffers (Float networks with a dense plan only).
+    fileprivate func resolvePlan() {
+        resolvedPlan.deallocate()
+        resolvedPlan = UnsafeMutableBufferPointer(start: nil, count: 0)
+        resolvedRows = 0
+        guard T.self == Float.self, let plan = densePlan, !plan.isEmpty, outputs.count == plan.count else { return }
+        func float(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+            UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+        }
+        resolvedPlan = .allocate(capacity: plan.count)
+        for (i, step) in plan.enumerated() {
+            resolvedPlan.initializeElement(at: i, to: ResolvedDenseStep(
+                inputs: step.inputs, units: step.units, activation: step.activation,
+                kernel: float(parameters.pointer) + step.offset, kernelGradient: float(gradients.pointer) + step.offset,
+                output: float(outputs[i].pointer)))
+        }
+        resolvedRows = capacity
+    }
+
     /// Whether this pass can take the dense path: Float, the unmodified
     /// production kernels, only Dense layers, and products small enough that
     /// the production GEMM would run its plain loops anyway — so the path
     /// calls the very same kernels (the same bits) directly, without the
     /// per-layer dynamic dispatch and reference counting that dominate a tiny
     /// network's step (an XOR network trains one sample at a time).
-    private func denseSteps(rows: Int) -> [DenseStep]? {
-        guard T.self == Float.self, kernels.isProduction, let plan = densePlan, !plan.isEmpty,
-              rows * largestDenseProduct <= ParallelGemm.tinyLimit else { return nil }
-        return plan
+    @inline(__always)
+    private func denseSteps(rows: Int) -> UnsafeMutableBufferPointer<ResolvedDenseStep>? {
+        guard rows <= resolvedRows, rows * largestDenseProduct <= ParallelGemm.tinyLimit,
+              kernels.isProduction else { return nil }
+        return resolvedPlan
     }
 
     fileprivate func denseForward(_ x: UnsafePointer<T>, rows: Int) -> UnsafeMutablePointer<T>? {
         guard let plan = denseSteps(rows: rows) else { return nil }
-        let params = UnsafeMutableRawPointer(parameters.pointer).assumingMemoryBound(to: Float.self)
         var input = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
-        var output = UnsafeMutablePointer<Float>(bitPattern: 1)!
-        for (i, step) in plan.enumerated() {
-            output = UnsafeMutableRawPointer(layerOutput(i)).assumingMemoryBound(to: Float.self)
-            let w = params + step.offset
-            let last = i == plan.count - 1
+        let last = plan.count - 1
+        for i in 0...last {
+            let step = plan[i]
+            let output = step.output, w = step.kernel
             FloatKernels.gemm(false, false, rows, step.units, step.inputs, 1, input, step.inputs, w, step.units, 0,
                               output, step.units)
-            FloatKernels.biasActivation(last && lastDeferred ? .linear : step.activation, w + step.inputs * step.units,
-                                        output, output, rows, step.units)
+            FloatKernels.biasActivation(i == last && lastDeferred ? .linear : step.activation,
+                                        w + step.inputs * step.units, output, output, rows, step.units)
             input = UnsafePointer(output)
         }
-        return UnsafeMutableRawPointer(output).assumingMemoryBound(to: T.self)
+        return UnsafeMutableRawPointer(plan[last].output).assumingMemoryBound(to: T.self)
     }
 
     fileprivate func denseBackward(_ x: UnsafePointer<T>, rows: Int, outputGradient: UnsafeMutablePointer<T>) -> Bool {
         guard let plan = denseSteps(rows: rows) else { return false }
-        func float(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
-            UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
-        }
-        let params = float(parameters.pointer), grads = float(gradients.pointer)
-        let a = float(gradientA.pointer), b = float(gradientB.pointer)
-        var dy = float(outputGradient), spare = a
-        for i in stride(from: plan.count - 1, through: 0, by: -1) {
+        let a = UnsafeMutableRawPointer(gradientA.pointer).assumingMemoryBound(to: Float.self)
+        let b = UnsafeMutableRawPointer(gradientB.pointer).assumingMemoryBound(to: Float.self)
+        var dy = UnsafeMutableRawPointer(outputGradient).assumingMemoryBound(to: Float.self), spare = a
+        let last = plan.count - 1
+        for i in stride(from: last, through: 0, by: -1) {
             let step = plan[i], n = step.units
-            let input = i == 0 ? UnsafeRawPointer(x).assumingMemoryBound(to: Float.self) : UnsafePointer(float(layerOutput(i - 1)))
-            let y = UnsafePointer(float(layerOutput(i)))
-            let w = params + step.offset, gw = grads + step.offset
-            let last = i == plan.count - 1
-            FloatKernels.activationBackwardBiasGradient(last && lastDeferred ? .linear : step.activation, y, y, dy,
+            let input = i == 0 ? UnsafeRawPointer(x).assumingMemoryBound(to: Float.self) : UnsafePointer(plan[i - 1].output)
+            let y = UnsafePointer(step.output)
+            let w = step.kernel, gw = step.kernelGradient
+            FloatKernels.activationBackwardBiasGradient(i == last && lastDeferred ? .linear : step.activation, y, y, dy,
                                                         gw + step.inputs * n, rows, n)
             FloatKernels.gemm(true, false, step.inputs, n, rows, 1, input, step.inputs, dy, n, 0, gw, n)
             if i > 0 {

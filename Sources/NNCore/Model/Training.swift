@@ -14,13 +14,33 @@ public struct EpochLogs: Sendable {
 /// Per-epoch values of every log name over all `fit` calls of a model.
 public struct History: Sendable {
     /// Epoch numbers (counting from 0 over all fits).
-    public var epochs: [Int] = []
-    /// Values per log name ("loss", "accuracy", "val_loss", ...).
-    public var values: [String: [Double]] = [:]
+    public private(set) var epochs: [Int] = []
+    /// Log names in order of first appearance, and each one's values.
+    private var names: [String] = []
+    private var columns: [[Double]] = []
     public init() {}
+
+    /// Values per log name ("loss", "accuracy", "val_loss", ...).
+    public var values: [String: [Double]] {
+        Dictionary(uniqueKeysWithValues: zip(names, columns))
+    }
+
+    /// The values of one log name, or nil if no epoch logged it.
+    public subscript(name: String) -> [Double]? {
+        names.firstIndex(of: name).map { columns[$0] }
+    }
+
     mutating func append(epoch: Int, _ logs: EpochLogs) {
         epochs.append(epoch)
-        for (n, v) in zip(logs.names, logs.values) { values[n, default: []].append(v) }
+        for (i, (n, v)) in zip(logs.names, logs.values).enumerated() {
+            // Names usually come in the same order every epoch: try i first.
+            let column = i < names.count && names[i] == n ? i : names.firstIndex(of: n) ?? {
+                names.append(n)
+                columns.append([])
+                return names.count - 1
+            }()
+            columns[column].append(v)
+        }
     }
 }
 
@@ -260,7 +280,9 @@ extension Sequential {
             }
             network.lastActivationDeferred = false
 
-            var logs = EpochLogs(names: metricNames, values: [lossSum / Double(n)] + accumulators.map(\.result))
+            var values = [lossSum / Double(n)]
+            for accumulator in accumulators { values.append(accumulator.result) }
+            var logs = EpochLogs(names: metricNames, values: values)
             if let (vx, vy) = held {
                 logs.names += metricNames.map { "val_" + $0 }
                 logs.values += try evaluateChecked(x: vx, y: vy, loss: loss, weights: heldWeights)
