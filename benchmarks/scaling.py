@@ -1,8 +1,9 @@
 """Thread scaling of libnn against PyTorch on a many-core machine.
 
-    NN_LIBRARY=... python3 benchmarks/scaling.py [max_threads]
+    NN_LIBRARY=... python3 benchmarks/scaling.py [max_threads | t1,t2,...] [--no-torch]
 
-For 1, 2, 4, ... threads: SGEMM n = 1024 GFLOP/s (libnn vs torch.mm), W1
+For 1, 2, 4, ... threads (or the listed counts): SGEMM n = 1024 and 1008
+GFLOP/s (libnn vs torch.mm; 1024 has rows 4 KiB apart, 1008 not), W1
 training samples/s (784-256-128-10, Adam, batch 128 and 1024; libnn vs
 PyTorch), and a tiny MLP (2-8-1, batch 1) to show that small networks do not
 slow down with more threads. Prints the make-bench line format.
@@ -38,8 +39,15 @@ def emit(bench, system, threads, metric, value):
 
 
 def main():
-    top = int(sys.argv[1]) if len(sys.argv) > 1 else os.cpu_count()
-    counts = [t for t in (1, 2, 4, 8, 16, 32) if t <= top]
+    global torch
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    if "--no-torch" in sys.argv:
+        torch = None
+    if args and "," in args[0]:
+        counts = [int(t) for t in args[0].split(",")]
+    else:
+        top = int(args[0]) if args else os.cpu_count()
+        counts = [t for t in (1, 2, 4, 8, 16, 32) if t <= top]
     print(f"# {os.cpu_count()} CPUs, libnn {nn.__version__} ({nn.cpu_level()}), torch {torch.__version__ if torch else 'absent'}",
           flush=True)
     rng = np.random.default_rng(0)
@@ -56,9 +64,10 @@ def main():
     xor_y = np.array([0, 1, 1, 0], np.float32)
     for threads in counts:
         nn.set_num_threads(threads)
-        t = best(lambda: nn._lib.nn_sgemm(0, 0, n, n, n, 1.0, a.ctypes.data_as(fp), n, b.ctypes.data_as(fp), n,
-                                          0.0, c.ctypes.data_as(fp), n), repeat=5)
-        emit("gemm_n1024", "libnn", threads, "gflops", 2 * n ** 3 / t / 1e9)
+        for size in (1024, 1008):
+            t = best(lambda: nn._lib.nn_sgemm(0, 0, size, size, size, 1.0, a.ctypes.data_as(fp), size,
+                                              b.ctypes.data_as(fp), size, 0.0, c.ctypes.data_as(fp), size), repeat=5)
+            emit(f"gemm_n{size}", "libnn", threads, "gflops", 2 * size ** 3 / t / 1e9)
         for batch in (128, 1024):
             model = nn.Sequential([nn.layers.Dense(256, activation="relu", input_dim=784),
                                    nn.layers.Dense(128, activation="relu"),
@@ -73,9 +82,10 @@ def main():
         emit("w2_xor_online", "libnn", threads, "steps_per_s", 80000 / t)
         if torch is not None:
             torch.set_num_threads(threads)
-            ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-            t = best(lambda: torch.mm(ta, tb), repeat=5)
-            emit("gemm_n1024", "pytorch", threads, "gflops", 2 * n ** 3 / t / 1e9)
+            for size in (1024, 1008):
+                ta, tb = torch.from_numpy(a[:size, :size].copy()), torch.from_numpy(b[:size, :size].copy())
+                t = best(lambda: torch.mm(ta, tb), repeat=5)
+                emit(f"gemm_n{size}", "pytorch", threads, "gflops", 2 * size ** 3 / t / 1e9)
             tx, ty = torch.from_numpy(x), torch.from_numpy(labels)
             for batch in (128, 1024):
                 net = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128),

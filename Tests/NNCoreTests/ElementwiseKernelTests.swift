@@ -103,4 +103,36 @@ final class ElementwiseKernelTests: XCTestCase {
             XCTAssertEqual(simd.map(\.bitPattern), reference.map(\.bitPattern), "\(f)")
         }
     }
+
+    /// Large epilogues are split by columns over the pool: the same bits for
+    /// 1, 2, 3 and 5 threads, and (backward) the reference's bits.
+    func testLargeEpiloguesGiveTheSameBitsForAnyThreadCount() {
+        let rows = 300, cols = 203
+        XCTAssertGreaterThanOrEqual(rows * cols, FloatKernels.parallelElements)
+        let z0 = uniformValues(rows * cols, -3, 3, seed: 21).map { Float($0) }
+        let bias = Buffer<Float>(uniformValues(cols, -1, 1, seed: 22).map { Float($0) })
+        let dy0 = uniformValues(rows * cols, -1, 1, seed: 23).map { Float($0) }
+        let pool = ThreadPool.shared
+        let saved = pool.threadCount
+        defer { pool.setThreadCount(saved) }
+        for f in [Activation.linear, .relu, .sigmoid, .tanh] {
+            var results: [[UInt32]] = []
+            for threads in [1, 2, 3, 5] {
+                pool.setThreadCount(threads)
+                let z = Buffer<Float>(z0), y = Buffer<Float>(count: rows * cols)
+                let dy = Buffer<Float>(dy0), db = Buffer<Float>(count: cols)
+                FloatKernels.biasActivation(f, bias.pointer, z.pointer, y.pointer, rows, cols)
+                FloatKernels.activationBackwardBiasGradient(f, z.pointer, y.pointer, dy.pointer, db.pointer, rows, cols)
+                results.append((z.array + y.array + dy.array + db.array).map(\.bitPattern))
+                if threads == 1 {
+                    let rdy = Buffer<Float>(dy0), rdb = Buffer<Float>(count: cols)
+                    Reference.activationBackwardBiasGradient(f, z.pointer, y.pointer, rdy.pointer, rdb.pointer, rows, cols)
+                    XCTAssertEqual((dy.array + db.array).map(\.bitPattern), (rdy.array + rdb.array).map(\.bitPattern),
+                                   "\(f) backward vs reference")
+                }
+            }
+            for (i, r) in results.enumerated().dropFirst() { XCTAssertEqual(r, results[0], "\(f), run \(i)") }
+        }
+        keepAlive(bias)
+    }
 }

@@ -123,21 +123,32 @@ extension FloatKernels {
         _ f: Activation, _ bias: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>,
         _ y: UnsafeMutablePointer<Float>, _ rows: Int, _ cols: Int
     ) {
-        if f == .sigmoid {
-            for r in 0..<rows {
-                let zr = z + r * cols
-                for j in 0..<cols { zr[j] += bias[j] }
-                sigmoid(zr, y + r * cols, cols)
-            }
+        guard f == .relu || f == .linear || f == .sigmoid else {
+            Reference.biasActivation(f, bias, z, y, rows, cols)
             return
         }
-        guard f == .relu || f == .linear else {
-            Reference.biasActivation(f, bias, z, y, rows, cols)
+        byColumns(rows, cols) { j0, width in
+            biasActivation(f, bias + j0, z + j0, y + j0, rows, width, stride: cols)
+        }
+    }
+
+    /// biasActivation on the columns [0, cols) of rows `stride` apart
+    /// (linear, relu or sigmoid).
+    static func biasActivation(
+        _ f: Activation, _ bias: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>,
+        _ y: UnsafeMutablePointer<Float>, _ rows: Int, _ cols: Int, stride: Int
+    ) {
+        if f == .sigmoid {
+            for r in 0..<rows {
+                let zr = z + r * stride
+                for j in 0..<cols { zr[j] += bias[j] }
+                sigmoid(zr, y + r * stride, cols)
+            }
             return
         }
         let relu = f == .relu
         for r in 0..<rows {
-            let zr = z + r * cols, yr = y + r * cols
+            let zr = z + r * stride, yr = y + r * stride
             var j = 0
             while j + 16 <= cols {
                 let v = load(zr + j) + load(bias + j)
@@ -173,15 +184,27 @@ extension FloatKernels {
         _ f: Activation, _ z: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafeMutablePointer<Float>,
         _ dbias: UnsafeMutablePointer<Float>, _ rows: Int, _ cols: Int
     ) {
+        guard f == .linear || f == .relu || f == .sigmoid || f == .tanh else {
+            Reference.activationBackwardBiasGradient(f, z, y, dy, dbias, rows, cols)
+            return
+        }
+        byColumns(rows, cols) { j0, width in
+            activationBackwardBiasGradient(f, y + j0, dy + j0, dbias + j0, rows, width, stride: cols)
+        }
+    }
+
+    /// activationBackwardBiasGradient on the columns [0, cols) of rows
+    /// `stride` apart (linear, relu, sigmoid or tanh).
+    static func activationBackwardBiasGradient(
+        _ f: Activation, _ y: UnsafePointer<Float>, _ dy: UnsafeMutablePointer<Float>,
+        _ dbias: UnsafeMutablePointer<Float>, _ rows: Int, _ cols: Int, stride: Int
+    ) {
         let kind: Int
         switch f {
         case .linear: kind = 0
         case .relu: kind = 1
         case .sigmoid: kind = 2
-        case .tanh: kind = 3
-        default:
-            Reference.activationBackwardBiasGradient(f, z, y, dy, dbias, rows, cols)
-            return
+        default: kind = 3
         }
         guard rows > 0 else {
             dbias.update(repeating: 0, count: cols)
@@ -190,7 +213,7 @@ extension FloatKernels {
         // dbias = 0 + the first row's terms (not a separate zeroing pass:
         // the same bits as zeroing and adding), then += the other rows'.
         for r in 0..<rows {
-            let yr = y + r * cols, dr = dy + r * cols
+            let yr = y + r * stride, dr = dy + r * stride
             let zero: Float = 0
             var j = 0
             while j + 16 <= cols {
@@ -216,6 +239,30 @@ extension FloatKernels {
                 dbias[j] = (r == 0 ? zero : dbias[j]) + dr[j]
                 j += 1
             }
+        }
+    }
+}
+
+extension FloatKernels {
+    /// Epilogues of at least this many elements are split across the pool.
+    static let parallelElements = 1 << 15
+
+    /// Runs body(firstColumn, width) over [0, cols): on the calling thread,
+    /// or, for large blocks, over column ranges (multiples of 16 wide) on the
+    /// pool. Each column is then still processed row after row by one thread,
+    /// so the bits (the bias gradient's sums included) are the same for any
+    /// split and thread count.
+    @inline(__always)
+    static func byColumns(_ rows: Int, _ cols: Int, _ body: (Int, Int) -> Void) {
+        let pool = ThreadPool.shared
+        let parts = min(pool.threadCount, cols / 16)
+        guard parts > 1, rows * cols >= parallelElements else {
+            body(0, cols)
+            return
+        }
+        let width = cols / parts / 16 * 16
+        pool.run(parts: parts) { p in
+            body(p * width, p == parts - 1 ? cols - p * width : width)
         }
     }
 }
