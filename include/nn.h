@@ -87,7 +87,10 @@ typedef enum nn_status {
     NN_ERROR_INVALID_STATE = 5,     /**< the call is not allowed now (e.g. fit before a loss is set) */
     NN_ERROR_NON_FINITE = 6,        /**< NaN or infinity in data that must be finite */
     NN_ERROR_OUT_OF_MEMORY = 7,     /**< an allocation failed or would be unreasonably large */
-    NN_ERROR_INTERNAL = 8           /**< a bug in libnn; please report it with the message */
+    NN_ERROR_INTERNAL = 8,          /**< a bug in libnn; please report it with the message */
+    NN_ERROR_IO = 9,                /**< a file could not be opened, read, written or renamed */
+    NN_ERROR_INVALID_FILE = 10      /**< not a valid model file: truncated, corrupted, an unknown
+                                         layer kind or version, a missing or misshapen tensor */
 } nn_status;
 
 /** The message of the most recent failed call on the calling thread, or ""

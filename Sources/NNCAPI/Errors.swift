@@ -64,6 +64,8 @@ func guarded(_ body: () throws -> Void) -> nn_status {
         case .invalidState: return NN_ERROR_INVALID_STATE
         case .nonFinite: return NN_ERROR_NON_FINITE
         case .outOfMemory: return NN_ERROR_OUT_OF_MEMORY
+        case .io: return NN_ERROR_IO
+        case .invalidFile: return NN_ERROR_INVALID_FILE
         }
     } catch {
         setLastError("internal error: \(error)")

@@ -21,7 +21,8 @@ public func nn_last_error() -> UnsafePointer<CChar>? {
 
 private let statusStrings: [StaticString] = [
     "ok", "null pointer", "invalid argument", "shape mismatch", "invalid handle",
-    "invalid state", "non-finite value", "out of memory", "internal error",
+    "invalid state", "non-finite value", "out of memory", "internal error", "input/output error",
+    "invalid model file",
 ]
 private let unknownStatus: StaticString = "unknown status"
 

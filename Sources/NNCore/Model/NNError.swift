@@ -12,11 +12,18 @@ public enum NNError: Error, Equatable, CustomStringConvertible, Sendable {
     case nonFinite(String)
     /// An allocation would be unreasonably large.
     case outOfMemory(String)
+    /// A file could not be opened, read, written or renamed (the message
+    /// names the path and the system's reason).
+    case io(String)
+    /// Bytes that are not a valid model file: truncated, corrupted, not
+    /// safetensors, an unknown layer kind or format version, a missing or
+    /// misshapen tensor (the message says which).
+    case invalidFile(String)
 
     public var message: String {
         switch self {
         case .invalidArgument(let m), .shapeMismatch(let m), .invalidState(let m),
-             .nonFinite(let m), .outOfMemory(let m):
+             .nonFinite(let m), .outOfMemory(let m), .io(let m), .invalidFile(let m):
             return m
         }
     }
