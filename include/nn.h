@@ -605,6 +605,80 @@ NN_NODISCARD nn_status nn_model_confusion_matrix(nn_model *model, const float *x
                                                  size_t *counts, size_t capacity, size_t *classes);
 
 /* ------------------------------------------------------------------------ */
+/* Saving and loading                                                       */
+/* ------------------------------------------------------------------------ */
+
+/* A model file is a safetensors file (https://github.com/huggingface/safetensors),
+ * read by the `safetensors` package, PyTorch, Keras and MLX. Its tensors are
+ * named as PyTorch names the state_dict of the equivalent torch.nn.Sequential,
+ * where a Dense layer with an activation is a Linear module followed by the
+ * activation's module, so indices count both: "0.weight" [units, inputs]
+ * (PyTorch's layout: the transpose of Keras's kernel), "0.bias", "2.weight",
+ * ...; a batch normalization is "i.weight", "i.bias", "i.running_mean",
+ * "i.running_var" (F32) and "i.num_batches_tracked" (I64 scalar). With
+ * NN_SAVE_INCLUDE_OPTIMIZER the optimizer's state follows as
+ * "optimizer.<tensor>.<state>" (for example "optimizer.0.weight.exp_avg",
+ * named as in torch.optim's state_dict), so that a loaded model resumes
+ * training exactly where the saved one stopped. The architecture, loss,
+ * optimizer configuration, metrics, learning-rate schedule, seed, the state
+ * of the model's random generator, the epoch count and the libnn version are
+ * JSON strings in the header's "__metadata__". */
+
+/** Flag of nn_model_save and nn_model_save_to_buffer: also store the
+ *  optimizer's state (moments, step count, current learning rate), so that
+ *  training N epochs equals training k, saving, loading and training N - k,
+ *  bit for bit. Without it a loaded model keeps its optimizer configuration
+ *  and starts with fresh optimizer state, as a newly compiled one. */
+#define NN_SAVE_INCLUDE_OPTIMIZER 1u
+
+/** Saves the model to the file at `path` (UTF-8). The bytes are written to a
+ *  temporary file in the same directory, flushed to disk, and renamed over
+ *  `path`, so a crash or a kill at any moment leaves either the previous
+ *  file or the new one, never a truncated one. flags: 0 or
+ *  NN_SAVE_INCLUDE_OPTIMIZER (other bits: NN_ERROR_INVALID_ARGUMENT). Needs
+ *  at least one layer (NN_ERROR_INVALID_STATE). Returns NN_ERROR_IO, with
+ *  the system's reason in the message, if the file cannot be written. */
+NN_NODISCARD nn_status nn_model_save(const nn_model *model, const char *path, unsigned int flags);
+
+/** Serializes the model, as nn_model_save would write it, into buffer, which
+ *  holds capacity bytes. *size receives the file's size; with buffer NULL
+ *  and capacity 0 only *size is written, so a caller can ask first. A
+ *  non-NULL buffer smaller than the size gives NN_ERROR_SHAPE_MISMATCH (and
+ *  *size). */
+NN_NODISCARD nn_status nn_model_save_to_buffer(const nn_model *model, unsigned int flags, void *buffer,
+                                               size_t capacity, size_t *size);
+
+/** Loads a model file written by nn_model_save into a new model (*out; free
+ *  it with nn_model_free): layers, weights, loss, optimizer (and its state
+ *  if saved), metrics, schedule, seed and random-generator state. The file
+ *  is treated as untrusted: a truncated or corrupted file, a header that
+ *  claims more bytes than the file has, overlapping or out-of-range tensor
+ *  offsets, a wrong dtype or shape, a missing tensor, an unknown layer kind
+ *  or a newer format version each give NN_ERROR_INVALID_FILE with a message
+ *  that says which; libnn allocates nothing beyond what the file's size
+ *  justifies. NN_ERROR_IO if the file cannot be opened or read. *out is
+ *  written only on success. */
+NN_NODISCARD nn_status nn_model_load(const char *path, nn_model **out);
+
+/** As nn_model_load, from the `size` bytes at data (which libnn does not keep). */
+NN_NODISCARD nn_status nn_model_load_from_buffer(const void *data, size_t size, nn_model **out);
+
+/** Replaces the weights of an existing model with the tensors of a
+ *  safetensors file named as above ("0.weight" [units, inputs], "0.bias",
+ *  ...; any other tool may have written it, PyTorch's
+ *  safetensors.torch.save_file(module.state_dict(), path) for instance).
+ *  Every weight of the model must be present with its exact shape and dtype
+ *  F32 (num_batches_tracked: I64, or absent); tensors under "optimizer." are
+ *  ignored; any other tensor is an error, as in PyTorch's strict
+ *  load_state_dict. On any error (NN_ERROR_INVALID_FILE naming the tensor,
+ *  NN_ERROR_NON_FINITE for NaN or infinity in a weight) the model is
+ *  unchanged. The optimizer's state is kept. */
+NN_NODISCARD nn_status nn_model_load_weights(nn_model *model, const char *path);
+
+/** As nn_model_load_weights, from the `size` bytes at data. */
+NN_NODISCARD nn_status nn_model_load_weights_from_buffer(nn_model *model, const void *data, size_t size);
+
+/* ------------------------------------------------------------------------ */
 /* Threads and kernels                                                      */
 /* ------------------------------------------------------------------------ */
 

@@ -116,6 +116,8 @@ func caseName(_ e: NNError) -> String {
     case .invalidState: return "invalidState"
     case .nonFinite: return "nonFinite"
     case .outOfMemory: return "outOfMemory"
+    case .io: return "io"
+    case .invalidFile: return "invalidFile"
     }
 }
 

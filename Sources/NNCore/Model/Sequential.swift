@@ -29,6 +29,11 @@ public final class Sequential {
     var optimizer: Optimizer<Float>?
     var plateau: PlateauState?
     private var trained = false
+    /// Training batches run so far, over all fits (PyTorch's BatchNorm
+    /// num_batches_tracked: every normalization layer sees every batch).
+    var trainingSteps = 0
+    /// Whether the model has been trained (layers can no longer be added).
+    var isTrained: Bool { trained }
 
     /// An empty model over rows of `inputDim` features; `seed` seeds weight
     /// initialization and shuffling.

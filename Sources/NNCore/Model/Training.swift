@@ -20,6 +20,10 @@ public struct History: Sendable {
     private var columns: [[Double]] = []
     public init() {}
 
+    /// A history of `epochCount` epochs whose logs were not kept (a loaded
+    /// model's: the epoch count is what schedules need to continue).
+    init(epochCount: Int) { epochs = Array(0..<epochCount) }
+
     /// Values per log name ("loss", "accuracy", "val_loss", ...).
     public var values: [String: [Double]] {
         Dictionary(uniqueKeysWithValues: zip(names, columns))
@@ -232,6 +236,10 @@ extension Sequential {
             }
             let epochLearningRate = optimizer.learningRate
             if options.shuffle {
+                // A fresh permutation of the rows every epoch (as PyTorch's
+                // DataLoader), so an epoch's order depends only on the
+                // generator's state: training resumes exactly after a save.
+                for i in 0..<n { order[i] = i }
                 if shuffler != nil { shuffler!.shuffle(&order) } else { rng.shuffle(&order) }
             }
             var accumulators = metrics.map { $0.makeAccumulator(loss: loss, outputs: outputs, outputsAreLogits: logits) }
@@ -277,6 +285,7 @@ extension Sequential {
                                  count: network.parameterCount)
                 start += rows
                 batchIndex += 1
+                trainingSteps += 1
             }
             network.lastActivationDeferred = false
 

@@ -97,6 +97,18 @@ struct PlateauState {
         best = mode == .min ? .infinity : -.infinity
     }
 
+    /// The running state, for saving: the best value so far (infinite
+    /// before the first epoch), the epochs waited, the cooldown left.
+    var saved: (best: Double, wait: Int, cooldownLeft: Int) { (best, wait, cooldownLeft) }
+
+    /// A state continuing from `saved` values.
+    init(_ p: LearningRateSchedule.ReduceOnPlateau, best: Double, wait: Int, cooldownLeft: Int) {
+        self.init(p)
+        if !best.isNaN { self.best = best }
+        self.wait = wait
+        self.cooldownLeft = cooldownLeft
+    }
+
     /// Records this epoch's monitored value; returns the learning rate to use next.
     mutating func step(_ p: LearningRateSchedule.ReduceOnPlateau, value: Double, learningRate: Double) -> Double {
         if cooldownLeft > 0 {

@@ -257,6 +257,20 @@ final class Optimizer<T: NNFloat> {
         stateBuffers.first { $0.name == name }?.buffer
     }
 
+    /// Continues from saved state: `step` updates done, the current learning
+    /// rate, and one buffer of `parameterCount` values for each name of
+    /// `stateNames(for: options)`, in that order (none when step is 0).
+    func restore(step: Int, learningRate: Double, parameterCount: Int, buffers: [[T]]) {
+        reset()
+        self.learningRate = learningRate
+        guard step > 0 else { return }
+        makeState(count: parameterCount)
+        for (i, values) in buffers.enumerated() where i < stateBuffers.count {
+            values.withUnsafeBufferPointer { stateBuffers[i].buffer.pointer.update(from: $0.baseAddress!, count: parameterCount) }
+        }
+        self.step = step
+    }
+
     /// Forgets all state and the step count (after the parameter layout changed).
     func reset() {
         stateBuffers = []

@@ -16,6 +16,17 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
         s0 = splitMix(&sm); s1 = splitMix(&sm); s2 = splitMix(&sm); s3 = splitMix(&sm)
     }
 
+    /// The generator's four words of state (saved with a model so that
+    /// training resumes with the same random numbers).
+    var state: [UInt64] { [s0, s1, s2, s3] }
+
+    /// A generator continuing from `state` (four words, not all zero:
+    /// xoshiro256** never leaves the all-zero state).
+    init?(state: [UInt64]) {
+        guard state.count == 4, state.contains(where: { $0 != 0 }) else { return nil }
+        s0 = state[0]; s1 = state[1]; s2 = state[2]; s3 = state[3]
+    }
+
     public mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
         let t = s1 << 17
