@@ -51,7 +51,10 @@ let package = Package(
             // errno-setting library call (about 4× on Adam/RMSprop/Adagrad).
             // -enforce-exclusivity=unchecked: the dynamic exclusivity checks
             // on class properties cost more than a small network's step.
-            swiftSettings: [.unsafeFlags(["-Xcc", "-fno-math-errno", "-enforce-exclusivity=unchecked"])]
+            // NN_TEST_HOOKS (debug builds only, so never in the shipped
+            // libnn.so): hooks that tests use to plant faults.
+            swiftSettings: [.unsafeFlags(["-Xcc", "-fno-math-errno", "-enforce-exclusivity=unchecked"]),
+                            .define("NN_TEST_HOOKS", .when(configuration: .debug))]
         ),
         // The C ABI: every declaration of nn.h, implemented with @c @implementation.
         .target(
@@ -64,6 +67,7 @@ let package = Package(
                 "-Xlinker", "--version-script=\(root)/Sources/NNCAPI/exports.map",
             ])]
         ),
-        .testTarget(name: "NNCoreTests", dependencies: ["NNCore"]),
+        .testTarget(name: "NNCoreTests", dependencies: ["NNCore"],
+                    swiftSettings: [.define("NN_TEST_HOOKS", .when(configuration: .debug))]),
     ] + kernelTargets
 )

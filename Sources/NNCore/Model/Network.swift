@@ -152,7 +152,7 @@ public final class Network<T: NNFloat> {
     /// last `forward(x, rows)`, overwriting `gradients`. outputGradient may be
     /// overwritten.
     public func backward(_ x: UnsafePointer<T>, rows: Int, outputGradient: UnsafeMutablePointer<T>) {
-        if denseBackward(x, rows: rows, outputGradient: outputGradient) { return }
+        if backwardObserver == nil, !testHookActive, denseBackward(x, rows: rows, outputGradient: outputGradient) { return }
         var dy = outputGradient
         var spare = gradientA.pointer
         for i in stride(from: operations.count - 1, through: 0, by: -1) {
@@ -162,11 +162,34 @@ public final class Network<T: NNFloat> {
             op.backward(x: input, y: outputs[i].pointer, dy: dy, dx: dx, rows: rows,
                         params: parameters.pointer + parameterOffsets[i],
                         grads: gradients.pointer + parameterOffsets[i], kernels: kernels)
+            #if NN_TEST_HOOKS
+            if i == testHookPerturbedLayer {
+                let g = gradients.pointer + parameterOffsets[i]
+                for k in 0..<op.parameterCount { g[k] *= T(1.01) }
+            }
+            #endif
+            backwardObserver?(i, dx.map { UnsafePointer($0) }, rows)
             if let dx {
                 spare = (dx == gradientA.pointer) ? gradientB.pointer : gradientA.pointer
                 dy = dx
             }
         }
+    }
+
+    /// Called after each layer's backward pass (last layer first) with the
+    /// layer's index and its input gradient dx [rows, inputDim] (nil for the
+    /// first layer); the layer's parameter gradients are then in
+    /// `gradients`. Set only while someone watches (anomaly detection): the
+    /// small-network path is off meanwhile.
+    public var backwardObserver: ((Int, UnsafePointer<T>?, Int) -> Void)? = nil
+
+    /// Whether a test hook changes backward (debug builds only).
+    private var testHookActive: Bool {
+        #if NN_TEST_HOOKS
+        return testHookPerturbedLayer != nil
+        #else
+        return false
+        #endif
     }
 
     /// A scratch buffer of at least rows × outputDim for the loss gradient.
@@ -198,6 +221,13 @@ public final class Network<T: NNFloat> {
     /// The buffer that holds weight arrays of this kind.
     public func storage(trainable: Bool) -> Buffer<T> { trainable ? parameters : state }
 }
+
+#if NN_TEST_HOOKS
+/// Test hook (debug builds only): the backward pass of the layer with this
+/// index multiplies its parameter gradients by 1.01, a planted fault that
+/// the gradient check must find.
+nonisolated(unsafe) public var testHookPerturbedLayer: Int? = nil
+#endif
 
 /// One layer of `Network`'s dense path.
 struct DenseStep {

@@ -29,6 +29,18 @@ public final class Sequential {
     var optimizer: Optimizer<Float>?
     var plateau: PlateauState?
     private var trained = false
+    /// Anomaly detection: while on, `fit` checks every forward output,
+    /// gradient and updated parameter for NaN and infinity and stops at the
+    /// first one with an error naming the layer, the stage, the epoch, the
+    /// batch and the element (see `Anomaly`). Off by default (no cost).
+    public var anomalyDetection = false
+
+    /// Per-layer statistics (`LayerStatistics`, in `History.layerStatistics`)
+    /// from every k-th batch of each epoch; 0 (the default) collects none.
+    public var layerStatisticsEvery = 0 {
+        didSet { if layerStatisticsEvery < 0 { layerStatisticsEvery = 0 } }
+    }
+
     /// Training batches run so far, over all fits (PyTorch's BatchNorm
     /// num_batches_tracked: every normalization layer sees every batch).
     var trainingSteps = 0

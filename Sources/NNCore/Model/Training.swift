@@ -24,6 +24,12 @@ public struct History: Sendable {
     /// model's: the epoch count is what schedules need to continue).
     init(epochCount: Int) { epochs = Array(0..<epochCount) }
 
+    /// Per-layer statistics of the epochs that collected them
+    /// (`Sequential.layerStatisticsEvery` > 0), in epoch order.
+    public private(set) var layerStatistics: [EpochLayerStatistics] = []
+
+    mutating func append(_ statistics: EpochLayerStatistics) { layerStatistics.append(statistics) }
+
     /// Values per log name ("loss", "accuracy", "val_loss", ...).
     public var values: [String: [Double]] {
         Dictionary(uniqueKeysWithValues: zip(names, columns))
@@ -46,6 +52,14 @@ public struct History: Sendable {
             columns[column].append(v)
         }
     }
+}
+
+/// The per-layer statistics of one epoch.
+public struct EpochLayerStatistics: Equatable, Sendable {
+    /// The epoch's number (counting from 0 over all fits, as `History.epochs`).
+    public var epoch: Int
+    /// One entry per layer, in order.
+    public var layers: [LayerStatistics]
 }
 
 /// Options of `Sequential.fit`.
@@ -227,6 +241,16 @@ extension Sequential {
         }
         let clipping = optimizer.options.clipValue != nil || optimizer.options.clipNorm != nil
             || optimizer.options.globalClipNorm != nil
+        // Debugging aids, each off unless asked for (then one test per stage).
+        let anomaly = anomalyDetection
+        let watch = AnomalyWatch()
+        if anomaly { network.backwardObserver = backwardWatcher(watch) }
+        defer {
+            network.backwardObserver = nil
+            network.lastActivationDeferred = false
+        }
+        let statisticsEvery = layerStatisticsEvery
+        var collector = statisticsEvery > 0 ? LayerStatisticsCollector(model: self) : nil
 
         for epoch in 0..<options.epochs {
             let epochNumber = history.epochs.count
@@ -267,11 +291,21 @@ extension Sequential {
                 var context = ForwardContext(training: true, rng: rng)
                 let out = network.forward(xb, rows: rows, context: &context)
                 rng = context.rng
+                if anomaly {
+                    watch.epoch = epoch + 1
+                    watch.batch = batchIndex + 1
+                    if let a = forwardAnomaly(rows: rows, epoch: epoch + 1, batch: batchIndex + 1) {
+                        throw NNError.nonFinite(a.message)
+                    }
+                }
+                let sampled = statisticsEvery > 0 && batchIndex % statisticsEvery == 0
+                if sampled { collector!.recordForward(self, rows: rows) }
                 let grad = network.outputGradientBuffer(rows: rows)
                 let batchLoss = loss.evaluate(predictions: out, targets: yb, rows: rows, cols: outputs,
                                               logits: logits, grad: grad, divisor: Float(rows), weights: wb)
                 for i in accumulators.indices { accumulators[i].add(out, yb, rows: rows, cols: outputs) }
                 network.backward(xb, rows: rows, outputGradient: grad)
+                if anomaly, let a = watch.found { throw NNError.nonFinite(a.message) }
                 let penalty = regularized ? network.regularization(addGradients: true) : 0
                 let total = batchLoss + penalty * Double(rows)
                 if !total.isFinite {
@@ -281,8 +315,18 @@ extension Sequential {
                 }
                 lossSum += total
                 if clipping { clipGradients(optimizer.options, trainable) }
+                if sampled { collector!.recordGradients(self) }
                 optimizer.update(network.parameters.pointer, network.gradients.pointer,
                                  count: network.parameterCount)
+                if anomaly {
+                    for i in layers.indices {
+                        if let a = parameterAnomaly(layer: i, gradients: false, stage: .update, epoch: epoch + 1,
+                                                    batch: batchIndex + 1) {
+                            throw NNError.nonFinite(a.message)
+                        }
+                    }
+                }
+                if sampled { collector!.recordUpdate(self) }
                 start += rows
                 batchIndex += 1
                 trainingSteps += 1
@@ -302,6 +346,12 @@ extension Sequential {
             }
             history.append(epoch: epochNumber, logs)
             thisCall.append(epoch: epochNumber, logs)
+            if collector != nil {
+                let statistics = EpochLayerStatistics(epoch: epochNumber, layers: collector!.finish(self))
+                history.append(statistics)
+                thisCall.append(statistics)
+                collector!.reset(self)
+            }
             var stop = false
             if let callback = options.onEpochEnd, callback(epoch, logs) == .stop { stop = true }
             if case .reduceOnPlateau(let p) = learningRateSchedule, let value = logs[p.monitor] {
