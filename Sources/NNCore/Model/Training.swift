@@ -329,7 +329,7 @@ extension Sequential {
                 if sampled { collector!.recordUpdate(self) }
                 start += rows
                 batchIndex += 1
-                trainingSteps += 1
+                trainingSteps &+= 1
             }
             network.lastActivationDeferred = false
 

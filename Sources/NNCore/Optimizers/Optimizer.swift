@@ -295,7 +295,7 @@ final class Optimizer<T: NNFloat> {
             precondition(count == parameterCount,
                          "the optimizer state is for \(parameterCount!) parameters, got \(count); reset() it first")
         }
-        step += 1
+        step &+= 1
         // Every update rule is element-wise: large blocks are split into fixed
         // chunks run by the thread pool (the same bits for any thread count).
         // The buffers are in the order of stateNames(for:); reading them here

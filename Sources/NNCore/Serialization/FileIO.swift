@@ -45,7 +45,19 @@ enum FileIO {
     /// atomic within a file system); the directory is flushed last, so the
     /// rename itself survives a power loss. On any error the temporary file
     /// is removed and `path` is untouched.
-    static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+    static func writeAtomically(_ bytes: [UInt8], to requested: String) throws {
+        // A symbolic link is followed, so the file it points to is replaced
+        // (not the link); an existing file keeps its permissions.
+        var path = requested
+        var info = stat()
+        var mode: mode_t = 0o644
+        if lstat(requested, &info) == 0 {
+            if (info.st_mode & S_IFMT) == S_IFLNK, let resolved = realpath(requested, nil) {
+                path = String(cString: resolved)
+                free(resolved)
+            }
+            if stat(path, &info) == 0 { mode = info.st_mode & 0o7777 }
+        }
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -62,7 +74,8 @@ enum FileIO {
         }
         guard fd >= 0 else { throw NNError.io("cannot create a temporary file in \(directory): \(reason())") }
         var failure: String? = nil
-        bytes.withUnsafeBytes { raw in
+        if fchmod(fd, mode) != 0 { failure = "cannot set the permissions of \(temporary): \(reason())" }
+        if failure == nil { bytes.withUnsafeBytes { raw in
             var done = 0
             while done < raw.count {
                 let n = write(fd, raw.baseAddress! + done, raw.count - done)
@@ -73,7 +86,7 @@ enum FileIO {
                 }
                 done += n
             }
-        }
+        } }
         if failure == nil, fsync(fd) != 0 { failure = "cannot flush \(temporary) to disk: \(reason())" }
         if close(fd) != 0, failure == nil { failure = "cannot close \(temporary): \(reason())" }
         if failure == nil, rename(temporary, path) != 0 { failure = "cannot rename \(temporary) to \(path): \(reason())" }

@@ -365,8 +365,10 @@ extension Sequential {
             throw NNError.invalidFile("training.rng must be four words, not all zero")
         }
         rng = generator
+        // Counters stay far from Int.max, so that training on cannot overflow them.
+        let counters = 0...(1 << 53)
         history = History(epochCount: try training.int("epochs", 0...Int(Int32.max)))
-        trainingSteps = try training.int("steps", 0...Int.max)
+        trainingSteps = try training.int("steps", counters)
         if try training.bool("trained") { markTrained() }
         guard let optimizer else {
             if file.orderedNames.contains(where: { $0.hasPrefix(ModelFile.optimizerPrefix) }) {
@@ -374,7 +376,7 @@ extension Sequential {
             }
             return
         }
-        guard let step = try training.optional("optimizer_step").map({ try $0.asInt(0...Int.max) }) else {
+        guard let step = try training.optional("optimizer_step").map({ try $0.asInt(counters) }) else {
             if file.orderedNames.contains(where: { $0.hasPrefix(ModelFile.optimizerPrefix) }) {
                 throw NNError.invalidFile("the file has optimizer tensors but no training.optimizer_step")
             }

@@ -12,20 +12,32 @@ A Keras-like API on top of the C library (include/nn.h), through ctypes:
     history = model.fit(x, y, epochs=100, batch_size=10)
     probabilities = model.predict(x)
 
+Saving and loading: ``model.save("model.safetensors")`` writes the whole
+model (layers, weights, compile settings, optimizer state) as a safetensors
+file, atomically, with PyTorch's state_dict names for the weights;
+``nn.load_model(path)`` gives it back, ready to predict or to continue
+training exactly; ``model.save_weights`` / ``model.load_weights`` move the
+weights alone (also to and from PyTorch); ``model.to_bytes()`` and
+``nn.load_model(data)`` do the same in memory.
+
 Errors from libnn become exceptions carrying the library's message:
 nn.InvalidArgumentError (also a ValueError), nn.InvalidStateError (also a
-RuntimeError), nn.OutOfMemoryError (also a MemoryError), all subclasses of
+RuntimeError), nn.OutOfMemoryError (also a MemoryError), nn.InvalidFileError
+(also a ValueError: a model file that libnn refuses) and nn.FileError (also
+an OSError: a file that cannot be read or written), all subclasses of
 nn.Error.
 """
 
 from . import _lib
 from . import activations, initializers, regularizers, schedules
 from . import callbacks, layers, losses, metrics, optimizers, utils
-from . import models
-from ._handle import Error, InvalidArgumentError, InvalidStateError, OutOfMemoryError
+from . import models, saving
+from ._handle import (Error, FileError, InvalidArgumentError, InvalidFileError, InvalidStateError,
+                      OutOfMemoryError)
 from .callbacks import History
 from .layers import Activation, BatchNormalization, Dense, Dropout, Input
 from .models import Sequential
+from .saving import load_model
 from .threads import cpu_level, get_num_threads, set_num_threads
 from .utils import to_categorical
 
@@ -37,10 +49,11 @@ __header_version__ = _lib.NN_VERSION_STRING
 library_path = _lib.library_path
 
 __all__ = [
-    "Sequential", "set_num_threads", "get_num_threads", "cpu_level", "Dense", "Dropout", "BatchNormalization", "Activation", "Input", "History",
+    "Sequential", "load_model", "set_num_threads", "get_num_threads", "cpu_level", "Dense", "Dropout", "BatchNormalization", "Activation", "Input", "History",
     "to_categorical",
-    "Error", "InvalidArgumentError", "InvalidStateError", "OutOfMemoryError",
+    "Error", "InvalidArgumentError", "InvalidStateError", "OutOfMemoryError", "InvalidFileError",
+    "FileError",
     "activations", "callbacks", "initializers", "layers", "losses", "metrics", "models",
-    "optimizers", "regularizers", "schedules", "utils",
+    "optimizers", "regularizers", "saving", "schedules", "utils",
     "__version__",
 ]

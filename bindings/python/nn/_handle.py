@@ -8,6 +8,8 @@ because ctypes releases the GIL while C runs.
 """
 
 import ctypes
+import errno as errno_module
+import os
 import threading
 import weakref
 
@@ -45,6 +47,36 @@ class OutOfMemoryError(Error, MemoryError):
     """libnn could not allocate memory, or an allocation would be unreasonably large."""
 
 
+class InvalidFileError(Error, ValueError):
+    """A model file (or bytes) that libnn refuses: not a safetensors file, a
+    truncated or corrupted one, offsets or sizes that do not add up, a
+    tensor missing or of the wrong shape or dtype, metadata that does not
+    describe a valid libnn model, or a safetensors file with no libnn
+    metadata given to load_model. The message says which."""
+
+
+class FileError(Error, OSError):
+    """A file could not be opened, read or written (NN_ERROR_IO): the
+    message carries the system's reason. Also an OSError, so
+    ``except OSError`` catches it as it catches Python's own file errors;
+    ``errno`` and ``strerror`` are set when the message ends with the
+    system's text for an errno value ("No such file or directory": ENOENT),
+    else None."""
+
+    def __init__(self, message, status=_lib.NN_ERROR_IO):
+        super().__init__(message, status)
+        self.errno = self.strerror = None
+        for code in sorted(errno_module.errorcode):
+            text = os.strerror(code)
+            if message.endswith(": " + text):
+                self.errno, self.strerror = code, text
+                break
+
+    def __str__(self):
+        # libnn's message (OSError would print "[Errno N] strerror" alone)
+        return str(self.args[0]) if self.args else ""
+
+
 _EXCEPTION_FOR_STATUS = {
     _lib.NN_ERROR_NULL_POINTER: InvalidArgumentError,
     _lib.NN_ERROR_INVALID_ARGUMENT: InvalidArgumentError,
@@ -52,6 +84,8 @@ _EXCEPTION_FOR_STATUS = {
     _lib.NN_ERROR_NON_FINITE: InvalidArgumentError,
     _lib.NN_ERROR_INVALID_STATE: InvalidStateError,
     _lib.NN_ERROR_OUT_OF_MEMORY: OutOfMemoryError,
+    _lib.NN_ERROR_IO: FileError,
+    _lib.NN_ERROR_INVALID_FILE: InvalidFileError,
 }
 
 
@@ -101,6 +135,17 @@ class ModelHandle:
             raise ValueError(f"input_dim must be a positive integer, got {input_dim}")
         pointer = _lib.nn_model_p()
         _check(_lib.nn_model_create(input_dim, seed, ctypes.byref(pointer)))
+        self._own(pointer)
+
+    @classmethod
+    def adopt(cls, pointer):
+        """A handle that owns `pointer`, a model libnn has just created
+        (nn_model_load_from_buffer, ...): it will free it exactly once."""
+        self = cls.__new__(cls)
+        self._own(pointer)
+        return self
+
+    def _own(self, pointer):
         self._pointer = pointer
         # A re-entrant lock: callbacks run on the calling thread while fit
         # holds the lock. As nn.h allows, they may read the model and set its

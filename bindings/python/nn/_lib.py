@@ -25,7 +25,7 @@ import ctypes
 import os
 import sys
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_double, c_float,
-                    c_int, c_size_t, c_uint64, c_void_p)
+                    c_int, c_size_t, c_uint, c_uint64, c_void_p)
 
 # --------------------------------------------------------------------------
 # Loading
@@ -85,9 +85,9 @@ lib, library_path = _load()
 # --------------------------------------------------------------------------
 
 NN_VERSION_MAJOR = 0
-NN_VERSION_MINOR = 2
+NN_VERSION_MINOR = 3
 NN_VERSION_PATCH = 0
-NN_VERSION_STRING = "0.2.0"
+NN_VERSION_STRING = "0.3.0"
 
 nn_version = lib.nn_version
 nn_version.argtypes = []
@@ -584,6 +584,36 @@ nn_model_confusion_matrix.argtypes = [nn_model_p, POINTER(c_float), POINTER(c_fl
 nn_model_confusion_matrix.restype = nn_status
 
 # --------------------------------------------------------------------------
+# Saving and loading
+# --------------------------------------------------------------------------
+
+NN_SAVE_INCLUDE_OPTIMIZER = 1
+
+nn_model_save = lib.nn_model_save
+nn_model_save.argtypes = [nn_model_p, c_char_p, c_uint]
+nn_model_save.restype = nn_status
+
+nn_model_save_to_buffer = lib.nn_model_save_to_buffer
+nn_model_save_to_buffer.argtypes = [nn_model_p, c_uint, c_void_p, c_size_t, POINTER(c_size_t)]
+nn_model_save_to_buffer.restype = nn_status
+
+nn_model_load = lib.nn_model_load
+nn_model_load.argtypes = [c_char_p, POINTER(nn_model_p)]
+nn_model_load.restype = nn_status
+
+nn_model_load_from_buffer = lib.nn_model_load_from_buffer
+nn_model_load_from_buffer.argtypes = [c_void_p, c_size_t, POINTER(nn_model_p)]
+nn_model_load_from_buffer.restype = nn_status
+
+nn_model_load_weights = lib.nn_model_load_weights
+nn_model_load_weights.argtypes = [nn_model_p, c_char_p]
+nn_model_load_weights.restype = nn_status
+
+nn_model_load_weights_from_buffer = lib.nn_model_load_weights_from_buffer
+nn_model_load_weights_from_buffer.argtypes = [nn_model_p, c_void_p, c_size_t]
+nn_model_load_weights_from_buffer.restype = nn_status
+
+# --------------------------------------------------------------------------
 # Kernels
 # --------------------------------------------------------------------------
 
@@ -649,6 +679,12 @@ FUNCTIONS = (
     "nn_model_evaluate",
     "nn_model_predict",
     "nn_model_confusion_matrix",
+    "nn_model_save",
+    "nn_model_save_to_buffer",
+    "nn_model_load",
+    "nn_model_load_from_buffer",
+    "nn_model_load_weights",
+    "nn_model_load_weights_from_buffer",
     "nn_set_num_threads",
     "nn_num_threads",
     "nn_cpu_level",

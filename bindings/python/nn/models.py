@@ -789,6 +789,87 @@ class Sequential:
         raise AttributeError("the model has no Dense layer and no input width yet, so no "
                              "output shape")
 
+    # -- saving and loading ------------------------------------------------
+
+    def save(self, filepath, overwrite=True, include_optimizer=True):
+        """Save the whole model to `filepath` as a safetensors file
+        (https://github.com/huggingface/safetensors; the extension is up to
+        you, '.safetensors' is the usual one); nn.load_model reads it back.
+
+        The file holds every weight array, named as PyTorch names the
+        state_dict of the equivalent torch.nn.Sequential ("0.weight" is the
+        first Dense kernel transposed, [units, inputs]; see include/nn.h,
+        "Saving and loading"), so the `safetensors` package, PyTorch and
+        other tools read it too; and, as JSON in its metadata, the layers,
+        the compile settings (loss, optimizer and its hyper-parameters,
+        metrics, learning-rate schedule), the seed and the training state.
+        include_optimizer=True (the default) also stores the optimizer's
+        state (moments, step count, current learning rate), so that a loaded
+        model continues training exactly as this one would; with False the
+        loaded model starts with fresh optimizer state, as after compile.
+
+        libnn writes the file atomically: the bytes go to a temporary file in
+        the same directory, flushed to disk, and renamed over `filepath`, so
+        a crash or a kill at any moment leaves the previous file or the new
+        one, never a truncated one. overwrite=False refuses (FileExistsError)
+        to replace an existing file; Keras would ask instead.
+
+        Raises nn.FileError (an OSError) if the file cannot be written.
+        """
+        from . import saving
+        path = saving.path_argument(filepath, "filepath")
+        flags = saving.save_flags(include_optimizer)
+        self._ensure_built_for("weights to save")
+        saving.check_overwrite(filepath, overwrite)
+        self._handle.call(_lib.nn_model_save, path, flags)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Save the model to `filepath` without the optimizer's state (a
+        safetensors file, as save(filepath, include_optimizer=False) writes
+        it, atomically): model.load_weights reads its weights back into a
+        model of the same architecture, and PyTorch's load_state_dict into
+        the equivalent torch.nn.Sequential."""
+        self.save(filepath, overwrite=overwrite, include_optimizer=False)
+
+    def load_weights(self, filepath):
+        """Replace every weight array of this (built) model with the tensors
+        of a safetensors file: one written by save or save_weights, or by
+        any tool in PyTorch's layout (for instance
+        ``safetensors.torch.save_file(torch_model.state_dict(), path)`` of
+        the equivalent torch.nn.Sequential). `filepath` may also be the
+        file's bytes (bytes, bytearray or memoryview).
+
+        Strict, as PyTorch's load_state_dict(strict=True): every weight must
+        be there with its exact shape and dtype F32 (num_batches_tracked:
+        I64, or absent); a tensor the model does not have is an error;
+        tensors under "optimizer." are ignored. All or nothing: on any error
+        (nn.InvalidFileError naming the tensor; nn.InvalidArgumentError for
+        NaN or infinity in a weight; nn.FileError if the file cannot be read)
+        the weights are unchanged. The optimizer's state is kept.
+        """
+        from . import saving
+        self._ensure_built_for("weights to load")
+        if saving.is_bytes_like(filepath):
+            data = bytes(filepath)
+            self._handle.call(_lib.nn_model_load_weights_from_buffer, data, len(data))
+        else:
+            path = saving.path_argument(filepath, "filepath")
+            self._handle.call(_lib.nn_model_load_weights, path)
+
+    def to_bytes(self, include_optimizer=True):
+        """The file that save(filepath, include_optimizer=...) would write,
+        as bytes (nn.load_model takes them back)."""
+        from . import saving
+        flags = saving.save_flags(include_optimizer)
+        self._ensure_built_for("weights to save")
+        with self._handle._lock:
+            size = self._handle.get_size(_lib.nn_model_save_to_buffer, flags, None, 0)
+            buffer = ctypes.create_string_buffer(max(size, 1))
+            written = ctypes.c_size_t()
+            self._handle.call(_lib.nn_model_save_to_buffer, flags, buffer, size,
+                              ctypes.byref(written))
+        return ctypes.string_at(buffer, written.value)
+
     # -- life cycle --------------------------------------------------------
 
     @property
@@ -813,3 +894,10 @@ class Sequential:
         state = "closed" if self._closed else ("built" if self.built else "not built")
         return f"<nn.Sequential {self.name!r} layers={len(self._layers)} {state}>"
 
+
+
+def load_model(filepath, compile=True):
+    """The model saved at `filepath` (or in the bytes of such a file), as a
+    new nn.Sequential; see nn.saving.load_model."""
+    from . import saving
+    return saving.load_model(filepath, compile=compile)

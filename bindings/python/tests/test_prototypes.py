@@ -25,6 +25,7 @@ PRELUDE = "typedef unsigned long size_t;\ntypedef unsigned long long uint64_t;\n
 
 BASIC = {
     "int": ctypes.c_int,
+    "unsigned int": ctypes.c_uint,
     "size_t": ctypes.c_size_t,
     "uint64_t": ctypes.c_uint64,
     "float": ctypes.c_float,
