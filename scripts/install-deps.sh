@@ -2,7 +2,8 @@
 # Installs what `make demo` and `make test` need and is missing:
 #   system: cmake, pkg-config, cmocka (apt-get, when running as root)
 #   Python: numpy, pytest, scikit-learn, pycparser, safetensors (pip; the
-#           saving tests read libnn's files with safetensors)
+#           saving tests read libnn's files with safetensors), matplotlib
+#           (history.plot and the debugging example draw with it)
 # Already-present tools are left alone, so a second run does nothing.
 set -euo pipefail
 PYTHON=${PYTHON:-python3}
@@ -27,7 +28,7 @@ if [ ${#missing_apt[@]} -gt 0 ]; then
 fi
 
 missing_pip=()
-for spec in numpy:numpy pytest:pytest sklearn:scikit-learn pycparser:pycparser safetensors:safetensors; do
+for spec in numpy:numpy pytest:pytest sklearn:scikit-learn pycparser:pycparser safetensors:safetensors matplotlib:matplotlib; do
     module=${spec%%:*}; package=${spec#*:}
     "$PYTHON" -c "import $module" >/dev/null 2>&1 || missing_pip+=("$package")
 done

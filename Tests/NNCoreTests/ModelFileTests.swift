@@ -53,7 +53,7 @@ final class ModelFileTests: XCTestCase {
             XCTAssertEqual(loaded.loss, model.loss)
             XCTAssertEqual(loaded.optimizerOptions, model.optimizerOptions)
             XCTAssertEqual(loaded.seed, model.seed)
-            XCTAssertEqual(loaded.history.epochs.count, 3)
+            XCTAssertEqual(loaded.history.epochCount, 3)
             // Saving the loaded model gives the same bytes.
             XCTAssertEqual(try loaded.serialized(includeOptimizer: includeOptimizer), bytes)
             // A trained model takes no more layers, loaded or not.

@@ -20,9 +20,14 @@ public struct History: Sendable {
     private var columns: [[Double]] = []
     public init() {}
 
-    /// A history of `epochCount` epochs whose logs were not kept (a loaded
-    /// model's: the epoch count is what schedules need to continue).
-    init(epochCount: Int) { epochs = Array(0..<epochCount) }
+    /// Epochs trained before the ones listed in `epochs` (a loaded model's:
+    /// their logs were not kept, only their number, which schedules need).
+    public private(set) var earlierEpochs = 0
+    /// Epochs trained so far, over all fits (and before loading).
+    public var epochCount: Int { earlierEpochs + epochs.count }
+
+    /// A history of `epochCount` epochs whose logs were not kept.
+    init(epochCount: Int) { earlierEpochs = epochCount }
 
     /// Per-layer statistics of the epochs that collected them
     /// (`Sequential.layerStatisticsEvery` > 0), in epoch order.
@@ -253,7 +258,7 @@ extension Sequential {
         var collector = statisticsEvery > 0 ? LayerStatisticsCollector(model: self) : nil
 
         for epoch in 0..<options.epochs {
-            let epochNumber = history.epochs.count
+            let epochNumber = history.epochCount
             if let schedule = learningRateSchedule,
                let lr = schedule.learningRate(initial: optimizer.options.learningRate, epoch: epochNumber) {
                 optimizer.learningRate = lr

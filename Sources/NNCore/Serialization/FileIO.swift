@@ -61,18 +61,27 @@ enum FileIO {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        guard !name.isEmpty else { throw NNError.io("cannot save to \(path): the path names a directory") }
+        guard !name.isEmpty else { throw NNError.io("cannot save \(requested): the path names a directory") }
+        // The temporary file's name: the target's (cut to 200 bytes, so that
+        // the whole stays within NAME_MAX), process id, counter, random tag.
+        var stem = ""
+        for scalar in name.unicodeScalars {
+            if stem.utf8.count + String(scalar).utf8.count > 200 { break }
+            stem.unicodeScalars.append(scalar)
+        }
         // A name no other writer uses: process id plus a counter plus a
         // random suffix; O_EXCL refuses an existing file.
         var fd: Int32 = -1
         var temporary = ""
         for attempt in 0..<16 {
             let tag = String(UInt64.random(in: 0...UInt64.max) >> 16, radix: 36)
-            temporary = "\(directory)/.\(name).\(getpid()).\(attempt)\(tag).tmp"
+            temporary = "\(directory)/.\(stem).\(getpid()).\(attempt)\(tag).tmp"
             fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             if fd >= 0 || errno != EEXIST { break }
         }
-        guard fd >= 0 else { throw NNError.io("cannot create a temporary file in \(directory): \(reason())") }
+        guard fd >= 0 else {
+            throw NNError.io("cannot save \(requested): cannot create a temporary file in \(directory): \(reason())")
+        }
         var failure: String? = nil
         if fchmod(fd, mode) != 0 { failure = "cannot set the permissions of \(temporary): \(reason())" }
         if failure == nil { bytes.withUnsafeBytes { raw in
@@ -92,7 +101,7 @@ enum FileIO {
         if failure == nil, rename(temporary, path) != 0 { failure = "cannot rename \(temporary) to \(path): \(reason())" }
         if let failure {
             unlink(temporary)
-            throw NNError.io(failure)
+            throw NNError.io("cannot save \(requested): \(failure)")
         }
         // Flush the directory entry (best effort: some file systems refuse).
         let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

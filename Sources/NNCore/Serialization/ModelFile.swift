@@ -118,7 +118,7 @@ extension Sequential {
 
         var training: [String: JSONValue] = [
             "rng": .array(rng.state.map { .string(String($0, radix: 16)) }),
-            "epochs": .integer(history.epochs.count),
+            "epochs": .integer(history.epochCount),
             "steps": .integer(trainingSteps),
             "trained": .bool(isTrained),
         ]
@@ -367,7 +367,7 @@ extension Sequential {
         rng = generator
         // Counters stay far from Int.max, so that training on cannot overflow them.
         let counters = 0...(1 << 53)
-        history = History(epochCount: try training.int("epochs", 0...Int(Int32.max)))
+        history = History(epochCount: try training.int("epochs", counters))
         trainingSteps = try training.int("steps", counters)
         if try training.bool("trained") { markTrained() }
         guard let optimizer else {

@@ -36,8 +36,8 @@ static const struct {
 #undef NN_SIGNATURE
 };
 
-/* The number of functions nn.h 0.2.0 declares. */
-#define NN_FUNCTION_COUNT 46
+/* The number of functions nn.h 0.3.0 declares. */
+#define NN_FUNCTION_COUNT 52
 
 int main(void) {
     /* Status codes are part of the ABI: their values must never change. */
@@ -50,6 +50,10 @@ int main(void) {
     CHECK(NN_ERROR_NON_FINITE == 6);
     CHECK(NN_ERROR_OUT_OF_MEMORY == 7);
     CHECK(NN_ERROR_INTERNAL == 8);
+    CHECK(NN_ERROR_IO == 9);
+    CHECK(NN_ERROR_INVALID_FILE == 10);
+    /* So is the save flag. */
+    CHECK(NN_SAVE_INCLUDE_OPTIMIZER == 1u);
 
     /* So are the values of every other enum. */
     CHECK(NN_ACTIVATION_LINEAR == 0 && NN_ACTIVATION_SIGMOID == 1 && NN_ACTIVATION_TANH == 2);
