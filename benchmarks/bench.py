@@ -16,6 +16,8 @@ with R > 1 meaning libnn is better (faster, or lower latency).
                 throughput, libnn (from C) vs FANN and PyTorch
   fit_overhead  model.fit through the Python binding vs the same nn_model_fit
                 called directly through ctypes
+  w1_anomaly    the W1 fit with anomaly detection switched off explicitly vs
+                never switched on (must be 1.00), and switched on (its price)
 
 Each thread count runs in its own process with the BLAS thread variables set
 (BLAS reads them at import), libnn set with nn.set_num_threads and PyTorch
@@ -227,6 +229,20 @@ def training_benchmarks(threads):
         emit("fit_overhead", "libnn-python", 1, "samples_per_s", rows / t_api)
         emit("fit_overhead", "libnn-c", 1, "samples_per_s", rows / t_raw)
         print(f"ratio=libnn-python/libnn-c bench=fit_overhead threads=1 value={t_raw / t_api:.3f}", flush=True)
+
+        # Anomaly detection costs nothing while off: the same raw fit with
+        # detection switched off explicitly, against the runs above (never
+        # switched on), and its price while on.
+        handle.call(lib.nn_model_set_anomaly_detection, 0)
+        t_off = best_time(raw_epoch, repeat=3, min_time=0)
+        handle.call(lib.nn_model_set_anomaly_detection, 1)
+        t_on = best_time(raw_epoch, repeat=3, min_time=0)
+        handle.call(lib.nn_model_set_anomaly_detection, 0)
+        t_off = min(t_off, best_time(raw_epoch, repeat=3, min_time=0))
+        emit("w1_anomaly", "libnn-off", 1, "samples_per_s", rows / t_off)
+        emit("w1_anomaly", "libnn-on", 1, "samples_per_s", rows / t_on)
+        print(f"ratio=libnn-off/libnn-never bench=w1_anomaly threads=1 value={t_raw / t_off:.3f}", flush=True)
+        print(f"ratio=libnn-on/libnn-off bench=w1_anomaly threads=1 value={t_off / t_on:.3f}", flush=True)
 
 
 def torch_small_benchmarks():

@@ -679,6 +679,147 @@ NN_NODISCARD nn_status nn_model_load_weights(nn_model *model, const char *path);
 NN_NODISCARD nn_status nn_model_load_weights_from_buffer(nn_model *model, const void *data, size_t size);
 
 /* ------------------------------------------------------------------------ */
+/* Seeing inside: gradient check, anomaly detection, layer statistics,      */
+/* diagnosis                                                                */
+/* ------------------------------------------------------------------------ */
+
+/** Options of nn_model_gradient_check; fill with nn_gradient_check_options_init. */
+typedef struct nn_gradient_check_options {
+    size_t struct_size;            /**< sizeof(nn_gradient_check_options), set by the init function */
+    int use_float;                 /**< 0 (default): the layers rebuilt in double precision over the
+                                        generic reference kernels (a correct layer gives ~1e-9); 1: the
+                                        float32 production kernels themselves (~1e-3 is normal) */
+    double epsilon;                /**< finite-difference step h; 0 (default): 1e-6 in double, 1e-2 in float */
+    size_t max_checks_per_array;   /**< at most this many elements of each weight array are checked
+                                        (random ones from seed, plus the one of largest gradient);
+                                        default 64; 0 checks all */
+    uint64_t seed;                 /**< seeds the choice of elements and the Dropout masks (held
+                                        fixed during the check); default 0 */
+} nn_gradient_check_options;
+
+/** One layer's result of nn_model_gradient_check. */
+typedef struct nn_gradient_check_result {
+    size_t layer;                  /**< index of the layer (0-based) */
+    double relative_error;         /**< ||analytic - numeric|| / (||analytic|| + ||numeric||) over
+                                        the checked elements of the layer */
+    size_t weight_index;           /**< where |analytic - numeric| is largest: the weight array
+                                        (nn_model_get_weight's index) ... */
+    size_t element;                /**< ... and the element in it (row-major, Keras's layout) */
+    double analytic;               /**< backpropagation's derivative there */
+    double numeric;                /**< (L(w + h) - L(w - h)) / 2h there */
+    size_t checked;                /**< elements compared in this layer */
+    size_t below_resolution;       /**< elements left out because both derivatives are below what
+                                        finite differences resolve (about 8·|L|·eps/h: 2e-9 for a
+                                        loss near 1 in double); many in the first layers is itself
+                                        a sign of vanishing gradients */
+} nn_gradient_check_result;
+
+/** Fills *options with the defaults. Does nothing if options is NULL. */
+void nn_gradient_check_options_init(nn_gradient_check_options *options);
+
+/** Checks the analytic gradient of every parameter against central finite
+ *  differences of the training loss (loss + regularization, in training
+ *  mode: Dropout masks held fixed, batch normalization on batch statistics)
+ *  on x [rows, x_cols] and y [rows, y_cols], as PyTorch's gradcheck does for
+ *  a function. Writes one result per layer that has parameters, in layer
+ *  order, into results, which holds capacity entries (the number of layers,
+ *  nn_model_layer_count, always suffices; fewer than needed gives
+ *  NN_ERROR_SHAPE_MISMATCH); *count receives the number written. The model
+ *  is not changed. options may be NULL for the defaults. Needs a loss
+ *  (NN_ERROR_INVALID_STATE); data errors as nn_model_evaluate. */
+NN_NODISCARD nn_status nn_model_gradient_check(nn_model *model, const float *x, const float *y, size_t rows,
+                                               size_t x_cols, size_t y_cols,
+                                               const nn_gradient_check_options *options,
+                                               nn_gradient_check_result *results, size_t capacity,
+                                               size_t *count);
+
+/** Turns anomaly detection on (1) or off (0, the default). While on,
+ *  nn_model_fit checks every layer's output (forward), every parameter and
+ *  input gradient (backward) and every updated parameter (update) for NaN
+ *  and infinity, and stops at the first one with NN_ERROR_NON_FINITE and a
+ *  message naming the layer, the stage, the epoch, the batch and the
+ *  element: "non-finite value (inf) in forward of layer 2 (dense_2, relu) at
+ *  epoch 37, batch 12 (counting from 1), element [5, 17] of its output".
+ *  Off, it costs nothing. */
+NN_NODISCARD nn_status nn_model_set_anomaly_detection(nn_model *model, int enabled);
+
+/** Collects per-layer statistics during nn_model_fit from every
+ *  every_batches-th batch of each epoch (1: every batch); 0 (the default)
+ *  collects none. Read them with nn_model_layer_statistics. */
+NN_NODISCARD nn_status nn_model_set_layer_statistics(nn_model *model, size_t every_batches);
+
+/** One layer's statistics over one epoch (over the sampled batches). */
+typedef struct nn_layer_statistics {
+    size_t struct_size;            /**< set by libnn to sizeof(nn_layer_statistics) */
+    size_t epoch;                  /**< the epoch (counting from 0 over all fits) */
+    size_t layer;                  /**< index of the layer */
+    size_t batches;                /**< batches sampled */
+    double activation_mean;        /**< mean of the layer's outputs (logits for an output layer
+                                        whose softmax/sigmoid the loss applies) */
+    double activation_std;         /**< their standard deviation */
+    double dead_fraction;          /**< ReLU layers: fraction of units never positive; else NaN */
+    double saturated_fraction;     /**< sigmoid/tanh layers: fraction of outputs where the derivative
+                                        is under 5% of its maximum; else NaN */
+    double gradient_norm;          /**< mean L2 norm of the layer's parameter gradient; NaN without parameters */
+    double weight_norm;            /**< L2 norm of the layer's parameters at the end of the epoch; NaN without */
+    double update_ratio;           /**< mean ||update|| / ||parameters|| of one step; NaN without parameters */
+} nn_layer_statistics;
+
+/** Number of epochs that collected statistics so far (over all fits). */
+NN_NODISCARD nn_status nn_model_layer_statistics_count(const nn_model *model, size_t *count);
+
+/** The statistics of layer `layer` in entry `entry` (0 <= entry <
+ *  nn_model_layer_statistics_count: epochs in order). Returns
+ *  NN_ERROR_INVALID_ARGUMENT for an entry or layer out of range. */
+NN_NODISCARD nn_status nn_model_layer_statistics(const nn_model *model, size_t entry, size_t layer,
+                                                 nn_layer_statistics *out);
+
+/** What nn_model_diagnose can find. */
+typedef enum nn_finding_kind {
+    NN_FINDING_VANISHING_GRADIENTS = 0, /**< the gradient shrinks by orders of magnitude towards the first layer */
+    NN_FINDING_EXPLODING_GRADIENTS = 1, /**< it grows by orders of magnitude, or is huge or non-finite */
+    NN_FINDING_DEAD_UNITS = 2,          /**< most units of a ReLU layer never fire */
+    NN_FINDING_SATURATED_UNITS = 3,     /**< most outputs of a sigmoid/tanh layer sit on its flat tails */
+    NN_FINDING_LEARNING_RATE_TOO_HIGH = 4, /**< the loss rises or becomes non-finite */
+    NN_FINDING_UNSCALED_INPUTS = 5,     /**< input features differ in scale by orders of magnitude */
+    NN_FINDING_LABEL_MISMATCH = 6,      /**< the targets do not fit the loss or the output layer */
+    NN_FINDING_LOSS_AT_CHANCE = 7       /**< the loss stays at the value of guessing */
+} nn_finding_kind;
+
+/** One finding of nn_model_diagnose. */
+typedef struct nn_finding {
+    nn_finding_kind kind;
+    int64_t layer;                 /**< the layer concerned, or -1 */
+    double value;                  /**< the figure behind the finding (a gradient ratio, a fraction
+                                        of dead units, a ratio of feature scales, ...) */
+    const char *message;           /**< what was seen, with numbers */
+    const char *suggestion;        /**< what to try */
+} nn_finding;
+
+/** Trains a copy of the model for `steps` (>= 2; 0: 20) mini-batches of
+ *  batch_size (0: 32) rows drawn from x [rows, x_cols], y [rows, y_cols],
+ *  watching gradients, activations and the loss, and keeps what it finds in
+ *  the model: *count receives the number of findings (read them with
+ *  nn_model_finding) and nn_model_diagnosis_report gives a readable report.
+ *  The model's weights and optimizer state are not changed. Needs a
+ *  compiled model (NN_ERROR_INVALID_STATE). */
+NN_NODISCARD nn_status nn_model_diagnose(nn_model *model, const float *x, const float *y, size_t rows,
+                                         size_t x_cols, size_t y_cols, size_t steps, size_t batch_size,
+                                         size_t *count);
+
+/** Finding `index` of the last nn_model_diagnose on this model. Its strings
+ *  belong to the model and stay valid until the next nn_model_diagnose or
+ *  nn_model_free. NN_ERROR_INVALID_STATE before any diagnosis,
+ *  NN_ERROR_INVALID_ARGUMENT for an index out of range. */
+NN_NODISCARD nn_status nn_model_finding(const nn_model *model, size_t index, nn_finding *out);
+
+/** The report of the last nn_model_diagnose, written as nn_model_summary
+ *  writes its text (truncated to capacity - 1 bytes, NUL-terminated,
+ *  *length the full length). NN_ERROR_INVALID_STATE before any diagnosis. */
+NN_NODISCARD nn_status nn_model_diagnosis_report(const nn_model *model, char *buffer, size_t capacity,
+                                                 size_t *length);
+
+/* ------------------------------------------------------------------------ */
 /* Threads and kernels                                                      */
 /* ------------------------------------------------------------------------ */
 

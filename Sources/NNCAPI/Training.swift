@@ -7,7 +7,7 @@ import Musl
 #endif
 
 /// Wraps a caller's array as a matrix view after checking pointer and size.
-private func matrix(_ pointer: UnsafePointer<Float>?, _ rows: Int, _ cols: Int, _ name: String) throws -> MatrixView<Float> {
+func matrix(_ pointer: UnsafePointer<Float>?, _ rows: Int, _ cols: Int, _ name: String) throws -> MatrixView<Float> {
     let p = try required(pointer, name)
     _ = try elementCount(rows, cols, name)
     return MatrixView(p, rows: rows, cols: cols)

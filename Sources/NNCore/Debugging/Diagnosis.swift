@@ -109,7 +109,8 @@ extension Sequential {
         try requireLayers()
         guard steps >= 2, steps <= 100_000 else { throw NNError.invalidArgument("steps must be in [2, 100000], got \(steps)") }
         guard batchSize > 0 else { throw NNError.invalidArgument("batch_size must be > 0, got \(batchSize)") }
-        guard x.rows > 0, x.cols == inputDim else {
+        guard x.rows > 0 else { throw NNError.shapeMismatch("diagnose data has 0 rows") }
+        guard x.cols == inputDim else {
             throw NNError.shapeMismatch("expected \(inputDim) input columns, got \(x.cols)")
         }
         guard y.rows == x.rows else {
@@ -132,6 +133,10 @@ extension Sequential {
         // steps may change freely.
         let copy = try Sequential.load(serialized: try serialized(includeOptimizer: true))
         copy.layerStatisticsEvery = 1
+        // Each step is a one-epoch fit of the copy: a schedule would move the
+        // learning rate every step (and a plateau would want validation
+        // data), so the copy keeps the current rate throughout.
+        try copy.setLearningRateSchedule(nil)
         let rows = min(batchSize, x.rows)
         var sampler = RandomGenerator(seed: seed ^ 0x6469_6167)
         let bx = Buffer<Float>(count: rows * x.cols), by = Buffer<Float>(count: rows * y.cols)
@@ -303,7 +308,9 @@ extension Sequential {
                                  suggestion: "clip gradients (clipnorm=1.0), lower the learning rate, or add batch "
                                      + "normalization"))
         }
-        guard let first = sized.first, let last = sized.last, first.layer != last.layer, last.rms > 0 else { return found }
+        guard found.isEmpty, let first = sized.first, let last = sized.last, first.layer != last.layer, last.rms > 0 else {
+            return found
+        }
         let ratio = first.rms / last.rms
         if ratio < 1e-3 {
             found.append(Finding(kind: .vanishingGradients, layer: first.layer, value: ratio,
@@ -313,7 +320,7 @@ extension Sequential {
                                      + "layers barely learn",
                                  suggestion: "use ReLU activations with He initialization (kernel_initializer="
                                      + "\"he_normal\"), add batch normalization, or use fewer layers"))
-        } else if ratio > 1e3, found.isEmpty {
+        } else if ratio > 1e3 {
             found.append(Finding(kind: .explodingGradients, layer: first.layer, value: ratio,
                                  message: "the gradient of the first layer is \(format(ratio)) times that of the last "
                                      + "(RMS per parameter)",

@@ -61,6 +61,8 @@ struct LayerStatisticsCollector {
             let width = network.operations[i].outputDim
             let y = network.layerOutput(i)
             let activation = model.layers[i].activation
+            // The output layer holds logits while the loss applies its sigmoid.
+            let logits = i == accumulators.count - 1 && network.lastActivationDeferred
             var sum = 0.0, squares = 0.0, saturated = 0
             for r in 0..<rows {
                 for u in 0..<width {
@@ -70,7 +72,9 @@ struct LayerStatisticsCollector {
                     squares += d * d
                     switch activation {
                     case .relu: if v > 0 { accumulators[i].fired[u] = true }
-                    case .sigmoid: if v < 0.0127 || v > 0.9873 { saturated += 1 }
+                    case .sigmoid:
+                        // sigmoid(z) < 0.0127 or > 0.9873 ⇔ |z| > 4.353
+                        if logits ? abs(v) > 4.353 : (v < 0.0127 || v > 0.9873) { saturated += 1 }
                     case .tanh: if abs(v) > 0.9747 { saturated += 1 }
                     default: break
                     }

@@ -37,7 +37,7 @@ static const struct {
 };
 
 /* The number of functions nn.h 0.3.0 declares. */
-#define NN_FUNCTION_COUNT 52
+#define NN_FUNCTION_COUNT 61
 
 int main(void) {
     /* Status codes are part of the ABI: their values must never change. */
@@ -79,6 +79,10 @@ int main(void) {
     CHECK(NN_MONITOR_AUTO == 0 && NN_MONITOR_MIN == 1 && NN_MONITOR_MAX == 2);
     CHECK(NN_SCHEDULE_NONE == 0 && NN_SCHEDULE_STEP == 1 && NN_SCHEDULE_EXPONENTIAL == 2);
     CHECK(NN_SCHEDULE_COSINE == 3 && NN_SCHEDULE_REDUCE_ON_PLATEAU == 4);
+    CHECK(NN_FINDING_VANISHING_GRADIENTS == 0 && NN_FINDING_EXPLODING_GRADIENTS == 1);
+    CHECK(NN_FINDING_DEAD_UNITS == 2 && NN_FINDING_SATURATED_UNITS == 3);
+    CHECK(NN_FINDING_LEARNING_RATE_TOO_HIGH == 4 && NN_FINDING_UNSCALED_INPUTS == 5);
+    CHECK(NN_FINDING_LABEL_MISMATCH == 6 && NN_FINDING_LOSS_AT_CHANCE == 7);
     CHECK(NN_MAX_DIMS >= 2);
 
     /* Option structs start with their size, so they can grow. */
@@ -88,6 +92,29 @@ int main(void) {
     CHECK(offsetof(nn_schedule_options, struct_size) == 0);
     CHECK(offsetof(nn_early_stopping_options, struct_size) == 0);
     CHECK(offsetof(nn_fit_options, struct_size) == 0);
+    CHECK(offsetof(nn_gradient_check_options, struct_size) == 0);
+    CHECK(offsetof(nn_layer_statistics, struct_size) == 0);
+    /* The debugging structs: fields in the documented order, no larger
+     * than their fields at 8 bytes each. */
+    CHECK(offsetof(nn_gradient_check_options, use_float) < offsetof(nn_gradient_check_options, epsilon));
+    CHECK(offsetof(nn_gradient_check_options, epsilon) <
+          offsetof(nn_gradient_check_options, max_checks_per_array));
+    CHECK(offsetof(nn_gradient_check_options, max_checks_per_array) <
+          offsetof(nn_gradient_check_options, seed));
+    CHECK(sizeof(nn_gradient_check_options) <= 5 * 8);
+    CHECK(offsetof(nn_gradient_check_result, layer) == 0);
+    CHECK(offsetof(nn_gradient_check_result, relative_error) <
+          offsetof(nn_gradient_check_result, weight_index));
+    CHECK(offsetof(nn_gradient_check_result, weight_index) < offsetof(nn_gradient_check_result, element));
+    CHECK(offsetof(nn_gradient_check_result, element) < offsetof(nn_gradient_check_result, analytic));
+    CHECK(offsetof(nn_gradient_check_result, analytic) < offsetof(nn_gradient_check_result, numeric));
+    CHECK(offsetof(nn_gradient_check_result, numeric) < offsetof(nn_gradient_check_result, checked));
+    CHECK(offsetof(nn_gradient_check_result, checked) < offsetof(nn_gradient_check_result, below_resolution));
+    CHECK(sizeof(nn_gradient_check_result) <= 8 * 8);
+    CHECK(sizeof(nn_layer_statistics) == 4 * sizeof(size_t) + 7 * sizeof(double));
+    CHECK(offsetof(nn_layer_statistics, update_ratio) + sizeof(double) == sizeof(nn_layer_statistics));
+    CHECK(offsetof(nn_finding, kind) == 0);
+    CHECK(sizeof(nn_finding) >= sizeof(int64_t) + sizeof(double) + 2 * sizeof(const char *));
     /* Fields are appended, never inserted: the 0.1 fields keep their place
      * before the 0.2 ones. */
     CHECK(offsetof(nn_dense_options, bias_initializer) <
@@ -114,6 +141,15 @@ int main(void) {
         snprintf(expected, sizeof expected, "%d.%d.%d", NN_VERSION_MAJOR, NN_VERSION_MINOR, NN_VERSION_PATCH);
         CHECK(strcmp(expected, NN_VERSION_STRING) == 0);
         CHECK(strcmp(sig_nn_version(), NN_VERSION_STRING) == 0);
+    }
+
+    /* The debugging options' defaults. */
+    {
+        nn_gradient_check_options o;
+        memset(&o, 0xA5, sizeof o);
+        sig_nn_gradient_check_options_init(&o);
+        CHECK(o.struct_size == sizeof(nn_gradient_check_options));
+        CHECK(o.use_float == 0 && o.epsilon == 0 && o.max_checks_per_array == 64 && o.seed == 0);
     }
 
     /* A few calls through the C linkage and the checked pointers. */

@@ -20,12 +20,21 @@ static_assert(NN_METRIC_MEAN_ABSOLUTE_ERROR == 10, "metric values are ABI");
 static_assert(NN_LAYER_ACTIVATION == 4, "layer kinds are ABI");
 static_assert(NN_SCHEDULE_REDUCE_ON_PLATEAU == 4, "schedule values are ABI");
 static_assert(NN_MONITOR_MAX == 2, "monitor modes are ABI");
+static_assert(NN_FINDING_VANISHING_GRADIENTS == 0, "finding kinds are ABI");
+static_assert(NN_FINDING_LOSS_AT_CHANCE == 7, "finding kinds are ABI");
 static_assert(std::is_standard_layout<nn_fit_options>::value, "C struct");
 static_assert(std::is_standard_layout<nn_optimizer_options>::value, "C struct");
 static_assert(std::is_standard_layout<nn_dense_options>::value, "C struct");
 static_assert(std::is_standard_layout<nn_loss_options>::value, "C struct");
 static_assert(std::is_standard_layout<nn_schedule_options>::value, "C struct");
 static_assert(std::is_standard_layout<nn_early_stopping_options>::value, "C struct");
+static_assert(std::is_standard_layout<nn_gradient_check_options>::value, "C struct");
+static_assert(std::is_standard_layout<nn_gradient_check_result>::value, "C struct");
+static_assert(std::is_standard_layout<nn_layer_statistics>::value, "C struct");
+static_assert(std::is_standard_layout<nn_finding>::value, "C struct");
+static_assert(std::is_trivially_copyable<nn_gradient_check_result>::value, "C struct");
+static_assert(std::is_trivially_copyable<nn_layer_statistics>::value, "C struct");
+static_assert(std::is_trivially_copyable<nn_finding>::value, "C struct");
 static_assert(std::is_trivially_copyable<nn_fit_options>::value, "C struct");
 static_assert(std::is_trivially_copyable<nn_schedule_options>::value, "C struct");
 static_assert(offsetof(nn_fit_options, struct_size) == 0, "struct_size first");
@@ -34,6 +43,8 @@ static_assert(offsetof(nn_loss_options, struct_size) == 0, "struct_size first");
 static_assert(offsetof(nn_optimizer_options, struct_size) == 0, "struct_size first");
 static_assert(offsetof(nn_schedule_options, struct_size) == 0, "struct_size first");
 static_assert(offsetof(nn_early_stopping_options, struct_size) == 0, "struct_size first");
+static_assert(offsetof(nn_gradient_check_options, struct_size) == 0, "struct_size first");
+static_assert(offsetof(nn_layer_statistics, struct_size) == 0, "struct_size first");
 
 // The declared signatures, spelled out: a mismatch fails to compile.
 #define NN_SIGNATURE(ret, name, params) static ret(*const sig_##name) params = name;
@@ -76,7 +87,7 @@ int main() {
     CHECK(std::strcmp(nn_status_string(NN_ERROR_INVALID_ARGUMENT), "invalid argument") == 0);
 
     const size_t n = sizeof signatures / sizeof signatures[0];
-    CHECK(n == 52);
+    CHECK(n == 61);
     for (size_t i = 0; i < n; i++) {
         CHECK(signatures[i].function != nullptr);
         for (size_t j = 0; j < i; j++)
@@ -101,6 +112,9 @@ int main() {
     options.on_epoch_end = stop_at_once;
     options.early_stopping = &stopping;
     CHECK(options.struct_size == sizeof(nn_fit_options));
+    nn_gradient_check_options gc;
+    sig_nn_gradient_check_options_init(&gc);
+    CHECK(gc.struct_size == sizeof(nn_gradient_check_options) && gc.max_checks_per_array == 64);
     sig_nn_model_free(model);
 
     if (failures == 0)

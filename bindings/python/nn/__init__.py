@@ -20,6 +20,17 @@ training exactly; ``model.save_weights`` / ``model.load_weights`` move the
 weights alone (also to and from PyTorch); ``model.to_bytes()`` and
 ``nn.load_model(data)`` do the same in memory.
 
+Seeing inside: ``model.gradient_check(x, y)`` checks backpropagation
+against finite differences layer by layer; ``model.anomaly_detection =
+True`` (or ``with nn.detect_anomaly(model):``) makes fit stop at the first
+NaN or infinity, naming the layer, stage, epoch, batch and element;
+``callbacks=[nn.callbacks.LayerStatistics()]`` puts per-layer statistics
+(activations, dead and saturated units, gradient norms, update ratios) in
+``history.layer_stats``; ``model.diagnose(x, y)`` reports vanishing or
+exploding gradients, dead units, unscaled inputs, mismatched labels and
+more. ``history.plot(path)`` and ``nn.plot_layer_stats(history, path)``
+draw them (matplotlib needed).
+
 Errors from libnn become exceptions carrying the library's message:
 nn.InvalidArgumentError (also a ValueError), nn.InvalidStateError (also a
 RuntimeError), nn.OutOfMemoryError (also a MemoryError), nn.InvalidFileError
@@ -31,12 +42,14 @@ nn.Error.
 from . import _lib
 from . import activations, initializers, regularizers, schedules
 from . import callbacks, layers, losses, metrics, optimizers, utils
-from . import models, saving
+from . import debugging, models, plotting, saving
 from ._handle import (Error, FileError, InvalidArgumentError, InvalidFileError, InvalidStateError,
                       OutOfMemoryError)
 from .callbacks import History
+from .debugging import Diagnosis, Finding, GradientCheck, LayerGradientCheck, detect_anomaly
 from .layers import Activation, BatchNormalization, Dense, Dropout, Input
 from .models import Sequential
+from .plotting import plot_history, plot_layer_stats
 from .saving import load_model
 from .threads import cpu_level, get_num_threads, set_num_threads
 from .utils import to_categorical
@@ -51,9 +64,11 @@ library_path = _lib.library_path
 __all__ = [
     "Sequential", "load_model", "set_num_threads", "get_num_threads", "cpu_level", "Dense", "Dropout", "BatchNormalization", "Activation", "Input", "History",
     "to_categorical",
+    "detect_anomaly", "plot_history", "plot_layer_stats", "Diagnosis", "Finding",
+    "GradientCheck", "LayerGradientCheck",
     "Error", "InvalidArgumentError", "InvalidStateError", "OutOfMemoryError", "InvalidFileError",
     "FileError",
-    "activations", "callbacks", "initializers", "layers", "losses", "metrics", "models",
-    "optimizers", "regularizers", "saving", "schedules", "utils",
+    "activations", "callbacks", "debugging", "initializers", "layers", "losses", "metrics", "models",
+    "optimizers", "plotting", "regularizers", "saving", "schedules", "utils",
     "__version__",
 ]

@@ -8,7 +8,8 @@ declaration below against it.
 Type conventions of the mirror:
   - C enums are ``c_int`` (their size on every platform libnn supports);
     their values are module-level int constants with the C names.
-  - ``size_t`` is ``c_size_t``, ``uint64_t`` is ``c_uint64``.
+  - ``size_t`` is ``c_size_t``, ``uint64_t`` is ``c_uint64``, ``int64_t`` is
+    ``c_int64``.
   - ``const char *`` (a NUL-terminated string) is ``c_char_p``; a writable
     ``char *`` buffer is ``POINTER(c_char)``.
   - ``nn_model *`` is ``POINTER(nn_model)`` with ``nn_model`` an opaque
@@ -25,7 +26,7 @@ import ctypes
 import os
 import sys
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_double, c_float,
-                    c_int, c_size_t, c_uint, c_uint64, c_void_p)
+                    c_int, c_int64, c_size_t, c_uint, c_uint64, c_void_p)
 
 # --------------------------------------------------------------------------
 # Loading
@@ -194,6 +195,18 @@ NN_SCHEDULE_EXPONENTIAL = 2
 NN_SCHEDULE_COSINE = 3
 NN_SCHEDULE_REDUCE_ON_PLATEAU = 4
 
+# nn_finding_kind is declared with nn_model_diagnose ("Seeing inside"); its
+# values are here with the other enums.
+nn_finding_kind = c_int
+NN_FINDING_VANISHING_GRADIENTS = 0
+NN_FINDING_EXPLODING_GRADIENTS = 1
+NN_FINDING_DEAD_UNITS = 2
+NN_FINDING_SATURATED_UNITS = 3
+NN_FINDING_LEARNING_RATE_TOO_HIGH = 4
+NN_FINDING_UNSCALED_INPUTS = 5
+NN_FINDING_LABEL_MISMATCH = 6
+NN_FINDING_LOSS_AT_CHANCE = 7
+
 # The values of each enum, by C name (used by the prototype test and by the
 # Python layer to translate names).
 ENUMS = {
@@ -279,6 +292,16 @@ ENUMS = {
         "NN_SCHEDULE_EXPONENTIAL": NN_SCHEDULE_EXPONENTIAL,
         "NN_SCHEDULE_COSINE": NN_SCHEDULE_COSINE,
         "NN_SCHEDULE_REDUCE_ON_PLATEAU": NN_SCHEDULE_REDUCE_ON_PLATEAU,
+    },
+    "nn_finding_kind": {
+        "NN_FINDING_VANISHING_GRADIENTS": NN_FINDING_VANISHING_GRADIENTS,
+        "NN_FINDING_EXPLODING_GRADIENTS": NN_FINDING_EXPLODING_GRADIENTS,
+        "NN_FINDING_DEAD_UNITS": NN_FINDING_DEAD_UNITS,
+        "NN_FINDING_SATURATED_UNITS": NN_FINDING_SATURATED_UNITS,
+        "NN_FINDING_LEARNING_RATE_TOO_HIGH": NN_FINDING_LEARNING_RATE_TOO_HIGH,
+        "NN_FINDING_UNSCALED_INPUTS": NN_FINDING_UNSCALED_INPUTS,
+        "NN_FINDING_LABEL_MISMATCH": NN_FINDING_LABEL_MISMATCH,
+        "NN_FINDING_LOSS_AT_CHANCE": NN_FINDING_LOSS_AT_CHANCE,
     },
 }
 
@@ -614,6 +637,105 @@ nn_model_load_weights_from_buffer.argtypes = [nn_model_p, c_void_p, c_size_t]
 nn_model_load_weights_from_buffer.restype = nn_status
 
 # --------------------------------------------------------------------------
+# Seeing inside: gradient check, anomaly detection, layer statistics,
+# diagnosis
+# --------------------------------------------------------------------------
+
+
+class nn_gradient_check_options(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("use_float", c_int),
+        ("epsilon", c_double),
+        ("max_checks_per_array", c_size_t),
+        ("seed", c_uint64),
+    ]
+
+
+class nn_gradient_check_result(Structure):
+    _fields_ = [
+        ("layer", c_size_t),
+        ("relative_error", c_double),
+        ("weight_index", c_size_t),
+        ("element", c_size_t),
+        ("analytic", c_double),
+        ("numeric", c_double),
+        ("checked", c_size_t),
+        ("below_resolution", c_size_t),
+    ]
+
+
+nn_gradient_check_options_init = lib.nn_gradient_check_options_init
+nn_gradient_check_options_init.argtypes = [POINTER(nn_gradient_check_options)]
+nn_gradient_check_options_init.restype = None
+
+nn_model_gradient_check = lib.nn_model_gradient_check
+nn_model_gradient_check.argtypes = [nn_model_p, POINTER(c_float), POINTER(c_float), c_size_t,
+                                    c_size_t, c_size_t, POINTER(nn_gradient_check_options),
+                                    POINTER(nn_gradient_check_result), c_size_t,
+                                    POINTER(c_size_t)]
+nn_model_gradient_check.restype = nn_status
+
+nn_model_set_anomaly_detection = lib.nn_model_set_anomaly_detection
+nn_model_set_anomaly_detection.argtypes = [nn_model_p, c_int]
+nn_model_set_anomaly_detection.restype = nn_status
+
+nn_model_set_layer_statistics = lib.nn_model_set_layer_statistics
+nn_model_set_layer_statistics.argtypes = [nn_model_p, c_size_t]
+nn_model_set_layer_statistics.restype = nn_status
+
+
+class nn_layer_statistics(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("epoch", c_size_t),
+        ("layer", c_size_t),
+        ("batches", c_size_t),
+        ("activation_mean", c_double),
+        ("activation_std", c_double),
+        ("dead_fraction", c_double),
+        ("saturated_fraction", c_double),
+        ("gradient_norm", c_double),
+        ("weight_norm", c_double),
+        ("update_ratio", c_double),
+    ]
+
+
+nn_model_layer_statistics_count = lib.nn_model_layer_statistics_count
+nn_model_layer_statistics_count.argtypes = [nn_model_p, POINTER(c_size_t)]
+nn_model_layer_statistics_count.restype = nn_status
+
+nn_model_layer_statistics = lib.nn_model_layer_statistics
+nn_model_layer_statistics.argtypes = [nn_model_p, c_size_t, c_size_t,
+                                      POINTER(nn_layer_statistics)]
+nn_model_layer_statistics.restype = nn_status
+
+
+class nn_finding(Structure):
+    _fields_ = [
+        ("kind", nn_finding_kind),
+        ("layer", c_int64),
+        ("value", c_double),
+        # const char * owned by the model (valid until the next diagnosis)
+        ("message", c_char_p),
+        ("suggestion", c_char_p),
+    ]
+
+
+nn_model_diagnose = lib.nn_model_diagnose
+nn_model_diagnose.argtypes = [nn_model_p, POINTER(c_float), POINTER(c_float), c_size_t, c_size_t,
+                              c_size_t, c_size_t, c_size_t, POINTER(c_size_t)]
+nn_model_diagnose.restype = nn_status
+
+nn_model_finding = lib.nn_model_finding
+nn_model_finding.argtypes = [nn_model_p, c_size_t, POINTER(nn_finding)]
+nn_model_finding.restype = nn_status
+
+nn_model_diagnosis_report = lib.nn_model_diagnosis_report
+nn_model_diagnosis_report.argtypes = [nn_model_p, POINTER(c_char), c_size_t, POINTER(c_size_t)]
+nn_model_diagnosis_report.restype = nn_status
+
+# --------------------------------------------------------------------------
 # Kernels
 # --------------------------------------------------------------------------
 
@@ -685,6 +807,15 @@ FUNCTIONS = (
     "nn_model_load_from_buffer",
     "nn_model_load_weights",
     "nn_model_load_weights_from_buffer",
+    "nn_gradient_check_options_init",
+    "nn_model_gradient_check",
+    "nn_model_set_anomaly_detection",
+    "nn_model_set_layer_statistics",
+    "nn_model_layer_statistics_count",
+    "nn_model_layer_statistics",
+    "nn_model_diagnose",
+    "nn_model_finding",
+    "nn_model_diagnosis_report",
     "nn_set_num_threads",
     "nn_num_threads",
     "nn_cpu_level",
@@ -698,4 +829,8 @@ STRUCTS = {
     "nn_schedule_options": nn_schedule_options,
     "nn_early_stopping_options": nn_early_stopping_options,
     "nn_fit_options": nn_fit_options,
+    "nn_gradient_check_options": nn_gradient_check_options,
+    "nn_gradient_check_result": nn_gradient_check_result,
+    "nn_layer_statistics": nn_layer_statistics,
+    "nn_finding": nn_finding,
 }

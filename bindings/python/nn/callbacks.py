@@ -9,7 +9,9 @@ in a hook to stop after the current epoch. An exception raised in a hook
 stops training and is re-raised by fit().
 
 EarlyStopping and ReduceLROnPlateau are run by libnn itself, inside the
-training loop (see their docstrings).
+training loop (see their docstrings). LayerStatistics has libnn collect
+per-layer statistics during the fit and puts them in
+``history.layer_stats``.
 """
 
 import ctypes
@@ -228,20 +230,94 @@ class ReduceLROnPlateau(Callback):
                 f"cooldown={self.cooldown}, min_lr={self.min_lr!r})")
 
 
+class LayerStatistics(Callback):
+    """Collect per-layer statistics during fit (nn_model_set_layer_statistics).
+
+    ``model.fit(x, y, callbacks=[nn.callbacks.LayerStatistics()])``
+
+    For the fit it is given to, libnn measures every ``every_batches``-th
+    batch of each epoch (1: every batch): for each layer the mean and
+    standard deviation of its outputs, the fraction of dead ReLU units
+    (never positive on any sampled row of the epoch), the fraction of
+    saturated sigmoid/tanh outputs (derivative under 5 % of its maximum),
+    and for layers with parameters the mean L2 norm of the parameter
+    gradient, the L2 norm of the parameters at the end of the epoch and the
+    mean update-to-weight ratio ||update|| / ||weights|| of one step (about
+    1e-3 is healthy, Karpathy's rule of thumb). Collection is turned off
+    again when fit returns or raises.
+
+    After each epoch the epoch's statistics are appended to the History
+    that fit returns, ``history.layer_stats``, as::
+
+        {"epoch": 3,                 # counting from 0 over all fits of the model
+         "layers": [{"layer": 0, "name": "dense", "activation_mean": ...,
+                     "activation_std": ..., "dead_fraction": ...,
+                     "saturated_fraction": ..., "gradient_norm": ...,
+                     "weight_norm": ..., "update_ratio": ...,
+                     "batches": 8},  # batches sampled
+                    ...]}
+
+    A value that does not apply to a layer is None (dead_fraction except
+    for ReLU layers, saturated_fraction except for sigmoid/tanh layers, the
+    gradient, weight and update figures for layers without parameters).
+    ``nn.plot_layer_stats(history, path)`` draws them.
+
+    Override ``on_layer_stats(epoch, stats)`` to act on each epoch's
+    statistics as they arrive (it runs after the epoch, before the
+    on_epoch_end hooks of the other callbacks); ``epoch`` counts from 0
+    within this fit, as on_epoch_end's does, and ``stats`` is the entry
+    above. The callback also keeps this fit's entries in ``self.stats``.
+    A fit takes at most one LayerStatistics.
+    """
+
+    def __init__(self, every_batches=1):
+        super().__init__()
+        if isinstance(every_batches, bool) or not isinstance(every_batches, numbers.Integral) \
+                or not 1 <= every_batches < 2 ** 31:
+            raise ValueError(f"every_batches must be an integer in [1, 2**31), got "
+                             f"{every_batches!r}")
+        self.every_batches = int(every_batches)
+        self.stats = []
+
+    def on_train_begin(self, logs=None):
+        self.stats = []
+
+    def on_layer_stats(self, epoch, stats):
+        """Called by fit after each epoch with that epoch's statistics (see
+        the class docstring). Does nothing by default; override it."""
+
+    def __repr__(self):
+        return f"LayerStatistics(every_batches={self.every_batches})"
+
+
 class History(Callback):
     """What fit() returns: ``history`` maps each log name ('loss',
     'accuracy', 'val_loss', 'val_accuracy', and 'learning_rate' while a
     learning-rate schedule is set) to its list of per-epoch values,
-    ``epoch`` lists the epochs run, ``params`` holds fit's settings."""
+    ``epoch`` lists the epochs run, ``params`` holds fit's settings.
+    ``layer_stats`` holds the per-layer statistics of each epoch when fit
+    was given a LayerStatistics callback (else it is empty); ``plot(path)``
+    draws the learning curves."""
 
     def __init__(self):
         super().__init__()
         self.history = {}
         self.epoch = []
+        self.layer_stats = []
 
     def on_train_begin(self, logs=None):
         self.history = {}
         self.epoch = []
+        self.layer_stats = []
+
+    def plot(self, path, title=None):
+        """Write a PNG of the learning curves to `path`: one panel per
+        quantity ('loss', each metric), training solid and validation
+        dashed, against the epoch (nn.plotting.plot_history). Needs
+        matplotlib; raises ValueError when there is nothing to plot.
+        Returns path."""
+        from . import plotting
+        return plotting.plot_history(self, path, title=title)
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)

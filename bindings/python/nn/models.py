@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from . import _handle, _lib, callbacks as callbacks_module, losses as losses_module
+from . import _handle, _lib, callbacks as callbacks_module, debugging, losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from ._handle import Error, InvalidStateError, ModelHandle
@@ -135,6 +135,8 @@ class Sequential:
         # the key of the ReduceLROnPlateau that a fit installed as the
         # model's schedule, while it is installed (None otherwise)
         self._plateau_key = None
+        # anomaly detection as the user set it; given to libnn at build
+        self._anomaly_detection = False
         self.stop_training = False
         self.history = None
         for layer in layers or []:
@@ -229,6 +231,8 @@ class Sequential:
         try:
             for layer in self._layers:
                 layer._add_to(handle)
+            if self._anomaly_detection:
+                handle.call(_lib.nn_model_set_anomaly_detection, 1)
         except BaseException:
             handle.close()
             raise
@@ -393,7 +397,9 @@ class Sequential:
         callbacks: nn.callbacks.Callback objects, objects with
             on_epoch_end(epoch, logs), or callables f(epoch, logs).
             nn.callbacks.EarlyStopping and ReduceLROnPlateau (at most one
-            each) are run by libnn inside the training loop.
+            each) are run by libnn inside the training loop;
+            nn.callbacks.LayerStatistics (at most one) has libnn collect
+            per-layer statistics for this fit into history.layer_stats.
         validation_split: fraction in [0, 1) of the data, taken from the END
             of x and y (before shuffling), held out for validation (Keras);
             libnn splits the arrays, nothing is copied.
@@ -476,6 +482,11 @@ class Sequential:
                                  f"{hook!r}")
         stoppers = [h for h in hooks if isinstance(h, callbacks_module.EarlyStopping)]
         plateaus = [h for h in hooks if isinstance(h, callbacks_module.ReduceLROnPlateau)]
+        statistics = [h for h in hooks if isinstance(h, callbacks_module.LayerStatistics)]
+        if len(statistics) > 1:
+            raise ValueError(f"fit takes at most one LayerStatistics (libnn collects the "
+                             f"statistics), got {len(statistics)}")
+        statistics = statistics[0] if statistics else None
         if len(stoppers) > 1:
             raise ValueError(f"fit takes at most one EarlyStopping (libnn runs it), got "
                              f"{len(stoppers)}")
@@ -512,6 +523,16 @@ class Sequential:
 
         def on_epoch_end(user_data, epoch, n_logs, names, values):
             try:
+                if statistics is not None:
+                    # libnn has stored this epoch's statistics just before
+                    # calling back
+                    count = self._handle.get_size(_lib.nn_model_layer_statistics_count)
+                    while state["stats_read"] < count:
+                        entry = self._layer_statistics(state["stats_read"])
+                        state["stats_read"] += 1
+                        history.layer_stats.append(entry)
+                        statistics.stats.append(entry)
+                        statistics.on_layer_stats(epoch, entry)
                 logs = {names[i].decode(): float(values[i]) for i in range(n_logs)}
                 now = time.perf_counter()
                 elapsed, state["tick"] = now - state["tick"], now
@@ -573,6 +594,9 @@ class Sequential:
             options.epochs = 0
         elif epochs:
             call_hooks("on_epoch_begin", 0, {})
+        if statistics is not None:
+            state["stats_read"] = self._handle.get_size(_lib.nn_model_layer_statistics_count)
+            self._handle.call(_lib.nn_model_set_layer_statistics, statistics.every_batches)
         state["tick"] = time.perf_counter()
         # c_callback, options, stopping and the arrays stay referenced by this
         # frame for the whole call.
@@ -583,11 +607,180 @@ class Sequential:
             if state["error"] is not None:  # the callback's exception comes first
                 raise state["error"] from c_error
             raise
+        finally:
+            if statistics is not None:
+                # only for this fit (the exception above already holds its message)
+                self._handle.call(_lib.nn_model_set_layer_statistics, 0)
         if state["error"] is not None:
             raise state["error"]
         last = {k: v[-1] for k, v in history.history.items()}
         call_hooks("on_train_end", last)
         return history
+
+    def _layer_statistics(self, entry):
+        """Entry `entry` of libnn's per-layer statistics as the dict that
+        History.layer_stats holds (see nn.callbacks.LayerStatistics)."""
+        out = _lib.nn_layer_statistics()
+        layers = []
+        epoch = None
+        for i, layer in enumerate(self._layers):
+            self._handle.call(_lib.nn_model_layer_statistics, entry, i, ctypes.byref(out))
+            epoch = int(out.epoch)
+            none = debugging._none_if_nan
+            layers.append({
+                "layer": i,
+                "name": layer.name,
+                "activation_mean": none(out.activation_mean),
+                "activation_std": none(out.activation_std),
+                "dead_fraction": none(out.dead_fraction),
+                "saturated_fraction": none(out.saturated_fraction),
+                "gradient_norm": none(out.gradient_norm),
+                "weight_norm": none(out.weight_norm),
+                "update_ratio": none(out.update_ratio),
+                "batches": int(out.batches),
+            })
+        return {"epoch": epoch, "layers": layers}
+
+    # -- seeing inside -----------------------------------------------------
+
+    @property
+    def anomaly_detection(self):
+        """Whether fit checks for NaN and infinity at every step (default
+        False), as PyTorch's torch.autograd.set_detect_anomaly.
+
+        While True, fit checks every layer's output (forward), every
+        gradient (backward) and every updated parameter (update), and stops
+        at the first NaN or infinity with nn.InvalidArgumentError (status
+        NN_ERROR_NON_FINITE) and libnn's message naming the layer, the
+        stage, the epoch, the batch and the element, e.g. "non-finite value
+        (inf) in forward of layer 2 (dense_2, relu) at epoch 37, batch 12
+        (counting from 1), element [5, 17] of its output". Without it fit
+        notices only a non-finite loss. Off, it costs nothing; on, training
+        is otherwise identical (same weights). May be set before the model
+        is built (it then applies from the build). See also
+        nn.detect_anomaly(model) for a with-block."""
+        return self._anomaly_detection
+
+    @anomaly_detection.setter
+    def anomaly_detection(self, enabled):
+        self._require_open()
+        if not isinstance(enabled, (bool, np.bool_)):
+            raise ValueError(f"anomaly_detection must be True or False, got {enabled!r}")
+        enabled = bool(enabled)
+        if self._handle is not None:
+            self._handle.call(_lib.nn_model_set_anomaly_detection, 1 if enabled else 0)
+        self._anomaly_detection = enabled
+
+    def gradient_check(self, x, y, precision="double", epsilon=None, max_checks_per_array=64,
+                       seed=0):
+        """Check backpropagation against finite differences, layer by layer
+        (PyTorch's torch.autograd.gradcheck, for the whole model on x, y).
+
+        The derivative of the training loss (the loss plus the kernel
+        regularizers' penalties, in training mode: Dropout masks held fixed,
+        batch normalization on batch statistics) with respect to each
+        checked parameter is compared with the central difference
+        (L(w + h) - L(w - h)) / 2h. The model is not changed.
+
+        Args:
+            x, y: a batch of inputs and targets, as for fit (a few rows are
+                enough; every row enters each of the many loss evaluations).
+            precision: 'double' (default): the layers rebuilt in double
+                precision over libnn's reference kernels, a sharp test (a
+                correct layer gives about 1e-9); 'float': the float32
+                kernels that training uses (up to about 1e-3 is normal).
+            epsilon: the step h; None: 1e-6 in double, 1e-2 in float.
+            max_checks_per_array: at most this many elements of each weight
+                array are checked (random ones from `seed`, plus the one of
+                largest gradient); 0 checks every element.
+            seed: chooses the elements and the Dropout masks.
+
+        Returns a GradientCheck: a list of nn.debugging.LayerGradientCheck,
+        one per layer with parameters, in layer order (layer, name,
+        relative_error, weight_index, weight_name, element, analytic,
+        numeric, checked); print it for a table. Needs a compiled model
+        with a loss; data errors as evaluate.
+        """
+        if precision not in ("double", "float"):
+            raise ValueError(f"precision must be 'double' or 'float', got {precision!r}")
+        if epsilon is not None:
+            if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not (
+                    np.isfinite(epsilon) and epsilon > 0):
+                raise ValueError(f"epsilon must be None or a finite number > 0, got {epsilon!r}")
+        checks = _size(max_checks_per_array, "max_checks_per_array")
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not (
+                0 <= seed < 2 ** 64):
+            raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
+        x, y = self._xy(x, y, "gradient_check")
+        options = _lib.nn_gradient_check_options()
+        _lib.nn_gradient_check_options_init(ctypes.byref(options))
+        options.use_float = 1 if precision == "float" else 0
+        options.epsilon = 0.0 if epsilon is None else float(epsilon)
+        options.max_checks_per_array = checks
+        options.seed = int(seed)
+        capacity = len(self._layers)
+        results = (_lib.nn_gradient_check_result * max(capacity, 1))()
+        count = ctypes.c_size_t()
+        with self._handle._lock:
+            self._handle.call(_lib.nn_model_gradient_check, _ptr(x), _ptr(y), x.shape[0],
+                              x.shape[1], y.shape[1], ctypes.byref(options), results, capacity,
+                              ctypes.byref(count))
+            weight_names = {}
+            layer_results = []
+            for r in results[:count.value]:
+                index = int(r.weight_index)
+                if index not in weight_names:
+                    name = ctypes.c_char_p()
+                    self._handle.call(_lib.nn_model_weight_info, index, ctypes.byref(name), None)
+                    weight_names[index] = name.value.decode()
+                layer_results.append(debugging.LayerGradientCheck(
+                    layer=int(r.layer), name=self._layers[r.layer].name,
+                    relative_error=float(r.relative_error), weight_index=index,
+                    weight_name=weight_names[index], element=int(r.element),
+                    analytic=float(r.analytic), numeric=float(r.numeric),
+                    checked=int(r.checked), below_resolution=int(r.below_resolution)))
+        return debugging.GradientCheck(layer_results, precision=precision,
+                                       epsilon=None if epsilon is None else float(epsilon))
+
+    def diagnose(self, x, y, steps=20, batch_size=32):
+        """Look for the usual reasons a network does not train.
+
+        libnn trains a copy of the model (this model's weights, optimizer
+        state and random generator are not changed) for `steps`
+        mini-batches of `batch_size` rows drawn from x, y, watching the
+        gradients, the activations and the loss, and checks the data
+        against the loss. Findings, by kind: 'vanishing_gradients',
+        'exploding_gradients', 'dead_units', 'saturated_units',
+        'learning_rate_too_high', 'unscaled_inputs', 'label_mismatch',
+        'loss_at_chance'.
+
+        Returns an nn.debugging.Diagnosis: ``.findings`` (Finding: kind,
+        layer, value, message, suggestion), ``.report`` (libnn's readable
+        report, also ``str(diagnosis)``), true when something was found,
+        ``diagnosis['dead_units']`` / ``diagnosis.find('dead_units')`` to
+        pick a finding by kind. Needs a compiled model.
+        """
+        if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 2:
+            raise ValueError(f"steps must be an integer >= 2, got {steps!r}")
+        batch_size = positive_int(batch_size, "batch_size")
+        x, y = self._xy(x, y, "diagnose")
+        with self._handle._lock:
+            count = self._handle.get_size(_lib.nn_model_diagnose, _ptr(x), _ptr(y), x.shape[0],
+                                          x.shape[1], y.shape[1], int(steps), batch_size)
+            findings = []
+            out = _lib.nn_finding()
+            for i in range(count):
+                self._handle.call(_lib.nn_model_finding, i, ctypes.byref(out))
+                findings.append(debugging.Finding(
+                    kind=debugging.FINDING_KINDS.get(out.kind, f"unknown_{out.kind}"),
+                    layer=None if out.layer < 0 else int(out.layer),
+                    value=debugging._none_if_nan(out.value),
+                    message=(out.message or b"").decode("utf-8", "replace"),
+                    suggestion=(out.suggestion or b"").decode("utf-8", "replace")))
+            length = self._handle.get_size(_lib.nn_model_diagnosis_report, None, 0)
+            buffer = ctypes.create_string_buffer(length + 1)
+            self._handle.call(_lib.nn_model_diagnosis_report, buffer, len(buffer), None)
+        return debugging.Diagnosis(findings, buffer.value.decode("utf-8", "replace"))
 
     # -- evaluation and prediction ----------------------------------------
 

@@ -21,13 +21,15 @@ CC = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
 
 # Only the standard types nn.h uses; declared by hand so that no system
 # header (which pycparser cannot parse) is needed.
-PRELUDE = "typedef unsigned long size_t;\ntypedef unsigned long long uint64_t;\n"
+PRELUDE = ("typedef unsigned long size_t;\ntypedef unsigned long long uint64_t;\n"
+           "typedef long long int64_t;\n")
 
 BASIC = {
     "int": ctypes.c_int,
     "unsigned int": ctypes.c_uint,
     "size_t": ctypes.c_size_t,
     "uint64_t": ctypes.c_uint64,
+    "int64_t": ctypes.c_int64,
     "float": ctypes.c_float,
     "double": ctypes.c_double,
     "char": ctypes.c_char,

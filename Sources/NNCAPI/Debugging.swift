@@ -1,0 +1,160 @@
+import CNN
+import NNCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+// MARK: Seeing inside (see nn.h, "Seeing inside")
+
+@c @implementation
+public func nn_gradient_check_options_init(_ options: UnsafeMutablePointer<nn_gradient_check_options>?) {
+    guard let options else { return }
+    options.pointee = nn_gradient_check_options(
+        struct_size: MemoryLayout<nn_gradient_check_options>.stride, use_float: 0, epsilon: 0,
+        max_checks_per_array: 64, seed: 0)
+}
+
+@c @implementation
+public func nn_model_gradient_check(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?,
+                                    _ rows: Int, _ x_cols: Int, _ y_cols: Int,
+                                    _ options: UnsafePointer<nn_gradient_check_options>?,
+                                    _ results: UnsafeMutablePointer<nn_gradient_check_result>?, _ capacity: Int,
+                                    _ count: UnsafeMutablePointer<Int>?) -> nn_status {
+    guarded {
+        let h = try Handles.model(model)
+        let count = try required(count, "count")
+        var o = nn_gradient_check_options()
+        if let options { o = try readOptions(options, "nn_gradient_check_options") } else { nn_gradient_check_options_init(&o) }
+        if capacity != 0 { _ = try required(results, "results") }
+        guard o.epsilon.isFinite, o.epsilon >= 0 else {
+            throw APIError.invalid("epsilon must be a finite number >= 0 (0: the default), got \(o.epsilon)")
+        }
+        guard o.max_checks_per_array >= 0 else {
+            throw APIError.invalid("max_checks_per_array \(unsigned(o.max_checks_per_array)) is too large")
+        }
+        let checks = try h.model.gradientCheck(
+            x: try matrix(x, rows, x_cols, "x"), y: try matrix(y, rows, y_cols, "y"),
+            options: GradientCheckOptions(precision: try flag(o.use_float, "use_float") ? .float : .double,
+                                          epsilon: o.epsilon == 0 ? nil : o.epsilon,
+                                          maxChecksPerArray: o.max_checks_per_array, seed: o.seed))
+        count.pointee = checks.count
+        guard NNCAPI.capacity(capacity) >= checks.count else {
+            throw APIError.shape("results holds \(unsigned(capacity)) entries, the model has \(checks.count) layers with parameters")
+        }
+        guard let results else { return }
+        for (i, c) in checks.enumerated() {
+            results[i] = nn_gradient_check_result(layer: c.layer, relative_error: c.relativeError, weight_index: c.weightIndex,
+                                                  element: c.element, analytic: c.analytic, numeric: c.numeric,
+                                                  checked: c.checked, below_resolution: c.belowResolution)
+        }
+    }
+}
+
+@c @implementation
+public func nn_model_set_anomaly_detection(_ model: OpaquePointer?, _ enabled: Int32) -> nn_status {
+    guarded { try Handles.model(model).model.anomalyDetection = try flag(enabled, "enabled") }
+}
+
+@c @implementation
+public func nn_model_set_layer_statistics(_ model: OpaquePointer?, _ every_batches: Int) -> nn_status {
+    guarded {
+        let h = try Handles.model(model)
+        guard every_batches >= 0, every_batches <= Int(Int32.max) else {
+            throw APIError.invalid("every_batches must be at most 2^31 - 1, got \(unsigned(every_batches))")
+        }
+        h.model.layerStatisticsEvery = every_batches
+    }
+}
+
+@c @implementation
+public func nn_model_layer_statistics_count(_ model: OpaquePointer?, _ count: UnsafeMutablePointer<Int>?) -> nn_status {
+    guarded {
+        let h = try Handles.model(model)
+        try required(count, "count").pointee = h.model.history.layerStatistics.count
+    }
+}
+
+@c @implementation
+public func nn_model_layer_statistics(_ model: OpaquePointer?, _ entry: Int, _ layer: Int,
+                                      _ out: UnsafeMutablePointer<nn_layer_statistics>?) -> nn_status {
+    guarded {
+        let h = try Handles.model(model)
+        let out = try required(out, "out")
+        let all = h.model.history.layerStatistics
+        guard entry >= 0, entry < all.count else {
+            throw APIError.invalid("entry \(unsigned(entry)) is out of range: \(all.count) epochs have statistics")
+        }
+        guard layer >= 0, layer < all[entry].layers.count else {
+            throw APIError.invalid("layer \(unsigned(layer)) is out of range: the model has \(all[entry].layers.count) layers")
+        }
+        let s = all[entry].layers[layer]
+        out.pointee = nn_layer_statistics(
+            struct_size: MemoryLayout<nn_layer_statistics>.stride, epoch: all[entry].epoch, layer: layer,
+            batches: s.batches, activation_mean: s.activationMean, activation_std: s.activationStd,
+            dead_fraction: s.deadFraction ?? .nan, saturated_fraction: s.saturatedFraction ?? .nan,
+            gradient_norm: s.gradientNorm ?? .nan, weight_norm: s.weightNorm ?? .nan, update_ratio: s.updateRatio ?? .nan)
+    }
+}
+
+@c @implementation
+public func nn_model_diagnose(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?,
+                              _ rows: Int, _ x_cols: Int, _ y_cols: Int, _ steps: Int, _ batch_size: Int,
+                              _ count: UnsafeMutablePointer<Int>?) -> nn_status {
+    guarded {
+        let h = try Handles.model(model)
+        let count = try required(count, "count")
+        guard steps >= 0, steps <= 100_000 else { throw APIError.invalid("steps must be at most 100000, got \(unsigned(steps))") }
+        guard batch_size >= 0, batch_size <= Int(Int32.max) else {
+            throw APIError.invalid("batch_size must be at most 2^31 - 1, got \(unsigned(batch_size))")
+        }
+        let diagnosis = try h.model.diagnose(x: try matrix(x, rows, x_cols, "x"), y: try matrix(y, rows, y_cols, "y"),
+                                             steps: steps == 0 ? 20 : steps, batchSize: batch_size == 0 ? 32 : batch_size)
+        h.setDiagnosis(diagnosis)
+        count.pointee = diagnosis.findings.count
+    }
+}
+
+private let findingKinds: [Finding.Kind: nn_finding_kind] = [
+    .vanishingGradients: NN_FINDING_VANISHING_GRADIENTS, .explodingGradients: NN_FINDING_EXPLODING_GRADIENTS,
+    .deadUnits: NN_FINDING_DEAD_UNITS, .saturatedUnits: NN_FINDING_SATURATED_UNITS,
+    .learningRateTooHigh: NN_FINDING_LEARNING_RATE_TOO_HIGH, .unscaledInputs: NN_FINDING_UNSCALED_INPUTS,
+    .labelMismatch: NN_FINDING_LABEL_MISMATCH, .lossAtChance: NN_FINDING_LOSS_AT_CHANCE,
+]
+
+@c @implementation
+public func nn_model_finding(_ model: OpaquePointer?, _ index: Int, _ out: UnsafeMutablePointer<nn_finding>?) -> nn_status {
+    guarded {
+        let h = try Handles.model(model)
+        let out = try required(out, "out")
+        guard let diagnosis = h.diagnosis else {
+            throw APIError(status: NN_ERROR_INVALID_STATE, message: "no diagnosis yet: call nn_model_diagnose first")
+        }
+        guard index >= 0, index < diagnosis.findings.count else {
+            throw APIError.invalid("finding \(unsigned(index)) is out of range: the diagnosis has \(diagnosis.findings.count)")
+        }
+        let f = diagnosis.findings[index]
+        out.pointee = nn_finding(kind: findingKinds[f.kind]!, layer: Int64(f.layer ?? -1), value: f.value,
+                                 message: h.diagnosisString(f.message), suggestion: h.diagnosisString(f.suggestion))
+    }
+}
+
+@c @implementation
+public func nn_model_diagnosis_report(_ model: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int,
+                                      _ length: UnsafeMutablePointer<Int>?) -> nn_status {
+    guarded {
+        let h = try Handles.model(model)
+        if capacity > 0 { _ = try required(buffer, "buffer") }
+        guard let diagnosis = h.diagnosis else {
+            throw APIError(status: NN_ERROR_INVALID_STATE, message: "no diagnosis yet: call nn_model_diagnose first")
+        }
+        let text = Array(diagnosis.report.utf8)
+        if let buffer, capacity != 0 {
+            let n = min(text.count, NNCAPI.capacity(capacity) - 1)
+            for i in 0..<n { buffer[i] = CChar(bitPattern: text[i]) }
+            buffer[n] = 0
+        }
+        length?.pointee = text.count
+    }
+}
