@@ -12,6 +12,9 @@ public enum FloatKernels {
         _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
     ) {
         guard m > 0, n > 0 else { return }
+        // With beta == 0 the first term of each sum is stored rather than
+        // added to zeros (no zeroing pass; a sum of -0 terms stays -0).
+        let overwrite = beta == 0 && k > 0 && alpha != 0
         if !transA && !transB && n < 8 {
             // Narrow C (a network's one-unit output): each element summed in a
             // register, in the order of the loops below (the same bits as
@@ -19,35 +22,48 @@ public enum FloatKernels {
             for i in 0..<m {
                 let ci = c + i * ldc, ai = a + i * lda
                 for j in 0..<n {
-                    var sum: Float = beta == 0 ? 0 : (beta == 1 ? ci[j] : ci[j] * beta)
+                    var sum: Float
+                    var first = 0
+                    if overwrite {
+                        sum = alpha * ai[0] * b[j]
+                        first = 1
+                    } else {
+                        sum = beta == 0 ? 0 : (beta == 1 ? ci[j] : ci[j] * beta)
+                    }
                     if alpha != 0 {
-                        for p in 0..<k { sum += alpha * ai[p] * b[p * ldb + j] }
+                        for p in first..<k { sum += alpha * ai[p] * b[p * ldb + j] }
                     }
                     ci[j] = sum
                 }
             }
             return
         }
-        // C = beta · C first (beta == 0 overwrites, so NaN in C disappears).
-        for i in 0..<m {
-            let ci = c + i * ldc
-            if beta == 0 {
-                ci.update(repeating: 0, count: n)
-            } else if beta != 1 {
-                for j in 0..<n { ci[j] *= beta }
+        if !overwrite {
+            // C = beta · C first (beta == 0 overwrites, so NaN in C disappears).
+            for i in 0..<m {
+                let ci = c + i * ldc
+                if beta == 0 {
+                    ci.update(repeating: 0, count: n)
+                } else if beta != 1 {
+                    for j in 0..<n { ci[j] *= beta }
+                }
             }
+            guard k > 0, alpha != 0 else { return }
         }
-        guard k > 0, alpha != 0 else { return }
         switch (transA, transB) {
         case (false, false):
             // C[i, :] += alpha · A[i, p] · B[p, :]
             for i in 0..<m {
                 let ci = c + i * ldc, ai = a + i * lda
-                for p in 0..<k { axpy(n, alpha * ai[p], b + p * ldb, ci) }
+                if overwrite { scale(n, alpha * ai[0], b, ci) }
+                for p in (overwrite ? 1 : 0)..<k { axpy(n, alpha * ai[p], b + p * ldb, ci) }
             }
         case (true, false):
             // A is stored [k, m]: C[i, :] += alpha · A[p, i] · B[p, :]
-            for p in 0..<k {
+            if overwrite {
+                for i in 0..<m { scale(n, alpha * a[i], b, c + i * ldc) }
+            }
+            for p in (overwrite ? 1 : 0)..<k {
                 let ap = a + p * lda, bp = b + p * ldb
                 for i in 0..<m { axpy(n, alpha * ap[i], bp, c + i * ldc) }
             }
@@ -55,7 +71,10 @@ public enum FloatKernels {
             // B is stored [n, k]: C[i, j] += alpha · <A[i, :], B[j, :]>
             for i in 0..<m {
                 let ai = a + i * lda, ci = c + i * ldc
-                for j in 0..<n { ci[j] += alpha * dot(k, ai, b + j * ldb) }
+                for j in 0..<n {
+                    let v = alpha * dot(k, ai, b + j * ldb)
+                    ci[j] = overwrite ? v : ci[j] + v
+                }
             }
         case (true, true):
             // A stored [k, m], B stored [n, k]: rare; plain loops.
@@ -64,10 +83,25 @@ public enum FloatKernels {
                 for j in 0..<n {
                     var s: Float = 0
                     for p in 0..<k { s += a[p * lda + i] * b[j * ldb + p] }
-                    ci[j] += alpha * s
+                    ci[j] = overwrite ? alpha * s : ci[j] + alpha * s
                 }
             }
         }
+    }
+
+    /// y[0..<n] = s · x[0..<n]
+    @inline(__always)
+    static func scale(_ n: Int, _ s: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        var j = 0
+        let sv = SIMD8<Float>(repeating: s)
+        let xr = UnsafeRawPointer(x), yr = UnsafeMutableRawPointer(y)
+        while j + 8 <= n {
+            let off = j * MemoryLayout<Float>.stride
+            yr.storeBytes(of: sv * xr.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self),
+                          toByteOffset: off, as: SIMD8<Float>.self)
+            j += 8
+        }
+        while j < n { y[j] = s * x[j]; j += 1 }
     }
 
     /// y[0..<n] += s · x[0..<n]

@@ -100,10 +100,14 @@ public final class Network<T: NNFloat> {
 
     /// Whether the last layer leaves its activation to the loss.
     public var lastActivationDeferred: Bool {
-        get { operations.last?.deferActivation ?? false }
+        get { lastDeferred }
         set {
-            operations.last?.deferActivation = newValue
-            lastDeferred = newValue && !operations.isEmpty
+            // lastDeferred mirrors the last operation's flag (append resets
+            // both), so an unchanged value costs no call into the operation.
+            let value = newValue && !operations.isEmpty
+            guard value != lastDeferred else { return }
+            operations.last?.deferActivation = value
+            lastDeferred = value
         }
     }
 

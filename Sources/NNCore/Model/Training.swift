@@ -205,8 +205,11 @@ extension Sequential {
         }
         if let (vx, vy) = held { try checkData(x: vx, y: vy, loss: loss, what: "validation") }
 
-        var logNames = metricNames
-        if held != nil { logNames += metricNames.map { "val_" + $0 } }
+        let epochNames = metricNames
+        var epochValues: [Double] = []
+        epochValues.reserveCapacity(epochNames.count)
+        var logNames = epochNames
+        if held != nil { logNames += epochNames.map { "val_" + $0 } }
         if learningRateSchedule != nil { logNames.append("learning_rate") }
         func checkMonitor(_ monitor: String, _ who: String) throws {
             guard logNames.contains(monitor) else {
@@ -338,11 +341,14 @@ extension Sequential {
             }
             network.lastActivationDeferred = false
 
-            var values = [lossSum / Double(n)]
-            for accumulator in accumulators { values.append(accumulator.result) }
-            var logs = EpochLogs(names: metricNames, values: values)
+            // One array reused for every epoch (its buffer is free again once
+            // the epoch's logs are gone): no allocation per epoch.
+            epochValues.removeAll(keepingCapacity: true)
+            epochValues.append(lossSum / Double(n))
+            for accumulator in accumulators { epochValues.append(accumulator.result) }
+            var logs = EpochLogs(names: epochNames, values: epochValues)
             if let (vx, vy) = held {
-                logs.names += metricNames.map { "val_" + $0 }
+                logs.names += epochNames.map { "val_" + $0 }
                 logs.values += try evaluateChecked(x: vx, y: vy, loss: loss, weights: heldWeights)
             }
             if learningRateSchedule != nil {
