@@ -9,7 +9,7 @@ SWIFT_RELEASE = swift build -c release -Xswiftc -static-stdlib
 LIB = .build/release/libnn.so
 CMAKE_BUILD = build
 
-.PHONY: all deps lib python demo test test-swift test-c test-python bench install clean
+.PHONY: all deps lib python demo test test-swift test-c test-python test-fuzz fuzz bench install clean
 
 all: lib
 
@@ -28,7 +28,7 @@ demo: deps python
 	$(PYTHON) examples/digits.py
 
 test: deps python
-	$(MAKE) test-swift test-c test-python
+	$(MAKE) test-swift test-c test-python test-fuzz
 
 # Each runner fails on a failing test; each also fails if it ran nothing.
 test-swift:
@@ -44,6 +44,16 @@ test-c: lib
 test-python: python
 	$(PYTHON) -m pytest bindings/python/tests -q
 
+# The model loader under libFuzzer with ASan/LSan (scripts/fuzz.sh; seeds in
+# Tests/fuzz/corpus): a short run in `make test`, longer with `make fuzz`.
+FUZZ_SECONDS ?= 300
+FUZZ_TEST_SECONDS ?= 45
+test-fuzz:
+	scripts/fuzz.sh $(FUZZ_TEST_SECONDS)
+
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
 bench: python
 	@NN_BENCH_DEPS=1 PYTHON=$(PYTHON) scripts/install-deps.sh
 	$(PYTHON) benchmarks/bench.py
@@ -54,4 +64,4 @@ install: lib
 	cmake --install $(CMAKE_BUILD)
 
 clean:
-	rm -rf .build $(CMAKE_BUILD) bindings/python/nn/libnn.so
+	rm -rf .build .build-fuzz $(CMAKE_BUILD) bindings/python/nn/libnn.so
