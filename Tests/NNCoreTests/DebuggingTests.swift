@@ -293,4 +293,17 @@ final class DebuggingTests: XCTestCase {
         XCTAssertTrue(h.findings.isEmpty, h.report)
         XCTAssertTrue(h.report.contains("nothing looks wrong"))
     }
+
+    /// The Swift API on tensors gives the same answers.
+    func testTensorAPI() throws {
+        let model = try everyKindModel()
+        let xs = matrix(9, 6, seed: 1), ys = oneHot(9, 4, seed: 2)
+        let viaTensors = try model.gradientCheck(x: try Tensor(shape: [9, 6], scalars: xs),
+                                                 y: try Tensor(shape: [9, 4], scalars: ys))
+        XCTAssertEqual(viaTensors, try check(model, xs, ys, rows: 9))
+        let d = try model.diagnose(x: try Tensor(shape: [9, 6], scalars: xs), y: try Tensor(shape: [9, 4], scalars: ys),
+                                   steps: 4, batchSize: 9)
+        XCTAssertEqual(d.steps, 4)
+        XCTAssertFalse(d.report.isEmpty)
+    }
 }

@@ -397,3 +397,22 @@ extension Sequential {
         return found
     }
 }
+
+// MARK: Swift API on tensors
+
+extension Sequential {
+    /// See `gradientCheck(x:y:options:)` on matrix views: the gradient check
+    /// of every layer with parameters on x [n, inputDim] and y [n, target columns].
+    public func gradientCheck(x: Tensor, y: Tensor,
+                              options: GradientCheckOptions = GradientCheckOptions()) throws -> [LayerGradientCheck] {
+        try x.withMatrix { xv in try y.withMatrix { yv in try gradientCheck(x: xv, y: yv, options: options) } }
+    }
+
+    /// See `diagnose(x:y:steps:batchSize:)` on matrix views: what looks wrong
+    /// after `steps` training steps on a copy of the model.
+    public func diagnose(x: Tensor, y: Tensor, steps: Int = 20, batchSize: Int = 32) throws -> Diagnosis {
+        try x.withMatrix { xv in
+            try y.withMatrix { yv in try diagnose(x: xv, y: yv, steps: steps, batchSize: batchSize) }
+        }
+    }
+}
