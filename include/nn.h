@@ -801,7 +801,11 @@ typedef struct nn_finding {
  *  watching gradients, activations and the loss, and keeps what it finds in
  *  the model: *count receives the number of findings (read them with
  *  nn_model_finding) and nn_model_diagnosis_report gives a readable report.
- *  The model's weights and optimizer state are not changed. Needs a
+ *  The model's weights and optimizer state are not changed. Targets that
+ *  the loss cannot train on at all (a wrong number of columns, class indices
+ *  out of range) are a finding, NN_FINDING_LABEL_MISMATCH with value NaN,
+ *  not an error: the steps are then skipped. A learning-rate schedule is
+ *  not applied during the steps (the current rate is kept). Needs a
  *  compiled model (NN_ERROR_INVALID_STATE). */
 NN_NODISCARD nn_status nn_model_diagnose(nn_model *model, const float *x, const float *y, size_t rows,
                                          size_t x_cols, size_t y_cols, size_t steps, size_t batch_size,
