@@ -26,6 +26,11 @@ def _pyplot():
     return plt
 
 
+def _integer_ticks(ax):
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _save(fig, path, plt):
     try:
         fig.savefig(path, dpi=100)
@@ -54,6 +59,7 @@ def plot_history(history, path, title=None):
                 ax.plot([e + 1 for e in epochs[:len(values)]], values, style, label=label)
         ax.set_title(name)
         ax.set_xlabel("epoch")
+        _integer_ticks(ax)
         if name == "loss" and all(v > 0 for v in logs.get("loss", []) if math.isfinite(v)):
             ax.set_yscale("log")
         ax.grid(True, alpha=0.3)
@@ -98,6 +104,7 @@ def plot_layer_stats(history, path, title=None):
                 ax.plot(epochs, shown, label=name)
         ax.set_title(label)
         ax.set_xlabel("epoch")
+        _integer_ticks(ax)
         if log and ax.lines:
             ax.set_yscale("log")
         if key is None:
