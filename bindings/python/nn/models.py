@@ -1055,13 +1055,22 @@ class Sequential:
         from . import saving
         flags = saving.save_flags(include_optimizer)
         self._ensure_built_for("weights to save")
+        # One serialization: a buffer sized for the weights (and two optimizer
+        # state arrays per weight, Adam's) plus room for the header; libnn
+        # reports the exact size when that is too small, and the second try
+        # fits (amsgrad, centered RMSprop).
+        capacity = 4 * self.count_params() * (3 if flags else 1) + 65536
         with self._handle._lock:
-            size = self._handle.get_size(_lib.nn_model_save_to_buffer, flags, None, 0)
-            buffer = ctypes.create_string_buffer(max(size, 1))
-            written = ctypes.c_size_t()
-            self._handle.call(_lib.nn_model_save_to_buffer, flags, buffer, size,
-                              ctypes.byref(written))
-        return ctypes.string_at(buffer, written.value)
+            pointer = self._handle._require()
+            while True:
+                buffer = ctypes.create_string_buffer(capacity)
+                size = ctypes.c_size_t()
+                status = _lib.nn_model_save_to_buffer(pointer, flags, buffer, capacity, ctypes.byref(size))
+                if status == _lib.NN_ERROR_SHAPE_MISMATCH and size.value > capacity:
+                    capacity = size.value
+                    continue
+                _handle._check(status)
+                return ctypes.string_at(buffer, size.value)
 
     # -- life cycle --------------------------------------------------------
 
