@@ -149,12 +149,6 @@ public func nn_model_diagnosis_report(_ model: OpaquePointer?, _ buffer: UnsafeM
         guard let diagnosis = h.diagnosis else {
             throw APIError(status: NN_ERROR_INVALID_STATE, message: "no diagnosis yet: call nn_model_diagnose first")
         }
-        let text = Array(diagnosis.report.utf8)
-        if let buffer, capacity != 0 {
-            let n = min(text.count, NNCAPI.capacity(capacity) - 1)
-            for i in 0..<n { buffer[i] = CChar(bitPattern: text[i]) }
-            buffer[n] = 0
-        }
-        length?.pointee = text.count
+        try writeText(diagnosis.report, buffer, capacity, length)
     }
 }

@@ -107,6 +107,21 @@ func readOptions<T>(_ pointer: UnsafePointer<T>, _ name: String) throws -> T {
 // A capacity that large means "more than enough"; a count or index that
 // large is out of range and is reported with its real (unsigned) value.
 
+/// Writes `text` as nn.h's text getters do: into buffer (capacity bytes),
+/// truncated to capacity - 1 bytes and NUL-terminated when capacity > 0;
+/// *length (if not NULL) receives the full length without the NUL.
+func writeText(_ text: String, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int,
+               _ length: UnsafeMutablePointer<Int>?) throws {
+    if capacity != 0 { _ = try required(buffer, "buffer") }
+    let bytes = Array(text.utf8)
+    if let buffer, capacity != 0 {
+        let n = min(bytes.count, NNCAPI.capacity(capacity) - 1)
+        for i in 0..<n { buffer[i] = CChar(bitPattern: bytes[i]) }
+        buffer[n] = 0
+    }
+    length?.pointee = bytes.count
+}
+
 /// A buffer capacity: sizes of 2^63 and more are taken as Int.max.
 @inline(__always)
 func capacity(_ value: Int) -> Int { value < 0 ? Int.max : value }

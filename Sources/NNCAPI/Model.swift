@@ -295,14 +295,7 @@ public func nn_model_summary(_ model: OpaquePointer?, _ buffer: UnsafeMutablePoi
                              _ length: UnsafeMutablePointer<Int>?) -> nn_status {
     guarded {
         let h = try Handles.model(model)
-        if capacity > 0 { _ = try required(buffer, "buffer") }
-        let text = Array(h.model.summary().utf8)
-        if let buffer, capacity != 0 {
-            let n = min(text.count, NNCAPI.capacity(capacity) - 1)
-            for i in 0..<n { buffer[i] = CChar(bitPattern: text[i]) }
-            buffer[n] = 0
-        }
-        length?.pointee = text.count
+        try writeText(h.model.summary(), buffer, capacity, length)
     }
 }
 

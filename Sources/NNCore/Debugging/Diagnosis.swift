@@ -109,14 +109,12 @@ extension Sequential {
         try requireLayers()
         guard steps >= 2, steps <= 100_000 else { throw NNError.invalidArgument("steps must be in [2, 100000], got \(steps)") }
         guard batchSize > 0 else { throw NNError.invalidArgument("batch_size must be > 0, got \(batchSize)") }
-        guard x.rows > 0 else { throw NNError.shapeMismatch("diagnose data has 0 rows") }
-        guard x.cols == inputDim else {
-            throw NNError.shapeMismatch("expected \(inputDim) input columns, got \(x.cols)")
-        }
+        // The inputs as fit checks them; targets that do not fit the loss
+        // are a finding (below), not an error.
+        try checkData(x: x, y: nil, loss: nil, what: "diagnose")
         guard y.rows == x.rows else {
             throw NNError.shapeMismatch("inputs have \(x.rows) rows but targets have \(y.rows)")
         }
-        try x.checkFinite("diagnose input")
         try y.checkFinite("diagnose target")
 
         var findings: [Finding] = []
@@ -167,19 +165,16 @@ extension Sequential {
             // Activations over all steps: which ReLU units ever fired, how
             // many sigmoid/tanh outputs sat on a tail.
             copy.network.lastActivationDeferred = false
-            let out = copy.network.forward(bx.pointer, rows: rows)
-            _ = out
+            copy.network.forward(bx.pointer, rows: rows)
             for i in 0..<layers.count {
                 let width = copy.network.operations[i].outputDim
                 let yv = copy.network.layerOutput(i)
-                switch layers[i].activation {
+                let activation = layers[i].activation
+                switch activation {
                 case .relu:
                     for k in 0..<rows * width where yv[k] > 0 { fired[i][k % width] = true }
-                case .sigmoid:
-                    for k in 0..<rows * width where yv[k] < 0.0127 || yv[k] > 0.9873 { saturated[i] += 1 }
-                    seen[i] += Double(rows * width)
-                case .tanh:
-                    for k in 0..<rows * width where abs(yv[k]) > 0.9747 { saturated[i] += 1 }
+                case .sigmoid, .tanh:
+                    for k in 0..<rows * width where activation.isSaturated(yv[k]) { saturated[i] += 1 }
                     seen[i] += Double(rows * width)
                 default: break
                 }

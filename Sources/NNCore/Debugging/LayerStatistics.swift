@@ -32,6 +32,21 @@ public struct LayerStatistics: Equatable, Sendable {
     public var batches: Int
 }
 
+extension Activation {
+    /// Whether the output y of a sigmoid or tanh sits on a flat tail, where
+    /// the derivative is below 5 % of its maximum: sigmoid y < 0.0127 or
+    /// y > 0.9873 (with `logit`, y is the pre-activation z: |z| > 4.353, the
+    /// same outputs), tanh |y| > 0.9747. False for other activations.
+    @inline(__always)
+    func isSaturated(_ y: Float, logit: Bool = false) -> Bool {
+        switch self {
+        case .sigmoid: return logit ? abs(y) > 4.353 : (y < 0.0127 || y > 0.9873)
+        case .tanh: return abs(y) > 0.9747
+        default: return false
+        }
+    }
+}
+
 /// Accumulates `LayerStatistics` during an epoch of `fit`.
 struct LayerStatisticsCollector {
     private struct Accumulator {
@@ -72,10 +87,7 @@ struct LayerStatisticsCollector {
                     squares += d * d
                     switch activation {
                     case .relu: if v > 0 { accumulators[i].fired[u] = true }
-                    case .sigmoid:
-                        // sigmoid(z) < 0.0127 or > 0.9873 ⇔ |z| > 4.353
-                        if logits ? abs(v) > 4.353 : (v < 0.0127 || v > 0.9873) { saturated += 1 }
-                    case .tanh: if abs(v) > 0.9747 { saturated += 1 }
+                    case .sigmoid, .tanh: if activation.isSaturated(v, logit: logits) { saturated += 1 }
                     default: break
                     }
                 }

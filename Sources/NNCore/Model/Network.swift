@@ -34,8 +34,6 @@ public final class Network<T: NNFloat> {
     /// rebuilt whenever the workspace or the parameter block moves, so that a
     /// tiny network's step touches no Swift array and no reference count.
     private var resolvedPlan = UnsafeMutableBufferPointer<ResolvedDenseStep>(start: nil, count: 0)
-    /// Rows the workspace holds, mirrored for the dense path's check.
-    private var resolvedRows = 0
 
     public init(inputDim: Int, kernels: KernelTable<T>) {
         self.inputDim = inputDim
@@ -80,9 +78,7 @@ public final class Network<T: NNFloat> {
         state = newState
         capacity = 0
         outputs = []
-        resolvedPlan.deallocate()
-        resolvedPlan = UnsafeMutableBufferPointer(start: nil, count: 0)
-        resolvedRows = 0
+        releasePlan()
     }
 
     /// Makes the workspace hold at least `rows` rows (grows only).
@@ -258,9 +254,7 @@ extension Network {
     /// Resolves `densePlan` against the current parameter, gradient and
     /// output buffers (Float networks with a dense plan only).
     fileprivate func resolvePlan() {
-        resolvedPlan.deallocate()
-        resolvedPlan = UnsafeMutableBufferPointer(start: nil, count: 0)
-        resolvedRows = 0
+        releasePlan()
         guard T.self == Float.self, let plan = densePlan, !plan.isEmpty, outputs.count == plan.count else { return }
         func float(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
             UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
@@ -272,7 +266,13 @@ extension Network {
                 kernel: float(parameters.pointer) + step.offset, kernelGradient: float(gradients.pointer) + step.offset,
                 output: float(outputs[i].pointer)))
         }
-        resolvedRows = capacity
+    }
+
+    /// Frees the resolved plan (the dense path is then off until the next
+    /// `resolvePlan`).
+    fileprivate func releasePlan() {
+        resolvedPlan.deallocate()
+        resolvedPlan = UnsafeMutableBufferPointer(start: nil, count: 0)
     }
 
     /// Whether this pass can take the dense path: Float, the unmodified
@@ -283,7 +283,7 @@ extension Network {
     /// network's step (an XOR network trains one sample at a time).
     @inline(__always)
     private func denseSteps(rows: Int) -> UnsafeMutableBufferPointer<ResolvedDenseStep>? {
-        guard rows <= resolvedRows, rows * largestDenseProduct <= ParallelGemm.tinyLimit,
+        guard !resolvedPlan.isEmpty, rows <= capacity, rows * largestDenseProduct <= ParallelGemm.tinyLimit,
               kernels.isProduction else { return nil }
         return resolvedPlan
     }

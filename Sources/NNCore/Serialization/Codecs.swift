@@ -38,7 +38,7 @@ enum LayerCodec {
             var regularizer: Regularizer? = nil
             if let r = try field.optional("kernel_regularizer") {
                 regularizer = Regularizer(l1: try r.double("l1"), l2: try r.double("l2"))
-                try check(field.path) { try regularizer!.validate() }
+                try inFile(field.path) { try regularizer!.validate() }
             }
             let dense = Dense(units, activation: try activation(field.member("activation")),
                               kernelInitializer: try initializer(field.member("kernel_initializer")),
@@ -90,7 +90,7 @@ enum LayerCodec {
             default: throw NNError.invalidFile("\(field.path): \(name) takes no parameter")
             }
         }
-        try check(field.path) { try a.validate() }
+        try inFile(field.path) { try a.validate() }
         return a
     }
 
@@ -106,14 +106,9 @@ enum LayerCodec {
         guard let i = Initializer(name: name, value: value) else {
             throw NNError.invalidFile("\(field.path): unknown initializer \"\(name)\"")
         }
-        try check(field.path) { try i.validate() }
+        try inFile(field.path) { try i.validate() }
         return i
     }
-}
-
-/// Runs a validation, turning its error into an invalid-file error at `path`.
-private func check(_ path: String, _ body: () throws -> Void) throws {
-    do { try body() } catch let error as NNError { throw NNError.invalidFile("\(path): \(error.message)") }
 }
 
 // MARK: Optimizers
@@ -160,7 +155,7 @@ enum OptimizerCodec {
         o.clipValue = try field.optional("clipvalue").map { try $0.asDouble() }
         o.clipNorm = try field.optional("clipnorm").map { try $0.asDouble() }
         o.globalClipNorm = try field.optional("global_clipnorm").map { try $0.asDouble() }
-        try check(field.path) { try o.validate() }
+        try inFile(field.path) { try o.validate() }
         return o
     }
 }
@@ -208,7 +203,7 @@ enum ScheduleCodec {
         default:
             throw NNError.invalidFile("\(field.path): unknown schedule \"\(kind)\"")
         }
-        try check(field.path) { try schedule.validate() }
+        try inFile(field.path) { try schedule.validate() }
         return schedule
     }
 }

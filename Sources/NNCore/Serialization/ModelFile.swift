@@ -217,10 +217,7 @@ extension Sequential {
         var width = inputDim, weightCount = 0
         for (i, item) in layerList.enumerated() {
             let layer = try LayerCodec.decode(Field(item, "layer \(i)"))
-            let outputDim: Int
-            do { outputDim = try layer.outputDim(inputDim: width) } catch let error as NNError {
-                throw NNError.invalidFile("layer \(i) (\(layer.kindName)): \(error.message)")
-            }
+            let outputDim = try inFile("layer \(i) (\(layer.kindName))") { try layer.outputDim(inputDim: width) }
             let (count, overflow) = LayerCodec.weightCount(layer, inputDim: width)
             let (sum, overflow2) = weightCount.addingReportingOverflow(count)
             guard !overflow, !overflow2, sum <= bytes.count / MemoryLayout<Float>.size else {
@@ -232,9 +229,7 @@ extension Sequential {
         }
         let model = try Sequential(inputDim: inputDim, seed: seed)
         for (i, layer) in layers.enumerated() {
-            do { try model.add(layer) } catch let error as NNError {
-                throw NNError.invalidFile("layer \(i) (\(layer.kindName)): \(error.message)")
-            }
+            try inFile("layer \(i) (\(layer.kindName))") { try model.add(layer) }
         }
         try model.applyCompile(Field(metadataJSON(file, "compile"), "compile"))
         do { try model.applyWeights(file, requireCounters: true) } catch NNError.nonFinite(let message) {
@@ -267,9 +262,7 @@ extension Sequential {
 
     private static func metadataJSON(_ file: SafeTensorsFile, _ key: String) throws -> JSONValue {
         guard let text = file.metadata[key] else { throw NNError.invalidFile("the file's metadata has no \"\(key)\"") }
-        do { return try JSON.parse(text) } catch let error as NNError {
-            throw NNError.invalidFile("metadata \"\(key)\": \(error.message)")
-        }
+        return try inFile("metadata \"\(key)\"") { try JSON.parse(text) }
     }
 
     /// Checks every tensor of the file against this model, then copies the
@@ -332,13 +325,13 @@ extension Sequential {
             guard let kind = Loss.Kind(rawValue: try loss.string("kind")) else {
                 throw NNError.invalidFile("compile.loss: unknown loss \"\(try loss.string("kind"))\"")
             }
-            try wrap("compile.loss") {
+            try inFile("compile.loss") {
                 try setLoss(Loss(kind, fromLogits: try loss.bool("from_logits"), delta: try loss.double("delta")))
             }
         }
         if let optimizer = try compile.optional("optimizer") {
             let options = try OptimizerCodec.decode(optimizer)
-            try wrap("compile.optimizer") { try setOptimizer(options) }
+            try inFile("compile.optimizer") { try setOptimizer(options) }
         }
         for (i, item) in try compile.array("metrics").enumerated() {
             let metric = Field(item, "compile.metrics[\(i)]")
@@ -346,11 +339,11 @@ extension Sequential {
                 throw NNError.invalidFile("\(metric.path): unknown metric \"\(try metric.string("kind"))\"")
             }
             let parameter = try metric.optional("parameter").map { try $0.asDouble() }
-            try wrap(metric.path) { try addMetric(Metric(kind, parameter: parameter)) }
+            try inFile(metric.path) { try addMetric(Metric(kind, parameter: parameter)) }
         }
         if let schedule = try compile.optional("schedule") {
             let decoded = try ScheduleCodec.decode(schedule)
-            try wrap("compile.schedule") { try setLearningRateSchedule(decoded) }
+            try inFile("compile.schedule") { try setLearningRateSchedule(decoded) }
         }
     }
 
@@ -427,17 +420,18 @@ extension Sequential {
                                    cooldownLeft: try plateauJSON.int("cooldown_left", 0...Int(Int32.max)))
         }
     }
-
-    /// Runs body, turning a configuration error into an invalid-file error
-    /// that says where in the file it came from.
-    private func wrap(_ path: String, _ body: () throws -> Void) throws {
-        do { try body() } catch let error as NNError {
-            throw NNError.invalidFile("\(path): \(error.message)")
-        }
-    }
 }
 
 // MARK: Reading JSON fields with messages
+
+/// Runs body; an NNError it throws (a value out of range, an invalid layer
+/// configuration) becomes an invalid-file error that says where in the file
+/// the value came from.
+func inFile<R>(_ path: @autoclosure () -> String, _ body: () throws -> R) throws -> R {
+    do { return try body() } catch let error as NNError {
+        throw NNError.invalidFile("\(path()): \(error.message)")
+    }
+}
 
 /// A JSON value with its path in the file, for messages ("layer 2.units").
 struct Field {
