@@ -1,8 +1,13 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 // libnn: a small neural-network library with a Swift core and a C ABI.
 //
-//   product "nn"  → libnn.so, the C library declared by include/nn.h
-//   product "NN"  → the Swift library (import NNCore)
+//   product "nn"      → libnn.so, the C library declared by include/nn.h
+//                        (SONAME libnn.so.<major>, the major of nn.h's version)
+//   product "NNCore"  → the Swift library: `import NNCore`
+//
+// swift-tools-version 6.2: SwiftPM accepts the per-target unsafe flags below
+// (each kernel level's -target-cpu, -Ounchecked) in a package that another
+// package depends on by version only from manifests of 6.2 on.
 //
 // Build the C library with the Swift runtime linked in:
 //   swift build -c release -Xswiftc -static-stdlib
@@ -36,7 +41,7 @@ let package = Package(
     name: "libnn",
     products: [
         .library(name: "nn", type: .dynamic, targets: ["NNCAPI"]),
-        .library(name: "NN", targets: ["NNCore"]),
+        .library(name: "NNCore", targets: ["NNCore"]),
     ],
     targets: [
         // Exposes include/nn.h to Swift; nothing else.
@@ -62,7 +67,7 @@ let package = Package(
             dependencies: ["CNN", "NNCore"],
             exclude: ["exports.map"],
             linkerSettings: [.unsafeFlags([
-                "-Xlinker", "-soname=libnn.so",
+                "-Xlinker", "-soname=libnn.so.0",  // nn.h's NN_VERSION_MAJOR (test: abi_soname)
                 // export nn_* only: the Swift runtime and the core stay hidden
                 "-Xlinker", "--version-script=\(root)/Sources/NNCAPI/exports.map",
             ])]

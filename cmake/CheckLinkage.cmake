@@ -1,10 +1,11 @@
-# ctest script: libnn.so has the SONAME libnn.so and needs only the C and
-# C++ system libraries (the Swift runtime is linked in statically).
-#   cmake -DNN_LIBRARY=<libnn.so> -DOBJDUMP=<objdump> -P CheckLinkage.cmake
+# ctest script: libnn.so has the SONAME libnn.so.<major> (SONAME given as
+# -DSONAME) and needs only the C and C++ system libraries (the Swift runtime
+# is linked in statically).
+#   cmake -DNN_LIBRARY=<libnn.so> -DOBJDUMP=<objdump> -DSONAME=<libnn.so.N> -P CheckLinkage.cmake
 
 cmake_minimum_required(VERSION 3.25)
 
-foreach(_var NN_LIBRARY OBJDUMP)
+foreach(_var NN_LIBRARY OBJDUMP SONAME)
     if(NOT ${_var})
         message(FATAL_ERROR "CheckLinkage.cmake: ${_var} is not set")
     endif()
@@ -46,12 +47,12 @@ endforeach()
 if(_out MATCHES "SONAME +([^\n]+)")
     string(STRIP "${CMAKE_MATCH_1}" _soname)
     message(STATUS "SONAME: ${_soname}")
-    if(NOT _soname STREQUAL "libnn.so")
-        message(SEND_ERROR "SONAME is ${_soname}, expected libnn.so")
+    if(NOT _soname STREQUAL SONAME)
+        message(SEND_ERROR "SONAME is ${_soname}, expected ${SONAME}")
         set(_failed TRUE)
     endif()
 else()
-    message(SEND_ERROR "${NN_LIBRARY} has no SONAME (expected libnn.so)")
+    message(SEND_ERROR "${NN_LIBRARY} has no SONAME (expected ${SONAME})")
     set(_failed TRUE)
 endif()
 

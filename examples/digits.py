@@ -14,7 +14,7 @@ import time
 try:
     import nn
 except ImportError:
-    # Running from a checkout without `pip install -e bindings/python`.
+    # Running from a checkout without `make python` or `pip install .`.
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
                                     "bindings", "python"))
     import nn

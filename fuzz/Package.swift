@@ -4,7 +4,7 @@
 // A package of its own, next to the main one, so that a plain `swift build`
 // or `swift test` at the root never builds it: it only links with
 // `--sanitize=fuzzer` (libFuzzer supplies main). It uses the main package's
-// NN product as a path dependency, so NNCore and its kernel targets are built
+// NNCore product as a path dependency, so NNCore and its kernel targets are built
 // with exactly the root Package.swift's settings, plus the sanitizer flags,
 // which apply to every target of the build (scripts/fuzz.sh runs this):
 //
@@ -24,7 +24,7 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "NNFuzz",
-            dependencies: [.product(name: "NN", package: "libnn")],
+            dependencies: [.product(name: "NNCore", package: "libnn")],
             // main.swift would make top-level code; libFuzzer owns main.
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),

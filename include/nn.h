@@ -23,16 +23,50 @@
  * - Handles are checked: a pointer that is not a live handle of the right
  *   kind (never created, already freed) gives NN_ERROR_INVALID_HANDLE
  *   instead of undefined behaviour.
- * - Option structs start with struct_size and have an *_init function that
- *   fills in the defaults. Always call the init function first: it lets a
- *   newer libnn append fields without breaking programs built against an
- *   older nn.h.
+ * - Option structs start with struct_size and have an *_init macro that
+ *   fills in the defaults and struct_size = sizeof in your nn.h. Always
+ *   call it first: it lets a newer libnn append fields without breaking
+ *   programs built against an older nn.h (see "ABI policy").
  *
  * Threading
  * ---------
  * One handle is used by one thread at a time; distinct handles may be used
  * from different threads in parallel. nn_last_error() is per thread.
  * Callbacks run on the thread that called the function that takes them.
+ *
+ * ABI policy
+ * ----------
+ * libnn follows semantic versioning, and the SONAME carries the major
+ * version: libnn.so.0 for every 0.x.y (a 0.x minor version is held to the
+ * same rules as a minor version after 1.0).
+ * - A minor version (0.4 -> 0.5) only adds: new functions, new enum values,
+ *   new macros, new fields appended at the end of an options struct. A
+ *   program built against an older nn.h runs unchanged on a newer libnn.
+ * - A patch version (0.4.0 -> 0.4.1) changes no declaration at all.
+ * - Only a major version (a new SONAME, libnn.so.1) may remove or rename
+ *   anything, reorder or retype a field, change a signature, an enum
+ *   value's meaning or a documented default.
+ * - Options structs grow at the end. Each *_init macro passes sizeof the
+ *   struct as your nn.h declares it to an *_init_sized function, which
+ *   writes only that many bytes; every call that takes the struct accepts
+ *   any struct_size from the struct's size in nn.h 0.3.0 up to its size in
+ *   the running library, and gives the fields past your struct_size their
+ *   documented defaults. A struct_size larger than the library knows (a
+ *   program built against a newer nn.h than the library it runs on) is
+ *   refused with NN_ERROR_INVALID_ARGUMENT and a message. An appended field
+ *   starts at or after the struct's previous size, never in its padding.
+ * - Result structs that libnn fills (nn_gradient_check_result,
+ *   nn_finding) never change within a major version; new results come with
+ *   new functions. nn_layer_statistics carries a struct_size that says how
+ *   much of it the caller has.
+ * - Versions: NN_VERSION_MAJOR/MINOR/PATCH describe the header a program was
+ *   compiled with, nn_version() the library it runs on. A program runs on
+ *   any library with the same major version and a minor version at least
+ *   its header's: check at start-up with
+ *       unsigned maj, min; sscanf(nn_version(), "%u.%u", &maj, &min);
+ *       ok = maj == NN_VERSION_MAJOR && min >= NN_VERSION_MINOR;
+ *   (the loader already refuses another major version: it looks for
+ *   libnn.so.<major>).
  *
  * Errors never abort the host process: bad input (NULL pointers, wrong
  * sizes, unknown enum values, NaN or infinity in training data, calls in the
@@ -55,10 +89,10 @@ extern "C" {
 /** Version of this header. Compare with nn_version() to detect a mismatch
  *  between the header a program was built with and the library it runs on. */
 #define NN_VERSION_MAJOR 0
-#define NN_VERSION_MINOR 3
+#define NN_VERSION_MINOR 4
 #define NN_VERSION_PATCH 0
 /** The same version as a string literal, "MAJOR.MINOR.PATCH". */
-#define NN_VERSION_STRING "0.3.0"
+#define NN_VERSION_STRING "0.4.0"
 
 /** Marks a function whose status result must not be ignored. */
 #if defined(__cplusplus) && __cplusplus >= 201703L
@@ -235,9 +269,16 @@ typedef struct nn_dense_options {
     double kernel_l2;                /**< L2 penalty on the kernel, l2 * sum w^2, added to the loss; >= 0, default 0 */
 } nn_dense_options;
 
-/** Fills *options with the defaults for a Dense layer of `units` outputs.
- *  Does nothing if options is NULL. */
+/** Fills the first `size` bytes of *options (size = sizeof *options in the
+ *  caller's nn.h) with the defaults for a Dense layer of `units` outputs,
+ *  and struct_size with size. Does nothing if options is NULL. Call it
+ *  through the macro nn_dense_options_init(options, units), which passes
+ *  the size (see "ABI policy" above). */
+void nn_dense_options_init_sized(nn_dense_options *options, size_t size, size_t units);
+/** The same for programs built against nn.h 0.3.0 (fills the 0.3.0 layout). */
 void nn_dense_options_init(nn_dense_options *options, size_t units);
+#define nn_dense_options_init(options, units) \
+    nn_dense_options_init_sized((options), sizeof *(options), (units))
 
 /** Appends a fully connected layer, output = activation(input · W + b),
  *  with W of shape [inputs, units] (Keras's kernel layout) and b of [units].
@@ -302,8 +343,14 @@ typedef struct nn_loss_options {
     double huber_delta;   /**< Huber's delta > 0; default 1 */
 } nn_loss_options;
 
-/** Fills *options with the defaults for `loss`. Does nothing if options is NULL. */
+/** Fills the first `size` bytes of *options with the defaults for `loss`
+ *  (struct_size = size). Does nothing if options is NULL. Call it through
+ *  the macro nn_loss_options_init(options, loss). */
+void nn_loss_options_init_sized(nn_loss_options *options, size_t size, nn_loss loss);
+/** The same for programs built against nn.h 0.3.0 (fills the 0.3.0 layout). */
 void nn_loss_options_init(nn_loss_options *options, nn_loss loss);
+#define nn_loss_options_init(options, loss) \
+    nn_loss_options_init_sized((options), sizeof *(options), (loss))
 
 /** As nn_model_set_loss, with every option. Also returns
  *  NN_ERROR_INVALID_ARGUMENT for huber_delta <= 0 or an unknown struct_size. */
@@ -335,9 +382,16 @@ typedef struct nn_optimizer_options {
     double global_clip_norm;  /**< rescale the whole gradient to norm <= global_clip_norm (Keras global_clipnorm); 0 disables. At most one of the three clipping options may be set, as in Keras */
 } nn_optimizer_options;
 
-/** Fills *options with the defaults of optimizer `kind`.
+/** Fills the first `size` bytes of *options with the defaults of optimizer
+ *  `kind` (struct_size = size). Call it through the macro
+ *  nn_optimizer_options_init(options, kind).
  *  Returns NN_ERROR_NULL_POINTER or NN_ERROR_INVALID_ARGUMENT (unknown kind). */
+NN_NODISCARD nn_status nn_optimizer_options_init_sized(nn_optimizer_options *options, size_t size,
+                                                       nn_optimizer kind);
+/** The same for programs built against nn.h 0.3.0 (fills the 0.3.0 layout). */
 NN_NODISCARD nn_status nn_optimizer_options_init(nn_optimizer_options *options, nn_optimizer kind);
+#define nn_optimizer_options_init(options, kind) \
+    nn_optimizer_options_init_sized((options), sizeof *(options), (kind))
 
 /** Sets the optimizer (a copy of *options is taken) and resets its state.
  *  The optimizer's state (moments, step counts) belongs to the model: it is
@@ -391,9 +445,16 @@ typedef struct nn_schedule_options {
     nn_monitor_mode mode;   /**< REDUCE_ON_PLATEAU: default NN_MONITOR_AUTO */
 } nn_schedule_options;
 
-/** Fills *options with the defaults of `kind`. Returns NN_ERROR_NULL_POINTER
+/** Fills the first `size` bytes of *options with the defaults of `kind`
+ *  (struct_size = size). Call it through the macro
+ *  nn_schedule_options_init(options, kind). Returns NN_ERROR_NULL_POINTER
  *  or NN_ERROR_INVALID_ARGUMENT (unknown kind). */
+NN_NODISCARD nn_status nn_schedule_options_init_sized(nn_schedule_options *options, size_t size,
+                                                      nn_schedule kind);
+/** The same for programs built against nn.h 0.3.0 (fills the 0.3.0 layout). */
 NN_NODISCARD nn_status nn_schedule_options_init(nn_schedule_options *options, nn_schedule kind);
+#define nn_schedule_options_init(options, kind) \
+    nn_schedule_options_init_sized((options), sizeof *(options), (kind))
 
 /** Sets the learning-rate schedule (NULL or kind NN_SCHEDULE_NONE removes
  *  it). The current rate is kept: a rate a plateau reduced stays reduced;
@@ -527,8 +588,14 @@ typedef struct nn_early_stopping_options {
     int restore_best_weights;  /**< 0 or 1; default 0 */
 } nn_early_stopping_options;
 
-/** Fills *options with the defaults. Does nothing if options is NULL. */
+/** Fills the first `size` bytes of *options with the defaults
+ *  (struct_size = size). Does nothing if options is NULL. Call it through
+ *  the macro nn_early_stopping_options_init(options). */
+void nn_early_stopping_options_init_sized(nn_early_stopping_options *options, size_t size);
+/** The same for programs built against nn.h 0.3.0 (fills the 0.3.0 layout). */
 void nn_early_stopping_options_init(nn_early_stopping_options *options);
+#define nn_early_stopping_options_init(options) \
+    nn_early_stopping_options_init_sized((options), sizeof *(options))
 
 /** Options of nn_model_fit. Initialize with nn_fit_options_init. */
 typedef struct nn_fit_options {
@@ -549,8 +616,13 @@ typedef struct nn_fit_options {
     const nn_early_stopping_options *early_stopping; /**< optional early stopping, or NULL */
 } nn_fit_options;
 
-/** Fills *options with the defaults. Does nothing if options is NULL. */
+/** Fills the first `size` bytes of *options with the defaults
+ *  (struct_size = size). Does nothing if options is NULL. Call it through
+ *  the macro nn_fit_options_init(options). */
+void nn_fit_options_init_sized(nn_fit_options *options, size_t size);
+/** The same for programs built against nn.h 0.3.0 (fills the 0.3.0 layout). */
 void nn_fit_options_init(nn_fit_options *options);
+#define nn_fit_options_init(options) nn_fit_options_init_sized((options), sizeof *(options))
 
 /** Trains the model on x [rows, x_cols] and targets y [rows, y_cols] by
  *  mini-batch gradient descent with the model's loss and optimizer.
@@ -714,8 +786,14 @@ typedef struct nn_gradient_check_result {
                                         a sign of vanishing gradients */
 } nn_gradient_check_result;
 
-/** Fills *options with the defaults. Does nothing if options is NULL. */
+/** Fills the first `size` bytes of *options with the defaults
+ *  (struct_size = size). Does nothing if options is NULL. Call it through
+ *  the macro nn_gradient_check_options_init(options). */
+void nn_gradient_check_options_init_sized(nn_gradient_check_options *options, size_t size);
+/** The same for programs built against nn.h 0.3.0 (fills the 0.3.0 layout). */
 void nn_gradient_check_options_init(nn_gradient_check_options *options);
+#define nn_gradient_check_options_init(options) \
+    nn_gradient_check_options_init_sized((options), sizeof *(options))
 
 /** Checks the analytic gradient of every parameter against central finite
  *  differences of the training loss (loss + regularization, in training
@@ -750,7 +828,10 @@ NN_NODISCARD nn_status nn_model_set_layer_statistics(nn_model *model, size_t eve
 
 /** One layer's statistics over one epoch (over the sampled batches). */
 typedef struct nn_layer_statistics {
-    size_t struct_size;            /**< set by libnn to sizeof(nn_layer_statistics) */
+    size_t struct_size;            /**< set it to sizeof(nn_layer_statistics) before the call: libnn
+                                        writes that many bytes (a value it does not know, e.g. from a
+                                        program that never set it, is taken as the 0.3.0 size) and
+                                        leaves the size it wrote here */
     size_t epoch;                  /**< the epoch (counting from 0 over all fits) */
     size_t layer;                  /**< index of the layer */
     size_t batches;                /**< batches sampled */
@@ -840,10 +921,15 @@ NN_NODISCARD nn_status nn_set_num_threads(size_t threads);
 NN_NODISCARD nn_status nn_num_threads(size_t *out);
 
 /** The instruction-set level of the kernels in use: "avx512", "avx2" or
- *  "baseline" (SSE2 on x86-64, NEON on arm64), chosen once from the CPU's
- *  features and the registers the OS enables, or forced with the environment
- *  variable NN_CPU=baseline|avx2|avx512 (a level the CPU lacks is refused
- *  with a message on stderr). Static string; never NULL. */
+ *  "baseline" (SSE2 on x86-64, NEON on arm64). Chosen once, when libnn first
+ *  needs its kernels, as the highest level that both the CPU (CPUID) and the
+ *  OS (the register state it saves, XCR0) support; the environment variable
+ *  NN_CPU=baseline|avx2|avx512 (read at that moment, in any case) forces a
+ *  level instead. A forced level that this CPU or OS lacks, or an NN_CPU
+ *  value that is not a level, is not an error: libnn writes one line to
+ *  stderr (e.g. "libnn: NN_CPU=avx512: this CPU does not support avx512;
+ *  using avx2") and uses the highest level available, which is what this
+ *  function then returns. Static string; never NULL. */
 const char *nn_cpu_level(void);
 
 /** Single-precision matrix product, row-major, BLAS semantics:

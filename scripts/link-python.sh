@@ -1,10 +1,71 @@
 #!/usr/bin/env bash
-# Makes `import nn` work in $PYTHON from any directory, with no environment
-# variable: copies libnn.so next to the package and puts bindings/python on
-# the interpreter's path with a .pth file (what an editable install does).
+# Makes `import nn` in $PYTHON (default python3) be this checkout's package,
+# from any directory, with no environment variable: copies libnn.so next to
+# the package and puts bindings/python on the interpreter's path with a .pth
+# file (what an editable install does). `make python` runs it.
+#
+# The rule between this link and pip: the one set up last wins, and each
+# says so.
+#   - A pip-installed libnn-py (pip install ., a wheel, or an editable
+#     pip install -e .) comes before this link on sys.path (site-packages
+#     precedes .pth entries; an editable install's finder precedes both), so
+#     after a pip install `import nn` is the installed package.
+#   - This script removes an installed libnn-py (and the former `nn` 0.2.0
+#     distribution of bindings/python) from $PYTHON with pip, saying so, as
+#     `pip install -e` replaces an installed copy: `make python` and
+#     `make test` then use the checkout, never a stale install.
+#   - `pip uninstall libnn-py` leaves this link in place: the checkout is
+#     `import nn` again.
+# A package named nn from another project (PyPI's `nn` is one) is not ours
+# to remove: the script stops and names it.
 set -euo pipefail
 PYTHON=${PYTHON:-python3}
 root=$(cd "$(dirname "$0")/.." && pwd)
+
+# Installed distributions of ours, and others that provide a top-level `nn`.
+found=$("$PYTHON" - "$root" <<'EOF'
+import os, re, sys
+try:
+    from importlib.metadata import distributions
+except ImportError:                      # Python < 3.8
+    sys.exit(0)
+root = os.path.realpath(sys.argv[1])
+seen = set()
+for dist in distributions():
+    name = dist.metadata["Name"] or ""
+    key = re.sub(r"[-_.]+", "-", name).lower()
+    if not key or key in seen:
+        continue
+    files = [str(f) for f in (dist.files or [])]
+    provides_nn = any(f.replace("\\", "/").startswith("nn/") for f in files) or \
+        "nn" in (dist.read_text("top_level.txt") or "").split()
+    summary = dist.metadata["Summary"] or ""
+    if key == "libnn-py" or (key == "nn" and "libnn" in summary):
+        seen.add(key)
+        print(f"ours {name} {dist.version}")
+    elif provides_nn:
+        seen.add(key)
+        print(f"other {name} {dist.version}")
+EOF
+)
+while read -r kind name version; do
+    [ -n "${kind:-}" ] || continue
+    if [ "$kind" = ours ]; then
+        echo "make python: $name $version is pip-installed in $PYTHON and would shadow this checkout;" \
+             "uninstalling it (to use an installed copy again: pip install . at the root of a checkout)"
+        if ! "$PYTHON" -m pip uninstall -y "$name" >/dev/null; then
+            echo "make python: could not uninstall $name from $PYTHON: run '$PYTHON -m pip uninstall $name'" \
+                 "(as the user that installed it), or use another PYTHON / virtual environment" >&2
+            exit 1
+        fi
+    else
+        echo "make python: $PYTHON has $name $version installed, another project's package named nn," \
+             "which shadows libnn's: remove it ('$PYTHON -m pip uninstall $name') or use another" \
+             "PYTHON / virtual environment" >&2
+        exit 1
+    fi
+done <<<"$found"
+
 cp -f "$root/.build/release/libnn.so" "$root/bindings/python/nn/libnn.so"
 site=$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 if ! echo "$root/bindings/python" > "$site/libnn-dev.pth" 2>/dev/null; then
@@ -12,4 +73,16 @@ if ! echo "$root/bindings/python" > "$site/libnn-dev.pth" 2>/dev/null; then
     mkdir -p "$site"
     echo "$root/bindings/python" > "$site/libnn-dev.pth"
 fi
-"$PYTHON" -c 'import nn, sys; sys.stdout.write("nn %s from %s\n" % (nn.__version__, nn.__file__))'
+
+# From a neutral directory, `import nn` must now be this checkout's.
+(cd / && env -u PYTHONPATH -u NN_LIBRARY "$PYTHON" - "$root/bindings/python/nn" <<'EOF'
+import os, sys
+want = os.path.realpath(sys.argv[1])
+import nn
+got = os.path.realpath(os.path.dirname(nn.__file__))
+if got != want:
+    sys.exit(f"make python: `import nn` gives {nn.__file__}, not this checkout's {want}: "
+             "something earlier on sys.path provides nn (python -c 'import nn; print(nn.__file__)')")
+sys.stdout.write("nn %s from %s (libnn %s)\n" % (nn.__version__, nn.__file__, nn.library_path))
+EOF
+)

@@ -8,12 +8,23 @@ import Musl
 
 // MARK: Seeing inside (see nn.h, "Seeing inside")
 
+/// nn_gradient_check_options's defaults.
+func gradientCheckDefaults() -> nn_gradient_check_options {
+    var o = nn_gradient_check_options()
+    o.struct_size = MemoryLayout<nn_gradient_check_options>.stride
+    o.max_checks_per_array = 64
+    return o
+}
+
+@c @implementation
+public func nn_gradient_check_options_init_sized(_ options: UnsafeMutablePointer<nn_gradient_check_options>?,
+                                                 _ size: Int) {
+    initialize(options, size: size, with: gradientCheckDefaults())
+}
+
 @c @implementation
 public func nn_gradient_check_options_init(_ options: UnsafeMutablePointer<nn_gradient_check_options>?) {
-    guard let options else { return }
-    options.pointee = nn_gradient_check_options(
-        struct_size: MemoryLayout<nn_gradient_check_options>.stride, use_float: 0, epsilon: 0,
-        max_checks_per_array: 64, seed: 0)
+    initialize(options, size: nn_gradient_check_options.firstSize, with: gradientCheckDefaults())
 }
 
 @c @implementation
@@ -25,8 +36,7 @@ public func nn_model_gradient_check(_ model: OpaquePointer?, _ x: UnsafePointer<
     guarded {
         let h = try Handles.model(model)
         let count = try required(count, "count")
-        var o = nn_gradient_check_options()
-        if let options { o = try readOptions(options, "nn_gradient_check_options") } else { nn_gradient_check_options_init(&o) }
+        let o = try readOptions(options, or: gradientCheckDefaults())
         if capacity != 0 { _ = try required(results, "results") }
         guard o.epsilon.isFinite, o.epsilon >= 0 else {
             throw APIError.invalid("epsilon must be a finite number >= 0 (0: the default), got \(o.epsilon)")
@@ -90,11 +100,18 @@ public func nn_model_layer_statistics(_ model: OpaquePointer?, _ entry: Int, _ l
             throw APIError.invalid("layer \(unsigned(layer)) is out of range: the model has \(all[entry].layers.count) layers")
         }
         let s = all[entry].layers[layer]
-        out.pointee = nn_layer_statistics(
-            struct_size: MemoryLayout<nn_layer_statistics>.stride, epoch: all[entry].epoch, layer: layer,
-            batches: s.batches, activation_mean: s.activationMean, activation_std: s.activationStd,
-            dead_fraction: s.deadFraction ?? .nan, saturated_fraction: s.saturatedFraction ?? .nan,
-            gradient_norm: s.gradientNorm ?? .nan, weight_norm: s.weightNorm ?? .nan, update_ratio: s.updateRatio ?? .nan)
+        var r = nn_layer_statistics()
+        r.epoch = all[entry].epoch
+        r.layer = layer
+        r.batches = s.batches
+        r.activation_mean = s.activationMean
+        r.activation_std = s.activationStd
+        r.dead_fraction = s.deadFraction ?? .nan
+        r.saturated_fraction = s.saturatedFraction ?? .nan
+        r.gradient_norm = s.gradientNorm ?? .nan
+        r.weight_norm = s.weightNorm ?? .nan
+        r.update_ratio = s.updateRatio ?? .nan
+        writeResult(r, to: out)
     }
 }
 

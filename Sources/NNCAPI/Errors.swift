@@ -89,18 +89,6 @@ func elementCount(_ rows: Int, _ cols: Int, _ what: String) throws -> Int {
     return n
 }
 
-/// Reads an options struct that starts with its size: the caller's
-/// struct_size must be one this library knows (today: the current layout).
-func readOptions<T>(_ pointer: UnsafePointer<T>, _ name: String) throws -> T {
-    let size = UnsafeRawPointer(pointer).load(as: Int.self)
-    guard size == MemoryLayout<T>.stride else {
-        throw APIError.invalid(
-            "\(name).struct_size is \(UInt(bitPattern: size)), this libnn expects \(MemoryLayout<T>.stride); "
-            + "initialize the struct with its _init function and build against the matching nn.h")
-    }
-    return pointer.pointee
-}
-
 // MARK: size_t arguments
 //
 // size_t arrives in Swift as Int: values of 2^63 and more are negative here.

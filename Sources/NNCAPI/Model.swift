@@ -20,19 +20,32 @@ public func nn_model_free(_ model: OpaquePointer?) {
     _ = Handles.release(model)
 }
 
+/// nn_dense_options's defaults for `units` outputs.
+func denseDefaults(units: Int) -> nn_dense_options {
+    var o = nn_dense_options()
+    o.struct_size = MemoryLayout<nn_dense_options>.stride
+    o.units = units
+    o.activation = NN_ACTIVATION_LINEAR
+    o.kernel_initializer = NN_INIT_DEFAULT
+    o.bias_initializer = NN_INIT_DEFAULT
+    o.activation_parameter = .nan
+    return o
+}
+
+@c @implementation
+public func nn_dense_options_init_sized(_ options: UnsafeMutablePointer<nn_dense_options>?, _ size: Int,
+                                        _ units: Int) {
+    initialize(options, size: size, with: denseDefaults(units: units))
+}
+
 @c @implementation
 public func nn_dense_options_init(_ options: UnsafeMutablePointer<nn_dense_options>?, _ units: Int) {
-    guard let options else { return }
-    options.pointee = nn_dense_options(
-        struct_size: MemoryLayout<nn_dense_options>.stride, units: units,
-        activation: NN_ACTIVATION_LINEAR, kernel_initializer: NN_INIT_DEFAULT, bias_initializer: NN_INIT_DEFAULT,
-        activation_parameter: .nan, kernel_initializer_value: 0, bias_initializer_value: 0, kernel_l1: 0, kernel_l2: 0)
+    initialize(options, size: nn_dense_options.firstSize, with: denseDefaults(units: units))
 }
 
 @c @implementation
 public func nn_model_add_dense(_ model: OpaquePointer?, _ units: Int, _ activation: nn_activation) -> nn_status {
-    var options = nn_dense_options()
-    nn_dense_options_init(&options, units)
+    var options = denseDefaults(units: units)
     options.activation = activation
     return nn_model_add_dense_ex(model, &options)
 }
@@ -41,7 +54,7 @@ public func nn_model_add_dense(_ model: OpaquePointer?, _ units: Int, _ activati
 public func nn_model_add_dense_ex(_ model: OpaquePointer?, _ options: UnsafePointer<nn_dense_options>?) -> nn_status {
     guarded {
         let handle = try Handles.model(model)
-        let o = try readOptions(try required(options, "options"), "nn_dense_options")
+        let o = try readOptions(try required(options, "options"), defaults: denseDefaults(units: 0))
         guard o.units > 0, o.units <= 1 << 31 else {
             throw APIError.shape("a Dense layer needs between 1 and 2^31 units, got \(UInt(bitPattern: o.units))")
         }
@@ -81,45 +94,80 @@ public func nn_model_set_loss(_ model: OpaquePointer?, _ loss: nn_loss, _ from_l
     }
 }
 
+/// nn_loss_options's defaults for `loss`.
+func lossDefaults(_ loss: nn_loss) -> nn_loss_options {
+    var o = nn_loss_options()
+    o.struct_size = MemoryLayout<nn_loss_options>.stride
+    o.loss = loss
+    o.huber_delta = 1
+    return o
+}
+
+@c @implementation
+public func nn_loss_options_init_sized(_ options: UnsafeMutablePointer<nn_loss_options>?, _ size: Int, _ loss: nn_loss) {
+    initialize(options, size: size, with: lossDefaults(loss))
+}
+
 @c @implementation
 public func nn_loss_options_init(_ options: UnsafeMutablePointer<nn_loss_options>?, _ loss: nn_loss) {
-    guard let options else { return }
-    options.pointee = nn_loss_options(struct_size: MemoryLayout<nn_loss_options>.stride, loss: loss,
-                                      from_logits: 0, huber_delta: 1)
+    initialize(options, size: nn_loss_options.firstSize, with: lossDefaults(loss))
 }
 
 @c @implementation
 public func nn_model_set_loss_ex(_ model: OpaquePointer?, _ options: UnsafePointer<nn_loss_options>?) -> nn_status {
     guarded {
         let handle = try Handles.model(model)
-        let o = try readOptions(try required(options, "options"), "nn_loss_options")
+        let options = try required(options, "options")
+        let o = try readOptions(options, defaults: lossDefaults(try leadingField(options, \.loss)))
         try handle.model.setLoss(Loss(try Loss.Kind(c: o.loss), fromLogits: try flag(o.from_logits, "from_logits"),
                                       delta: o.huber_delta))
     }
 }
 
+/// nn_optimizer_options's defaults for optimizer `kind` (PyTorch's).
+func optimizerDefaults(_ kind: nn_optimizer) throws -> nn_optimizer_options {
+    let d = OptimizerOptions.defaults(for: try OptimizerOptions.Kind(c: kind))
+    var o = nn_optimizer_options()
+    o.struct_size = MemoryLayout<nn_optimizer_options>.stride
+    o.kind = kind
+    o.learning_rate = d.learningRate
+    o.momentum = d.momentum
+    o.nesterov = d.nesterov ? 1 : 0
+    o.beta1 = d.beta1
+    o.beta2 = d.beta2
+    o.epsilon = d.epsilon
+    o.weight_decay = d.weightDecay
+    o.dampening = d.dampening
+    o.amsgrad = d.amsgrad ? 1 : 0
+    o.alpha = d.alpha
+    o.centered = d.centered ? 1 : 0
+    o.lr_decay = d.lrDecay
+    o.initial_accumulator_value = d.initialAccumulatorValue
+    o.eta_minus = d.etaMinus
+    o.eta_plus = d.etaPlus
+    o.step_size_min = d.stepSizeMin
+    o.step_size_max = d.stepSizeMax
+    return o   // clipping: 0, off
+}
+
+@c @implementation
+public func nn_optimizer_options_init_sized(_ options: UnsafeMutablePointer<nn_optimizer_options>?, _ size: Int,
+                                            _ kind: nn_optimizer) -> nn_status {
+    guarded { initialize(try required(options, "options"), size: size, with: try optimizerDefaults(kind)) }
+}
+
 @c @implementation
 public func nn_optimizer_options_init(_ options: UnsafeMutablePointer<nn_optimizer_options>?,
                                       _ kind: nn_optimizer) -> nn_status {
-    guarded {
-        let options = try required(options, "options")
-        let d = OptimizerOptions.defaults(for: try OptimizerOptions.Kind(c: kind))
-        options.pointee = nn_optimizer_options(
-            struct_size: MemoryLayout<nn_optimizer_options>.stride, kind: kind,
-            learning_rate: d.learningRate, momentum: d.momentum, nesterov: d.nesterov ? 1 : 0,
-            beta1: d.beta1, beta2: d.beta2, epsilon: d.epsilon, weight_decay: d.weightDecay,
-            dampening: d.dampening, amsgrad: d.amsgrad ? 1 : 0, alpha: d.alpha, centered: d.centered ? 1 : 0,
-            lr_decay: d.lrDecay, initial_accumulator_value: d.initialAccumulatorValue,
-            eta_minus: d.etaMinus, eta_plus: d.etaPlus, step_size_min: d.stepSizeMin, step_size_max: d.stepSizeMax,
-            clip_value: 0, clip_norm: 0, global_clip_norm: 0)
-    }
+    nn_optimizer_options_init_sized(options, nn_optimizer_options.firstSize, kind)
 }
 
 @c @implementation
 public func nn_model_set_optimizer(_ model: OpaquePointer?, _ options: UnsafePointer<nn_optimizer_options>?) -> nn_status {
     guarded {
         let handle = try Handles.model(model)
-        let o = try readOptions(try required(options, "options"), "nn_optimizer_options")
+        let options = try required(options, "options")
+        let o = try readOptions(options, defaults: try optimizerDefaults(try leadingField(options, \.kind)))
         var config = OptimizerOptions(kind: try OptimizerOptions.Kind(c: o.kind), learningRate: o.learning_rate)
         config.momentum = o.momentum
         config.nesterov = try flag(o.nesterov, "nesterov")
@@ -165,21 +213,38 @@ public func nn_model_clear_metrics(_ model: OpaquePointer?) -> nn_status {
     guarded { try Handles.model(model).model.clearMetrics() }
 }
 
+/// nn_schedule_options's defaults for schedule `kind`.
+func scheduleDefaults(_ kind: nn_schedule) throws -> nn_schedule_options {
+    guard kind.rawValue <= NN_SCHEDULE_REDUCE_ON_PLATEAU.rawValue else {
+        throw APIError.invalid("unknown schedule \(kind.rawValue); valid values are 0 (none) to 4 (reduce on plateau)")
+    }
+    let plateau = LearningRateSchedule.ReduceOnPlateau()
+    var o = nn_schedule_options()
+    o.struct_size = MemoryLayout<nn_schedule_options>.stride
+    o.kind = kind
+    o.step_size = 10
+    o.gamma = kind == NN_SCHEDULE_EXPONENTIAL ? 0.95 : 0.1
+    o.t_max = 50
+    o.eta_min = 0
+    o.monitor = UnsafeRawPointer(defaultMonitor.utf8Start).assumingMemoryBound(to: CChar.self)
+    o.factor = plateau.factor
+    o.patience = plateau.patience
+    o.min_delta = plateau.minDelta
+    o.cooldown = plateau.cooldown
+    o.min_lr = plateau.minLR
+    o.mode = NN_MONITOR_AUTO
+    return o
+}
+
+@c @implementation
+public func nn_schedule_options_init_sized(_ options: UnsafeMutablePointer<nn_schedule_options>?, _ size: Int,
+                                           _ kind: nn_schedule) -> nn_status {
+    guarded { initialize(try required(options, "options"), size: size, with: try scheduleDefaults(kind)) }
+}
+
 @c @implementation
 public func nn_schedule_options_init(_ options: UnsafeMutablePointer<nn_schedule_options>?, _ kind: nn_schedule) -> nn_status {
-    guarded {
-        let options = try required(options, "options")
-        guard kind.rawValue <= NN_SCHEDULE_REDUCE_ON_PLATEAU.rawValue else {
-            throw APIError.invalid("unknown schedule \(kind.rawValue); valid values are 0 (none) to 4 (reduce on plateau)")
-        }
-        let plateau = LearningRateSchedule.ReduceOnPlateau()
-        options.pointee = nn_schedule_options(
-            struct_size: MemoryLayout<nn_schedule_options>.stride, kind: kind, step_size: 10,
-            gamma: kind == NN_SCHEDULE_EXPONENTIAL ? 0.95 : 0.1, t_max: 50, eta_min: 0,
-            monitor: UnsafeRawPointer(defaultMonitor.utf8Start).assumingMemoryBound(to: CChar.self),
-            factor: plateau.factor, patience: plateau.patience, min_delta: plateau.minDelta,
-            cooldown: plateau.cooldown, min_lr: plateau.minLR, mode: NN_MONITOR_AUTO)
-    }
+    nn_schedule_options_init_sized(options, nn_schedule_options.firstSize, kind)
 }
 
 /// The default monitored log, as a static C string.
@@ -190,7 +255,7 @@ public func nn_model_set_lr_schedule(_ model: OpaquePointer?, _ options: UnsafeP
     guarded {
         let handle = try Handles.model(model)
         guard let options else { return try handle.model.setLearningRateSchedule(nil) }
-        let o = try readOptions(options, "nn_schedule_options")
+        let o = try readOptions(options, defaults: try scheduleDefaults(try leadingField(options, \.kind)))
         let schedule: LearningRateSchedule?
         switch o.kind {
         case NN_SCHEDULE_NONE: schedule = nil

@@ -13,22 +13,44 @@ func matrix(_ pointer: UnsafePointer<Float>?, _ rows: Int, _ cols: Int, _ name: 
     return MatrixView(p, rows: rows, cols: cols)
 }
 
+/// nn_fit_options's defaults (the pointers and weights NULL, the counts 0).
+func fitDefaults() -> nn_fit_options {
+    var o = nn_fit_options()
+    o.struct_size = MemoryLayout<nn_fit_options>.stride
+    o.epochs = 1
+    o.batch_size = 32
+    o.shuffle = 1
+    return o
+}
+
+@c @implementation
+public func nn_fit_options_init_sized(_ options: UnsafeMutablePointer<nn_fit_options>?, _ size: Int) {
+    initialize(options, size: size, with: fitDefaults())
+}
+
 @c @implementation
 public func nn_fit_options_init(_ options: UnsafeMutablePointer<nn_fit_options>?) {
-    guard let options else { return }
-    options.pointee = nn_fit_options(
-        struct_size: MemoryLayout<nn_fit_options>.stride, epochs: 1, batch_size: 32, shuffle: 1, seed: 0,
-        validation_x: nil, validation_y: nil, validation_rows: 0, on_epoch_end: nil, user_data: nil,
-        validation_split: 0, sample_weights: nil, class_weights: nil, class_weight_count: 0, early_stopping: nil)
+    initialize(options, size: nn_fit_options.firstSize, with: fitDefaults())
+}
+
+/// nn_early_stopping_options's defaults.
+func earlyStoppingDefaults() -> nn_early_stopping_options {
+    var o = nn_early_stopping_options()
+    o.struct_size = MemoryLayout<nn_early_stopping_options>.stride
+    o.monitor = UnsafeRawPointer(defaultMonitor.utf8Start).assumingMemoryBound(to: CChar.self)
+    o.mode = NN_MONITOR_AUTO
+    return o
+}
+
+@c @implementation
+public func nn_early_stopping_options_init_sized(_ options: UnsafeMutablePointer<nn_early_stopping_options>?,
+                                                 _ size: Int) {
+    initialize(options, size: size, with: earlyStoppingDefaults())
 }
 
 @c @implementation
 public func nn_early_stopping_options_init(_ options: UnsafeMutablePointer<nn_early_stopping_options>?) {
-    guard let options else { return }
-    options.pointee = nn_early_stopping_options(
-        struct_size: MemoryLayout<nn_early_stopping_options>.stride,
-        monitor: UnsafeRawPointer(defaultMonitor.utf8Start).assumingMemoryBound(to: CChar.self),
-        min_delta: 0, patience: 0, mode: NN_MONITOR_AUTO, restore_best_weights: 0)
+    initialize(options, size: nn_early_stopping_options.firstSize, with: earlyStoppingDefaults())
 }
 
 @c @implementation
@@ -37,8 +59,7 @@ public func nn_model_fit(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ 
                          _ options: UnsafePointer<nn_fit_options>?) -> nn_status {
     guarded {
         let handle = try Handles.model(model)
-        var o = nn_fit_options()
-        if let options { o = try readOptions(options, "nn_fit_options") } else { nn_fit_options_init(&o) }
+        let o = try readOptions(options, or: fitDefaults())
         let xv = try matrix(x, rows, x_cols, "x"), yv = try matrix(y, rows, y_cols, "y")
         guard o.epochs >= 0, o.epochs <= Int(Int32.max) else {
             throw APIError.invalid("epochs must be at most 2^31 - 1, got \(unsigned(o.epochs))")
@@ -59,7 +80,7 @@ public func nn_model_fit(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ 
             throw APIError.null("class_weights (class_weight_count is \(unsigned(o.class_weight_count)))")
         }
         if let stopping = o.early_stopping {
-            let e = try readOptions(stopping, "nn_early_stopping_options")
+            let e = try readOptions(stopping, defaults: earlyStoppingDefaults())
             fit.earlyStopping = EarlyStopping(
                 monitor: try string(e.monitor, "early_stopping.monitor"), minDelta: e.min_delta,
                 patience: try count(e.patience, "early_stopping.patience"), mode: try MonitorMode(c: e.mode),

@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 void nn_test_assert_ok(nn_status status, const char *expr, const char *file, int line) {
     if (status == NN_OK) return;
     /* nn_status_string is itself a libnn call, which may end the lifetime
@@ -240,8 +244,189 @@ void nn_test_fill(nn_test_rng *rng, float *values, size_t n, float lo, float hi)
     for (size_t i = 0; i < n; i++) values[i] = nn_test_uniform(rng, lo, hi);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Instruction-set levels                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* The canonical name of a kernel level written in any case, or NULL. */
+static const char *level_name(const char *text) {
+    static const char *const levels[] = {"baseline", "avx2", "avx512"};
+    if (text == NULL) return NULL;
+    for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
+        size_t j = 0;
+        while (levels[i][j] != '\0' && tolower((unsigned char)text[j]) == levels[i][j]) j++;
+        if (levels[i][j] == '\0' && text[j] == '\0') return levels[i];
+    }
+    return NULL;
+}
+
+/* Appends ", item" (or "item" to an empty text). */
+static void append_item(char *text, size_t size, const char *item) {
+    size_t used = strlen(text);
+    if (used < size) snprintf(text + used, size - used, "%s%s", used ? ", " : "", item);
+}
+
+#if defined(__x86_64__)
+/* XCR0: the register state the OS saves on a context switch (XGETBV with
+ * ECX = 0); 0 when CPUID says OSXSAVE is off, where XGETBV would fault. */
+static uint64_t machine_xcr0(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return 0;
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+}
+#endif
+
+/* The levels' definitions are libnn's (Sources/NNCore/Kernels/CPUDispatch.swift):
+ * avx2 is AVX2 + FMA with the YMM state enabled, avx512 adds AVX-512 F, CD,
+ * BW, DQ and VL with the opmask and ZMM state enabled. The CPU's features
+ * come from the compiler's own CPUID decoding (__builtin_cpu_supports), the
+ * OS's part from XCR0 read here: nothing of libnn's detection is used, so a
+ * libnn that refuses a level this machine has fails the suites. */
+int nn_test_machine_has_level(const char *level, char *why, size_t why_size) {
+    char text[256] = "";
+    const char *name = level_name(level);
+    int has = 0;
+    if (name == NULL) {
+        snprintf(text, sizeof text, "\"%s\" is not a kernel level (baseline, avx2, avx512)",
+                 level ? level : "(null)");
+    } else if (strcmp(name, "baseline") == 0) {
+        has = 1; /* SSE2 on x86-64, NEON on arm64: part of the architecture */
+    } else {
+#if defined(__x86_64__)
+        const int avx512 = strcmp(name, "avx512") == 0;
+        char missing[160] = "";
+        __builtin_cpu_init();
+        if (!__builtin_cpu_supports("avx")) append_item(missing, sizeof missing, "avx");
+        if (!__builtin_cpu_supports("avx2")) append_item(missing, sizeof missing, "avx2");
+        if (!__builtin_cpu_supports("fma")) append_item(missing, sizeof missing, "fma");
+        if (avx512) {
+            if (!__builtin_cpu_supports("avx512f")) append_item(missing, sizeof missing, "avx512f");
+            if (!__builtin_cpu_supports("avx512cd")) append_item(missing, sizeof missing, "avx512cd");
+            if (!__builtin_cpu_supports("avx512bw")) append_item(missing, sizeof missing, "avx512bw");
+            if (!__builtin_cpu_supports("avx512dq")) append_item(missing, sizeof missing, "avx512dq");
+            if (!__builtin_cpu_supports("avx512vl")) append_item(missing, sizeof missing, "avx512vl");
+        }
+        /* XCR0 bits 1, 2 (SSE, AVX: YMM), and for AVX-512 5, 6, 7 (opmask,
+         * ZMM_Hi256, Hi16_ZMM). */
+        const uint64_t xcr0 = machine_xcr0(), need = avx512 ? 0xE6 : 0x06;
+        if (missing[0] != '\0') snprintf(text, sizeof text, "CPUID has no %s", missing);
+        if ((xcr0 & need) != need) {
+            char os[96];
+            snprintf(os, sizeof os, "the OS does not enable the %s register state (XCR0 = 0x%llx)",
+                     avx512 ? "opmask/ZMM" : "YMM", (unsigned long long)xcr0);
+            size_t used = strlen(text);
+            snprintf(text + used, sizeof text - used, "%s%s", used ? "; " : "", os);
+        }
+        has = text[0] == '\0';
+#else
+        snprintf(text, sizeof text, "not an x86-64 CPU");
+#endif
+    }
+    if (!has && why != NULL && why_size > 0) snprintf(why, why_size, "%s", text);
+    return has;
+}
+
+const char *nn_test_machine_best_level(void) {
+    if (nn_test_machine_has_level("avx512", NULL, 0)) return "avx512";
+    if (nn_test_machine_has_level("avx2", NULL, 0)) return "avx2";
+    return "baseline";
+}
+
+typedef enum { LEVEL_RUN, LEVEL_SKIP, LEVEL_FAIL } level_verdict;
+
+/* What this run should do, from NN_CPU and NN_EXPECT_LEVEL and this machine.
+ * *uses receives the level libnn must be using (also when the run is
+ * skipped: the forced level, or its fallback, the machine's best); *note the
+ * reason (run), the cause (skip) or the failure. */
+static level_verdict level_plan(const char **uses, char *note, size_t size) {
+    const char *forced_raw = getenv("NN_CPU"), *expect_raw = getenv("NN_EXPECT_LEVEL");
+    if (forced_raw != NULL && forced_raw[0] == '\0') forced_raw = NULL;
+    if (expect_raw != NULL && expect_raw[0] == '\0') expect_raw = NULL;
+    const char *forced = level_name(forced_raw), *expect = level_name(expect_raw);
+    const char *best = nn_test_machine_best_level();
+    char why[256];
+    /* libnn uses a forced level the machine has, else its best. */
+    *uses = forced != NULL && nn_test_machine_has_level(forced, NULL, 0) ? forced : best;
+    if (expect_raw != NULL && expect == NULL) {
+        snprintf(note, size, "NN_EXPECT_LEVEL=%s is not a kernel level (baseline, avx2, avx512)",
+                 expect_raw);
+        return LEVEL_FAIL;
+    }
+    if (forced != NULL && !nn_test_machine_has_level(forced, why, sizeof why)) {
+        snprintf(note, size, "this CPU lacks %s (%s), which NN_CPU=%s forces", forced, why,
+                 forced_raw);
+        return LEVEL_SKIP;
+    }
+    if (expect != NULL && !nn_test_machine_has_level(expect, why, sizeof why)) {
+        snprintf(note, size, "this CPU lacks %s (%s), which NN_EXPECT_LEVEL=%s expects", expect,
+                 why, expect_raw);
+        return LEVEL_SKIP;
+    }
+    if (expect != NULL) {
+        /* A contradiction with NN_CPU shows up as a failure. */
+        *uses = expect;
+        snprintf(note, size, "NN_EXPECT_LEVEL=%s, NN_CPU=%s", expect_raw,
+                 forced_raw ? forced_raw : "(unset)");
+    } else if (forced != NULL) {
+        snprintf(note, size, "forced by NN_CPU=%s", forced_raw);
+    } else if (forced_raw != NULL) {
+        snprintf(note, size, "NN_CPU=%s is not a level name, so the best this CPU has", forced_raw);
+    } else {
+        snprintf(note, size, "the best this CPU has; NN_CPU is not set");
+    }
+    return LEVEL_RUN;
+}
+
+const char *nn_test_expected_level(void) {
+    const char *uses = NULL;
+    char note[512];
+    return level_plan(&uses, note, sizeof note) == LEVEL_RUN ? uses : NULL;
+}
+
+int nn_test_check_level(const char *suite) {
+    const char *uses = NULL;
+    char note[512], why[256];
+    const level_verdict verdict = level_plan(&uses, note, sizeof note);
+    const char *in_use = nn_cpu_level();
+    if (verdict == LEVEL_FAIL) {
+        fprintf(stderr, "%s: FAILED: %s\n", suite, note);
+        return 1;
+    }
+    if (in_use == NULL || level_name(in_use) == NULL) {
+        fprintf(stderr, "%s: FAILED: nn_cpu_level() returned \"%s\", not a kernel level\n", suite,
+                in_use ? in_use : "(null)");
+        return 1;
+    }
+    if (!nn_test_machine_has_level(in_use, why, sizeof why)) {
+        fprintf(stderr, "%s: FAILED: libnn uses %s, which this machine lacks (%s)\n", suite,
+                in_use, why);
+        return 1;
+    }
+    if (strcmp(in_use, uses) != 0) {
+        fprintf(stderr, "%s: FAILED: libnn uses kernel level %s, expected %s (%s%s)\n", suite,
+                in_use, uses, verdict == LEVEL_SKIP ? "the best this machine has, as " : "", note);
+        return 1;
+    }
+    if (verdict == LEVEL_SKIP) {
+        printf("%s: SKIPPED: %s; libnn rightly uses %s instead\n", suite, note, in_use);
+        fflush(stdout);
+        return NN_TEST_SKIPPED;
+    }
+    printf("%s: kernel level: %s (%s)\n", suite, in_use, note);
+    fflush(stdout);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Running a suite                                                          */
+/* ------------------------------------------------------------------------ */
+
 int nn_test_main(int argc, char **argv, const char *suite, const struct CMUnitTest *tests,
                  size_t count) {
+    const int level = nn_test_check_level(suite);
+    if (level != 0) return level;
     if (argc > 1 && argv[1][0] != '\0') cmocka_set_test_filter(argv[1]);
-    return _cmocka_run_group_tests(suite, tests, count, NULL, NULL);
+    return _cmocka_run_group_tests(suite, tests, count, NULL, NULL) == 0 ? 0 : 1;
 }

@@ -139,10 +139,49 @@ float nn_test_uniform(nn_test_rng *rng, float lo, float hi);
 void nn_test_fill(nn_test_rng *rng, float *values, size_t n, float lo, float hi);
 
 /* ------------------------------------------------------------------------ */
+/* Instruction-set levels                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Exit status of a suite that did not run because this machine lacks the
+ * kernel level it was asked to test; ctest's SKIP_RETURN_CODE. */
+enum { NN_TEST_SKIPPED = 77 };
+
+/* Non-zero if this machine (its CPU and the register state its OS enables)
+ * can run libnn's kernel level `level` ("baseline", "avx2" or "avx512", as
+ * nn_cpu_level names them; any case), decided here from CPUID and XGETBV,
+ * independently of libnn. When it cannot, and `why` is not NULL, `why`
+ * receives what is missing. */
+int nn_test_machine_has_level(const char *level, char *why, size_t why_size);
+
+/* The highest level this machine can run (by nn_test_machine_has_level). */
+const char *nn_test_machine_best_level(void);
+
+/* The level libnn must be using in this run, from the environment:
+ * NN_EXPECT_LEVEL when set, else the level forced with NN_CPU, else the
+ * machine's best (also when NN_CPU is not a level name: libnn then uses
+ * the best). NULL when the run must be skipped, because NN_CPU or
+ * NN_EXPECT_LEVEL names a level this machine lacks, or when
+ * NN_EXPECT_LEVEL is not a level name. */
+const char *nn_test_expected_level(void);
+
+/* Checks the kernel level before a suite runs and prints one line about it:
+ * "<suite>: kernel level: avx2 (forced by NN_CPU=avx2)" and returns 0 when
+ * libnn uses the expected level; "<suite>: SKIPPED: this CPU lacks avx512
+ * (...)" and returns NN_TEST_SKIPPED when NN_CPU or NN_EXPECT_LEVEL names a
+ * level this machine lacks (libnn must then use the best level the machine
+ * has); a message on stderr and 1 when libnn's choice is wrong (a level the
+ * machine has refused, a level it lacks used, or not the expected one). */
+int nn_test_check_level(const char *suite);
+
+/* ------------------------------------------------------------------------ */
 /* Running a suite                                                          */
 /* ------------------------------------------------------------------------ */
 
-/* Runs the tests; argv[1], if given, is a cmocka name filter ("*fit*"). */
+/* Checks the kernel level (nn_test_check_level), then runs the tests;
+ * argv[1], if given, is a cmocka name filter ("*fit*"). Returns 0 when every
+ * test passed, 1 when any failed (never a count, which could read as
+ * NN_TEST_SKIPPED or wrap to 0), NN_TEST_SKIPPED when the suite was
+ * skipped. */
 int nn_test_main(int argc, char **argv, const char *suite, const struct CMUnitTest *tests,
                  size_t count);
 

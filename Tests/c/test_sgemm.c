@@ -3,6 +3,12 @@
  * combinations, odd and blocked sizes, alpha and beta, padded leading
  * dimensions (padding holds NaN, which must never be read), beta = 0 with
  * NaN in C, empty sizes, and bad arguments.
+ *
+ * ctest runs it once unforced and once per kernel level forced with NN_CPU
+ * (test_sgemm_baseline, _avx2, _avx512). Before any test, nn_test_main
+ * checks that libnn really uses the forced level, or skips the whole suite
+ * (exit 77, "SKIPPED: this CPU lacks avx512 ...") when this machine lacks
+ * it, so a run on another level never counts as a pass of this one.
  */
 #include "nn_test.h"
 

@@ -3,8 +3,10 @@
  * nn_num_threads, bit-identical results for every thread count (GEMM and a
  * whole training run), and nn_cpu_level, which this suite checks against
  * the NN_CPU environment variable ctest runs it with (baseline, avx2,
- * avx512, or unset). The same executable runs under qemu-x86_64 -cpu
- * Nehalem, where only the baseline level may be chosen.
+ * avx512, or unset) and against this machine's own CPUID (nn_test.c). A
+ * forced level the machine lacks skips the whole suite (exit 77, before any
+ * test runs); see nn_test_check_level. The same executable runs under
+ * qemu-x86_64 -cpu Nehalem, where only the baseline level may be chosen.
  */
 #include "nn_test.h"
 
@@ -90,20 +92,27 @@ static void training_is_bit_identical_across_thread_counts(void **state) {
 }
 
 /* nn_cpu_level agrees with NN_CPU when it is set to a level (ctest runs this
- * suite with each); NN_EXPECT_LEVEL, when set, is the level that must be
- * chosen (the qemu run expects "baseline"). The GEMM of that level is
- * checked against a naive product. */
+ * suite with each; the suite is skipped before this test when the machine
+ * lacks the level); NN_EXPECT_LEVEL, when set, is the level that must be
+ * chosen (the qemu run expects "baseline"); unforced, it is the best level
+ * this machine has by its own CPUID. The GEMM of that level is checked
+ * against a naive product. */
 static void cpu_level_follows_the_environment(void **state) {
     (void)state;
     const char *level = nn_cpu_level();
     assert_non_null(level);
     assert_true(strcmp(level, "baseline") == 0 || strcmp(level, "avx2") == 0 || strcmp(level, "avx512") == 0);
-    const char *expected = getenv("NN_EXPECT_LEVEL");
-    if (expected == NULL) expected = getenv("NN_CPU");
-    if (expected != NULL && expected[0] != '\0') {
-        print_message("NN_CPU=%s, level in use: %s\n", getenv("NN_CPU") ? getenv("NN_CPU") : "(unset)", level);
-        assert_string_equal(level, expected);
-    }
+    char why[256] = "";
+    if (!nn_test_machine_has_level(level, why, sizeof why))
+        fail_msg("libnn uses %s, which this machine lacks: %s", level, why);
+    const char *expected = nn_test_expected_level();
+    if (expected == NULL)
+        fail_msg("NN_CPU=%s / NN_EXPECT_LEVEL=%s: this run should have been skipped or refused",
+                 getenv("NN_CPU") ? getenv("NN_CPU") : "(unset)",
+                 getenv("NN_EXPECT_LEVEL") ? getenv("NN_EXPECT_LEVEL") : "(unset)");
+    print_message("NN_CPU=%s, level in use: %s, expected: %s\n",
+                  getenv("NN_CPU") ? getenv("NN_CPU") : "(unset)", level, expected);
+    assert_string_equal(level, expected);
     enum { M = 37, N = 45, K = 29 };
     float a[M * K], b[K * N], c[M * N];
     for (int i = 0; i < M * K; i++) a[i] = (float)((i * 7 % 13) - 6) / 4.0f;
@@ -118,13 +127,13 @@ static void cpu_level_follows_the_environment(void **state) {
     }
 }
 
-int main(int argc, char **argv) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(thread_count_can_be_set),
-        cmocka_unit_test(gemm_is_bit_identical_across_thread_counts),
-        cmocka_unit_test(training_is_bit_identical_across_thread_counts),
-        cmocka_unit_test(cpu_level_follows_the_environment),
-    };
-    if (argc > 1) cmocka_set_test_filter(argv[1]);
-    return cmocka_run_group_tests_name("threads", tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(thread_count_can_be_set),
+    cmocka_unit_test(gemm_is_bit_identical_across_thread_counts),
+    cmocka_unit_test(training_is_bit_identical_across_thread_counts),
+    cmocka_unit_test(cpu_level_follows_the_environment),
+};
+
+/* nn_test_main checks the level first: skipped (77) when NN_CPU names a
+ * level this machine lacks, failed when libnn's choice is wrong. */
+NN_TEST_MAIN("threads", tests)

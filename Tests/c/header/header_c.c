@@ -36,8 +36,8 @@ static const struct {
 #undef NN_SIGNATURE
 };
 
-/* The number of functions nn.h 0.3.0 declares. */
-#define NN_FUNCTION_COUNT 61
+/* The number of functions nn.h 0.4.0 declares. */
+#define NN_FUNCTION_COUNT 68
 
 int main(void) {
     /* Status codes are part of the ABI: their values must never change. */

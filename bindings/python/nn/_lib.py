@@ -17,8 +17,11 @@ Type conventions of the mirror:
 
 The library is searched, in order, at:
   1. the path in the environment variable NN_LIBRARY;
-  2. libnn.so next to this package (bindings/python/nn/libnn.so, where
-     ``make`` copies it);
+  2. libnn.so in the package's own folder: inside an installed wheel, where
+     the build put it, or bindings/python/nn/libnn.so, where ``make python``
+     copies it. An editable install (pip install -e .) gives the package two
+     folders, the installed one (with the libnn.so that install built) first
+     and the checkout's after it; each is searched in that order;
   3. the SwiftPM build tree of the repository (<repo>/.build/release/libnn.so).
 """
 
@@ -44,13 +47,24 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(_PACKAGE_DIR)))
 
 
+def _package_folders():
+    """The folders of the nn package: its __path__ (several for an editable
+    install), or this module's folder when imported on its own."""
+    package = sys.modules.get(__package__ or "")
+    folders = [os.path.abspath(f) for f in getattr(package, "__path__", None) or []]
+    if _PACKAGE_DIR not in folders:
+        folders.append(_PACKAGE_DIR)
+    return folders
+
+
 def candidate_paths():
     """The places searched for the library, in order, as (origin, path)."""
     paths = []
     env = os.environ.get("NN_LIBRARY")
     if env:
         paths.append(("NN_LIBRARY", env))
-    paths.append(("package", os.path.join(_PACKAGE_DIR, LIBRARY_NAME)))
+    for folder in _package_folders():
+        paths.append(("package", os.path.join(folder, LIBRARY_NAME)))
     paths.append(("build tree", os.path.join(_REPO_ROOT, ".build", "release", LIBRARY_NAME)))
     return paths
 
@@ -86,9 +100,9 @@ lib, library_path = _load()
 # --------------------------------------------------------------------------
 
 NN_VERSION_MAJOR = 0
-NN_VERSION_MINOR = 3
+NN_VERSION_MINOR = 4
 NN_VERSION_PATCH = 0
-NN_VERSION_STRING = "0.3.0"
+NN_VERSION_STRING = "0.4.0"
 
 nn_version = lib.nn_version
 nn_version.argtypes = []
@@ -341,6 +355,10 @@ class nn_dense_options(Structure):
     ]
 
 
+nn_dense_options_init_sized = lib.nn_dense_options_init_sized
+nn_dense_options_init_sized.argtypes = [POINTER(nn_dense_options), c_size_t, c_size_t]
+nn_dense_options_init_sized.restype = None
+
 nn_dense_options_init = lib.nn_dense_options_init
 nn_dense_options_init.argtypes = [POINTER(nn_dense_options), c_size_t]
 nn_dense_options_init.restype = None
@@ -379,6 +397,10 @@ class nn_loss_options(Structure):
     ]
 
 
+nn_loss_options_init_sized = lib.nn_loss_options_init_sized
+nn_loss_options_init_sized.argtypes = [POINTER(nn_loss_options), c_size_t, nn_loss]
+nn_loss_options_init_sized.restype = None
+
 nn_loss_options_init = lib.nn_loss_options_init
 nn_loss_options_init.argtypes = [POINTER(nn_loss_options), nn_loss]
 nn_loss_options_init.restype = None
@@ -414,6 +436,10 @@ class nn_optimizer_options(Structure):
         ("global_clip_norm", c_double),
     ]
 
+
+nn_optimizer_options_init_sized = lib.nn_optimizer_options_init_sized
+nn_optimizer_options_init_sized.argtypes = [POINTER(nn_optimizer_options), c_size_t, nn_optimizer]
+nn_optimizer_options_init_sized.restype = nn_status
 
 nn_optimizer_options_init = lib.nn_optimizer_options_init
 nn_optimizer_options_init.argtypes = [POINTER(nn_optimizer_options), nn_optimizer]
@@ -455,6 +481,10 @@ class nn_schedule_options(Structure):
         ("mode", nn_monitor_mode),
     ]
 
+
+nn_schedule_options_init_sized = lib.nn_schedule_options_init_sized
+nn_schedule_options_init_sized.argtypes = [POINTER(nn_schedule_options), c_size_t, nn_schedule]
+nn_schedule_options_init_sized.restype = nn_status
 
 nn_schedule_options_init = lib.nn_schedule_options_init
 nn_schedule_options_init.argtypes = [POINTER(nn_schedule_options), nn_schedule]
@@ -556,6 +586,10 @@ class nn_early_stopping_options(Structure):
     ]
 
 
+nn_early_stopping_options_init_sized = lib.nn_early_stopping_options_init_sized
+nn_early_stopping_options_init_sized.argtypes = [POINTER(nn_early_stopping_options), c_size_t]
+nn_early_stopping_options_init_sized.restype = None
+
 nn_early_stopping_options_init = lib.nn_early_stopping_options_init
 nn_early_stopping_options_init.argtypes = [POINTER(nn_early_stopping_options)]
 nn_early_stopping_options_init.restype = None
@@ -580,6 +614,10 @@ class nn_fit_options(Structure):
         ("early_stopping", POINTER(nn_early_stopping_options)),
     ]
 
+
+nn_fit_options_init_sized = lib.nn_fit_options_init_sized
+nn_fit_options_init_sized.argtypes = [POINTER(nn_fit_options), c_size_t]
+nn_fit_options_init_sized.restype = None
 
 nn_fit_options_init = lib.nn_fit_options_init
 nn_fit_options_init.argtypes = [POINTER(nn_fit_options)]
@@ -664,6 +702,10 @@ class nn_gradient_check_result(Structure):
         ("below_resolution", c_size_t),
     ]
 
+
+nn_gradient_check_options_init_sized = lib.nn_gradient_check_options_init_sized
+nn_gradient_check_options_init_sized.argtypes = [POINTER(nn_gradient_check_options), c_size_t]
+nn_gradient_check_options_init_sized.restype = None
 
 nn_gradient_check_options_init = lib.nn_gradient_check_options_init
 nn_gradient_check_options_init.argtypes = [POINTER(nn_gradient_check_options)]
@@ -764,6 +806,7 @@ FUNCTIONS = (
     "nn_status_string",
     "nn_model_create",
     "nn_model_free",
+    "nn_dense_options_init_sized",
     "nn_dense_options_init",
     "nn_model_add_dense",
     "nn_model_add_dense_ex",
@@ -771,13 +814,16 @@ FUNCTIONS = (
     "nn_model_add_batch_normalization",
     "nn_model_add_activation",
     "nn_model_set_loss",
+    "nn_loss_options_init_sized",
     "nn_loss_options_init",
     "nn_model_set_loss_ex",
+    "nn_optimizer_options_init_sized",
     "nn_optimizer_options_init",
     "nn_model_set_optimizer",
     "nn_model_add_metric",
     "nn_model_add_metric_ex",
     "nn_model_clear_metrics",
+    "nn_schedule_options_init_sized",
     "nn_schedule_options_init",
     "nn_model_set_lr_schedule",
     "nn_model_learning_rate",
@@ -795,7 +841,9 @@ FUNCTIONS = (
     "nn_model_weight_shape",
     "nn_model_get_weight",
     "nn_model_set_weight",
+    "nn_early_stopping_options_init_sized",
     "nn_early_stopping_options_init",
+    "nn_fit_options_init_sized",
     "nn_fit_options_init",
     "nn_model_fit",
     "nn_model_evaluate",
@@ -807,6 +855,7 @@ FUNCTIONS = (
     "nn_model_load_from_buffer",
     "nn_model_load_weights",
     "nn_model_load_weights_from_buffer",
+    "nn_gradient_check_options_init_sized",
     "nn_gradient_check_options_init",
     "nn_model_gradient_check",
     "nn_model_set_anomaly_detection",

@@ -141,7 +141,7 @@ class EarlyStopping(Callback):
     def _c_options(self):
         """The nn_early_stopping_options for fit (keep it referenced during fit)."""
         options = _lib.nn_early_stopping_options()
-        _lib.nn_early_stopping_options_init(ctypes.byref(options))
+        _lib.nn_early_stopping_options_init_sized(ctypes.byref(options), ctypes.sizeof(options))
         options.monitor = self.monitor.encode()
         options.min_delta = self.min_delta
         options.patience = self.patience
@@ -209,7 +209,7 @@ class ReduceLROnPlateau(Callback):
     def _c_options(self):
         """The nn_schedule_options of this callback."""
         options = _lib.nn_schedule_options()
-        _handle._check(_lib.nn_schedule_options_init(ctypes.byref(options),
+        _handle._check(_lib.nn_schedule_options_init_sized(ctypes.byref(options), ctypes.sizeof(options),
                                                      _lib.NN_SCHEDULE_REDUCE_ON_PLATEAU))
         options.monitor = self.monitor.encode()
         options.factor = self.factor

@@ -5,6 +5,7 @@ the input width. Every layer's ``kind`` is libnn's (nn_model_layer_kind):
 'dense', 'dropout', 'batch_normalization' or 'activation'.
 """
 
+import ctypes
 import numbers
 import warnings
 
@@ -226,7 +227,7 @@ class Dense(Layer):
 
     def _options(self):
         options = _lib.nn_dense_options()
-        _lib.nn_dense_options_init(options, self.units)
+        _lib.nn_dense_options_init_sized(options, ctypes.sizeof(options), self.units)
         options.activation = self.activation_function.code
         options.activation_parameter = self.activation_function.parameter
         options.kernel_initializer = self.kernel_initializer.code

@@ -26,7 +26,7 @@ class Loss:
     def _options(self):
         """The nn_loss_options libnn receives (nn_model_set_loss_ex)."""
         options = _lib.nn_loss_options()
-        _lib.nn_loss_options_init(ctypes.byref(options), self.code)
+        _lib.nn_loss_options_init_sized(ctypes.byref(options), ctypes.sizeof(options), self.code)
         options.from_logits = 1 if self.from_logits else 0
         return options
 

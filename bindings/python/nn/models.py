@@ -557,7 +557,7 @@ class Sequential:
 
         c_callback = _lib.nn_epoch_callback(on_epoch_end)
         options = _lib.nn_fit_options()
-        _lib.nn_fit_options_init(ctypes.byref(options))
+        _lib.nn_fit_options_init_sized(ctypes.byref(options), ctypes.sizeof(options))
         options.epochs = epochs
         options.batch_size = batch_size
         options.shuffle = 1 if shuffle else 0
@@ -622,6 +622,7 @@ class Sequential:
         History.layer_stats holds (see nn.callbacks.LayerStatistics)."""
         out = _lib.nn_layer_statistics()
         layers = []
+        out.struct_size = ctypes.sizeof(out)
         epoch = None
         for i, layer in enumerate(self._layers):
             self._handle.call(_lib.nn_model_layer_statistics, entry, i, ctypes.byref(out))
@@ -713,7 +714,7 @@ class Sequential:
             raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
         x, y = self._xy(x, y, "gradient_check")
         options = _lib.nn_gradient_check_options()
-        _lib.nn_gradient_check_options_init(ctypes.byref(options))
+        _lib.nn_gradient_check_options_init_sized(ctypes.byref(options), ctypes.sizeof(options))
         options.use_float = 1 if precision == "float" else 0
         options.epsilon = 0.0 if epsilon is None else float(epsilon)
         options.max_checks_per_array = checks

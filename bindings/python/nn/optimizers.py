@@ -92,7 +92,7 @@ class Optimizer:
 
     def _options(self):
         options = _lib.nn_optimizer_options()
-        _handle._check(_lib.nn_optimizer_options_init(ctypes.byref(options), self.kind))
+        _handle._check(_lib.nn_optimizer_options_init_sized(ctypes.byref(options), ctypes.sizeof(options), self.kind))
         options.learning_rate = self.initial_learning_rate
         options.clip_value = self.clipvalue or 0.0
         options.clip_norm = self.clipnorm or 0.0

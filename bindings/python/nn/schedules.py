@@ -57,7 +57,7 @@ class LearningRateSchedule:
 
     def _options(self):
         options = _lib.nn_schedule_options()
-        _handle._check(_lib.nn_schedule_options_init(ctypes.byref(options), self.kind))
+        _handle._check(_lib.nn_schedule_options_init_sized(ctypes.byref(options), ctypes.sizeof(options), self.kind))
         self._fill(options)
         return options
 
