@@ -8,22 +8,9 @@
 
 cmake_minimum_required(VERSION 3.25)
 
-foreach(_var BUILD_DIR PREFIX CC PKG_CONFIG SOURCE HEADER EXPECTED_VERSION)
-    if(NOT ${_var})
-        message(FATAL_ERROR "InstallTest.cmake: ${_var} is not set")
-    endif()
-endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/ScriptHelpers.cmake")
+nn_require(BUILD_DIR PREFIX CC PKG_CONFIG SOURCE HEADER EXPECTED_VERSION)
 
-function(run_checked)
-    execute_process(COMMAND ${ARGV}
-                    RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _err)
-    string(REPLACE ";" " " _shown "${ARGV}")
-    if(NOT _rc EQUAL 0)
-        message(FATAL_ERROR "`${_shown}` failed (${_rc}):\n${_out}${_err}")
-    endif()
-    string(STRIP "${_out}" _out)
-    set(RUN_OUTPUT "${_out}" PARENT_SCOPE)
-endfunction()
 
 set(_staged "${PREFIX}/staged")
 set(_moved "${PREFIX}/moved")

@@ -3,8 +3,8 @@
 #   libnn0      runtime      libnn.so.X.Y.Z, libnn.so.X
 #   libnn-dev   development  nn.h, libnn.so, nn.pc, the CMake package
 #
-#   make package          (or: cmake --build build --target package)
-#   -> build/packages/libnn0_X.Y.Z_amd64.deb, libnn-dev_X.Y.Z_amd64.deb
+#   make package          (or: cmake --build <build> --target package)
+#   -> build/dist/packages/libnn0_X.Y.Z_amd64.deb, libnn-dev_X.Y.Z_amd64.deb
 #
 # Versions, names and dependencies come from the project (nn.h's version);
 # the runtime's dependencies (libc6, libstdc++6, libgcc-s1, with minimum
@@ -38,17 +38,21 @@ set(CPACK_COMPONENT_RUNTIME_DESCRIPTION
     "small neural-network library (shared library)
 libnn trains and runs multilayer networks through a plain C ABI: one
 self-contained shared library with the Swift runtime linked in.")
+# dpkg-shlibdeps (dpkg-dev) computes them; without it, `make package` still
+# works with what it computes on Debian 12, but the deb_packages test
+# requires dpkg-shlibdeps so that it checks computed dependencies.
 find_program(NN_DPKG_SHLIBDEPS dpkg-shlibdeps)
 if(NN_DPKG_SHLIBDEPS)
     set(CPACK_DEBIAN_RUNTIME_PACKAGE_SHLIBDEPS ON)
 else()
-    # Without dpkg-dev: what dpkg-shlibdeps computes on Debian 12.
     set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS
-        "libc6 (>= 2.35), libgcc-s1 (>= 3.3), libstdc++6 (>= 12)")
+        "libc6 (>= 2.35), libgcc-s1 (>= 3.3), libstdc++6 (>= 11)")
 endif()
 # shlibs file and ldconfig calls in postinst/postrm
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
-set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY "=")
+# ">=": a package built against libnn0 X.Y.Z accepts any later 0.x (nn.h's
+# ABI policy: minor versions only add).
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
 
 # libnn-dev: what compiling and linking against libnn needs.
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_NAME "libnn-dev")

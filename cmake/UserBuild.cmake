@@ -7,11 +7,8 @@
 
 cmake_minimum_required(VERSION 3.25)
 
-foreach(_var CC SOURCE INCLUDE_DIR LIBRARY_DIR WORK_DIR)
-    if(NOT ${_var})
-        message(FATAL_ERROR "UserBuild.cmake: ${_var} is not set")
-    endif()
-endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/ScriptHelpers.cmake")
+nn_require(CC SOURCE INCLUDE_DIR LIBRARY_DIR WORK_DIR)
 
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")

@@ -10,11 +10,8 @@
 #   cmake -DSOURCE_DIR= -DBUILD_DIR= -DNN_LIBRARY= -DCC= -DVERSION= -P VersionTest.cmake
 
 cmake_minimum_required(VERSION 3.25)
-foreach(_var SOURCE_DIR BUILD_DIR NN_LIBRARY CC VERSION)
-    if(NOT ${_var})
-        message(FATAL_ERROR "VersionTest.cmake: ${_var} is not set")
-    endif()
-endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/ScriptHelpers.cmake")
+nn_require(SOURCE_DIR BUILD_DIR NN_LIBRARY CC VERSION)
 
 set(_failures "")
 macro(expect what got)

@@ -56,9 +56,14 @@
  *   refused with NN_ERROR_INVALID_ARGUMENT and a message. An appended field
  *   starts at or after the struct's previous size, never in its padding.
  * - Result structs that libnn fills (nn_gradient_check_result,
- *   nn_finding) never change within a major version; new results come with
- *   new functions. nn_layer_statistics carries a struct_size that says how
- *   much of it the caller has.
+ *   nn_finding, nn_layer_statistics) never change within a major version;
+ *   new results come with new functions.
+ * - The plain nn_X_init functions (the ones the macros hide; reached with
+ *   (nn_X_init)(...), through a function pointer, dlsym or a binding such
+ *   as ctypes) always fill the 0.3.0 layout, for programs built against
+ *   nn.h 0.3.0. Code that bypasses the macros calls
+ *   nn_X_init_sized(options, sizeof(nn_X), ...) itself, or fields added
+ *   after 0.3.0 keep their defaults whatever it sets.
  * - Versions: NN_VERSION_MAJOR/MINOR/PATCH describe the header a program was
  *   compiled with, nn_version() the library it runs on. A program runs on
  *   any library with the same major version and a minor version at least
@@ -269,8 +274,8 @@ typedef struct nn_dense_options {
     double kernel_l2;                /**< L2 penalty on the kernel, l2 * sum w^2, added to the loss; >= 0, default 0 */
 } nn_dense_options;
 
-/** Fills the first `size` bytes of *options (size = sizeof *options in the
- *  caller's nn.h) with the defaults for a Dense layer of `units` outputs,
+/** Fills the first `size` bytes of *options (size = sizeof(nn_dense_options)
+ *  in the caller's nn.h) with the defaults for a Dense layer of `units` outputs,
  *  and struct_size with size. Does nothing if options is NULL. Call it
  *  through the macro nn_dense_options_init(options, units), which passes
  *  the size (see "ABI policy" above). */
@@ -278,7 +283,7 @@ void nn_dense_options_init_sized(nn_dense_options *options, size_t size, size_t 
 /** The same for programs built against nn.h 0.3.0 (fills the 0.3.0 layout). */
 void nn_dense_options_init(nn_dense_options *options, size_t units);
 #define nn_dense_options_init(options, units) \
-    nn_dense_options_init_sized((options), sizeof *(options), (units))
+    nn_dense_options_init_sized((options), sizeof(nn_dense_options), (units))
 
 /** Appends a fully connected layer, output = activation(input · W + b),
  *  with W of shape [inputs, units] (Keras's kernel layout) and b of [units].
@@ -350,7 +355,7 @@ void nn_loss_options_init_sized(nn_loss_options *options, size_t size, nn_loss l
 /** The same for programs built against nn.h 0.3.0 (fills the 0.3.0 layout). */
 void nn_loss_options_init(nn_loss_options *options, nn_loss loss);
 #define nn_loss_options_init(options, loss) \
-    nn_loss_options_init_sized((options), sizeof *(options), (loss))
+    nn_loss_options_init_sized((options), sizeof(nn_loss_options), (loss))
 
 /** As nn_model_set_loss, with every option. Also returns
  *  NN_ERROR_INVALID_ARGUMENT for huber_delta <= 0 or an unknown struct_size. */
@@ -391,7 +396,7 @@ NN_NODISCARD nn_status nn_optimizer_options_init_sized(nn_optimizer_options *opt
 /** The same for programs built against nn.h 0.3.0 (fills the 0.3.0 layout). */
 NN_NODISCARD nn_status nn_optimizer_options_init(nn_optimizer_options *options, nn_optimizer kind);
 #define nn_optimizer_options_init(options, kind) \
-    nn_optimizer_options_init_sized((options), sizeof *(options), (kind))
+    nn_optimizer_options_init_sized((options), sizeof(nn_optimizer_options), (kind))
 
 /** Sets the optimizer (a copy of *options is taken) and resets its state.
  *  The optimizer's state (moments, step counts) belongs to the model: it is
@@ -454,7 +459,7 @@ NN_NODISCARD nn_status nn_schedule_options_init_sized(nn_schedule_options *optio
 /** The same for programs built against nn.h 0.3.0 (fills the 0.3.0 layout). */
 NN_NODISCARD nn_status nn_schedule_options_init(nn_schedule_options *options, nn_schedule kind);
 #define nn_schedule_options_init(options, kind) \
-    nn_schedule_options_init_sized((options), sizeof *(options), (kind))
+    nn_schedule_options_init_sized((options), sizeof(nn_schedule_options), (kind))
 
 /** Sets the learning-rate schedule (NULL or kind NN_SCHEDULE_NONE removes
  *  it). The current rate is kept: a rate a plateau reduced stays reduced;
@@ -595,7 +600,7 @@ void nn_early_stopping_options_init_sized(nn_early_stopping_options *options, si
 /** The same for programs built against nn.h 0.3.0 (fills the 0.3.0 layout). */
 void nn_early_stopping_options_init(nn_early_stopping_options *options);
 #define nn_early_stopping_options_init(options) \
-    nn_early_stopping_options_init_sized((options), sizeof *(options))
+    nn_early_stopping_options_init_sized((options), sizeof(nn_early_stopping_options))
 
 /** Options of nn_model_fit. Initialize with nn_fit_options_init. */
 typedef struct nn_fit_options {
@@ -622,7 +627,7 @@ typedef struct nn_fit_options {
 void nn_fit_options_init_sized(nn_fit_options *options, size_t size);
 /** The same for programs built against nn.h 0.3.0 (fills the 0.3.0 layout). */
 void nn_fit_options_init(nn_fit_options *options);
-#define nn_fit_options_init(options) nn_fit_options_init_sized((options), sizeof *(options))
+#define nn_fit_options_init(options) nn_fit_options_init_sized((options), sizeof(nn_fit_options))
 
 /** Trains the model on x [rows, x_cols] and targets y [rows, y_cols] by
  *  mini-batch gradient descent with the model's loss and optimizer.
@@ -793,7 +798,7 @@ void nn_gradient_check_options_init_sized(nn_gradient_check_options *options, si
 /** The same for programs built against nn.h 0.3.0 (fills the 0.3.0 layout). */
 void nn_gradient_check_options_init(nn_gradient_check_options *options);
 #define nn_gradient_check_options_init(options) \
-    nn_gradient_check_options_init_sized((options), sizeof *(options))
+    nn_gradient_check_options_init_sized((options), sizeof(nn_gradient_check_options))
 
 /** Checks the analytic gradient of every parameter against central finite
  *  differences of the training loss (loss + regularization, in training
@@ -828,10 +833,8 @@ NN_NODISCARD nn_status nn_model_set_layer_statistics(nn_model *model, size_t eve
 
 /** One layer's statistics over one epoch (over the sampled batches). */
 typedef struct nn_layer_statistics {
-    size_t struct_size;            /**< set it to sizeof(nn_layer_statistics) before the call: libnn
-                                        writes that many bytes (a value it does not know, e.g. from a
-                                        program that never set it, is taken as the 0.3.0 size) and
-                                        leaves the size it wrote here */
+    size_t struct_size;            /**< set by libnn to the size it wrote: this struct's size in nn.h
+                                        0.3.0 (88 on LP64); it does not grow within a major version */
     size_t epoch;                  /**< the epoch (counting from 0 over all fits) */
     size_t layer;                  /**< index of the layer */
     size_t batches;                /**< batches sampled */

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make demo` and `make test` need and is missing:
-#   system: cmake, pkg-config, cmocka (apt-get, when running as root)
+#   system: cmake, pkg-config, cmocka, dpkg-dev (dpkg-shlibdeps, for the
+#           .deb test), qemu-user (apt-get, when running as root)
 #   Python: numpy, pytest, scikit-learn, pycparser, safetensors (pip; the
 #           saving tests read libnn's files with safetensors), matplotlib
 #           (history.plot and the debugging example draw with it)
@@ -12,6 +13,8 @@ missing_apt=()
 command -v cmake >/dev/null 2>&1 || missing_apt+=(cmake)
 command -v pkg-config >/dev/null 2>&1 || missing_apt+=(pkg-config)
 pkg-config --exists cmocka 2>/dev/null || missing_apt+=(libcmocka-dev)
+# The .deb test: dpkg-shlibdeps computes libnn0's dependencies.
+if command -v dpkg >/dev/null 2>&1; then command -v dpkg-shlibdeps >/dev/null 2>&1 || missing_apt+=(dpkg-dev); fi
 if [ "$(uname -m)" = x86_64 ]; then command -v qemu-x86_64 >/dev/null 2>&1 || missing_apt+=(qemu-user); fi
 # make bench also compares with FANN (PyTorch only when already installed).
 if [ "${NN_BENCH_DEPS:-0}" = 1 ]; then [ -f /usr/include/fann.h ] || missing_apt+=(libfann-dev); fi

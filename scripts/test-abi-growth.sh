@@ -3,13 +3,16 @@
 #
 #   1. a copy of the checkout whose nn.h appends a field to every options
 #      struct (and to nn_layer_statistics) — what a later minor version
-#      does — is built into a test-only libnn.so; its nn_fit_options field
-#      gets a default of 0.25, and that library refuses to train when the
-#      value it reads is not 0.25, so reading past a caller's struct shows;
-#   2. Tests/abi/abi_program.c built against TODAY's nn.h ("old program")
-#      must run on that grown library and on today's, with the same bits;
-#   3. the same program built against the grown header must run on the
-#      grown library, and a non-default value of the new field must reach it.
+#      does — is built into a test-only libnn.so ("0.x.y+grown"); in it,
+#      every appended field defaults to 0.25, and every call that reads an
+#      options struct refuses a value other than 0.25, so a read past a
+#      caller's struct (into poison) shows;
+#   2. Tests/abi/abi_program.c built against TODAY's nn.h, and against the
+#      published nn.h 0.3.0 (Tests/abi/nn-0.3.0/nn.h, which has no init
+#      macros: the binary calls the plain init functions), must run on that
+#      grown library and on today's, with the same result bits;
+#   3. the program built against the grown header must run on the grown
+#      library, and a non-default value of a new field must reach it.
 #
 # Usage: scripts/test-abi-growth.sh   (from anywhere; needs swift and cc)
 set -euo pipefail
@@ -21,7 +24,9 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # The current tree (tracked and new files), so uncommitted work is tested.
 mkdir "$work/grown"
-(cd "$root" && git ls-files -co --exclude-standard -z | xargs -0 cp --parents -P -t "$work/grown")
+(cd "$root" && git ls-files -co --exclude-standard -z |
+    while IFS= read -r -d '' f; do [ -e "$f" ] || [ -L "$f" ] && printf '%s\0' "$f"; done |
+    xargs -0 cp --parents -P -t "$work/grown")
 
 # 1. Grow the header and teach the test-only library the new fit field.
 python3 - "$work/grown" <<'PY'
@@ -38,11 +43,27 @@ structs = ["nn_dense_options", "nn_loss_options", "nn_optimizer_options", "nn_sc
 for name in structs:
     patch(header, "} %s;" % name,
           "    double appended_in_test;  /* added by scripts/test-abi-growth.sh */\n} %s;" % name)
-swift = f"{root}/Sources/NNCAPI/Training.swift"
-patch(swift, "    o.shuffle = 1\n", "    o.shuffle = 1\n    o.appended_in_test = 0.25\n")
-patch(swift, "        let o = try readOptions(options, or: fitDefaults())\n",
-      "        let o = try readOptions(options, or: fitDefaults())\n"
-      "        guard o.appended_in_test == 0.25 else { throw APIError.invalid(\"appended_in_test is \\(o.appended_in_test)\") }\n")
+text = open(header).read()
+text, n = re.subn(r'(#define NN_VERSION_STRING "[0-9.]+)"', r'\1+grown"', text)
+if n != 1:
+    sys.exit("test-abi-growth: NN_VERSION_STRING not found once in nn.h")
+open(header, "w").write(text)
+# Every appended field (a double at the end: offset stride - 8) defaults to
+# 0.25, and reading an options struct refuses any other value there.
+options = f"{root}/Sources/NNCAPI/Options.swift"
+patch(options, "    var value = defaults\n", "    var value = defaults\n    appendedDefault(&value)\n", count=2)
+patch(options, "    value.struct_size = MemoryLayout<T>.stride\n    return value\n",
+      "    value.struct_size = MemoryLayout<T>.stride\n    try checkAppended(value)\n    return value\n")
+with open(options, "a") as f:
+    f.write("""
+func appendedDefault<T>(_ value: inout T) {
+    withUnsafeMutableBytes(of: &value) { $0.storeBytes(of: 0.25, toByteOffset: MemoryLayout<T>.stride - 8, as: Double.self) }
+}
+func checkAppended<T: GrowableOptions>(_ value: T) throws {
+    let x = withUnsafeBytes(of: value) { $0.load(fromByteOffset: MemoryLayout<T>.stride - 8, as: Double.self) }
+    guard x == 0.25 else { throw APIError.invalid("appended_in_test of \\(T.cName) is \\(x)") }
+}
+""")
 PY
 grep -c "appended_in_test" "$work/grown/include/nn.h" | grep -qx 8 || fail "the grown header does not have 8 appended fields"
 
@@ -66,21 +87,28 @@ ln -s libnn.so.0 "$work/lib-grown/libnn.so"
 
 flags=(-std=c11 -Wall -Wextra -Werror -pedantic "$root/Tests/abi/abi_program.c")
 "$CC" "${flags[@]}" -I"$root/include" -L"$work/lib-today" -lnn -o "$work/old"
+"$CC" "${flags[@]}" -I"$root/Tests/abi/nn-0.3.0" -L"$work/lib-today" -lnn -o "$work/v030"
 "$CC" "${flags[@]}" -DNN_ABI_SET_APPENDED -I"$work/grown/include" -L"$work/lib-grown" -lnn -o "$work/new"
 
-run() {  # run NAME PROGRAM LIBDIR
+version=$(sed -n 's/^#define NN_VERSION_STRING "\(.*\)"$/\1/p' "$root/include/nn.h")
+run() {  # run NAME PROGRAM LIBDIR EXPECTED-LIBRARY-VERSION
     echo "== $1"
     LD_LIBRARY_PATH="$3" "$2" | tee "$work/$1.out" || fail "$1 exited non-zero"
     grep -q '^PASS' "$work/$1.out" || fail "$1 did not pass"
+    grep -q "library $4;" "$work/$1.out" || fail "$1 did not run on libnn $4"
 }
-run old-program-on-today-library "$work/old" "$work/lib-today"
-run old-program-on-grown-library "$work/old" "$work/lib-grown"
-run new-program-on-grown-library "$work/new" "$work/lib-grown"
+run today-program-on-today-library "$work/old" "$work/lib-today" "$version"
+run today-program-on-grown-library "$work/old" "$work/lib-grown" "$version+grown"
+run v0.3.0-program-on-today-library "$work/v030" "$work/lib-today" "$version"
+run v0.3.0-program-on-grown-library "$work/v030" "$work/lib-grown" "$version+grown"
+run grown-program-on-grown-library "$work/new" "$work/lib-grown" "$version+grown"
 
-grep -q "sizeof nn_fit_options 120" "$work/old-program-on-grown-library.out" || fail "the old program's struct is not the old size"
-grep -q "sizeof nn_fit_options 128" "$work/new-program-on-grown-library.out" || fail "the new program's struct did not grow"
-a=$(grep '^predictions' "$work/old-program-on-today-library.out")
-b=$(grep '^predictions' "$work/old-program-on-grown-library.out")
-c=$(grep '^predictions' "$work/new-program-on-grown-library.out")
-[ "$a" = "$b" ] && [ "$b" = "$c" ] || fail "results differ: '$a' / '$b' / '$c'"
-echo "PASS: a program built against today's nn.h runs on a libnn whose 8 structs grew, gets the defaults, and computes the same bits ($b)"
+grep -q "header 0.3.0, .*sizeof nn_fit_options 120" "$work/v0.3.0-program-on-grown-library.out" || fail "the 0.3.0 program's struct is not 0.3.0's"
+grep -q "sizeof nn_fit_options 120" "$work/today-program-on-grown-library.out" || fail "today's program's struct is not today's size"
+grep -q "sizeof nn_fit_options 128" "$work/grown-program-on-grown-library.out" || fail "the grown program's struct did not grow"
+first=$(grep '^predictions' "$work/today-program-on-today-library.out")
+for name in today-program-on-grown-library v0.3.0-program-on-today-library v0.3.0-program-on-grown-library \
+            grown-program-on-grown-library; do
+    [ "$(grep '^predictions' "$work/$name.out")" = "$first" ] || fail "$name computed other bits than today's program on today's library"
+done
+echo "PASS: programs built against nn.h 0.3.0 and against today's nn.h run on a libnn whose 8 structs grew, get the defaults, and compute the same bits ($first)"

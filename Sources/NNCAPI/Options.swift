@@ -23,6 +23,8 @@ import Musl
 //     sizeof *options, compiled into the caller. The plain exported function
 //     nn_X_init (programs built against 0.3.0 headers call it) writes
 //     firstSize bytes: the layout those headers had.
+//   - result structs (nn_layer_statistics) do not grow: writeResult writes
+//     their first size.
 // A field appended later must start at or after the previous sizeof (add an
 // explicit padding field if the previous last field leaves a hole), so that
 // no new field ever lies in an older struct's tail padding.
@@ -65,8 +67,7 @@ extension nn_gradient_check_options: GrowableOptions {
     static var cName: String { "nn_gradient_check_options" }
     static var firstSize: Int { 40 }
 }
-/// A result struct that libnn fills: the caller says in struct_size how
-/// much room it has (see nn_model_layer_statistics).
+/// A result struct that libnn fills; frozen at its first size (writeResult).
 extension nn_layer_statistics: GrowableOptions {
     static var cName: String { "nn_layer_statistics" }
     static var firstSize: Int { 88 }
@@ -124,17 +125,14 @@ func readOptions<T: GrowableOptions>(_ pointer: UnsafePointer<T>?, or defaults: 
     return try readOptions(pointer, defaults: defaults)
 }
 
-/// Writes a result struct into the caller's, as much of it as the caller
-/// has room for: its struct_size if that is a size this library knows,
-/// else (a program built against nn.h 0.3.0, which did not set it) the
-/// first size.
+/// Writes a result struct that never grows within a major version (nn.h's
+/// ABI policy) into the caller's: exactly its first size, whatever the
+/// caller's struct_size holds (programs built against nn.h 0.3.0 never set
+/// it), with struct_size set to that size.
 func writeResult<T: GrowableOptions>(_ result: T, to pointer: UnsafeMutablePointer<T>) {
-    let asked = UnsafeRawPointer(pointer).load(as: Int.self)
-    let current = MemoryLayout<T>.stride
-    let size = asked >= T.firstSize && asked <= current ? asked : T.firstSize
     var value = result
-    value.struct_size = size
-    withUnsafeBytes(of: &value) { UnsafeMutableRawPointer(pointer).copyMemory(from: $0.baseAddress!, byteCount: size) }
+    value.struct_size = T.firstSize
+    withUnsafeBytes(of: &value) { UnsafeMutableRawPointer(pointer).copyMemory(from: $0.baseAddress!, byteCount: T.firstSize) }
 }
 
 /// A field of the caller's struct that the first size already has (its

@@ -622,7 +622,6 @@ class Sequential:
         History.layer_stats holds (see nn.callbacks.LayerStatistics)."""
         out = _lib.nn_layer_statistics()
         layers = []
-        out.struct_size = ctypes.sizeof(out)
         epoch = None
         for i, layer in enumerate(self._layers):
             self._handle.call(_lib.nn_model_layer_statistics, entry, i, ctypes.byref(out))
