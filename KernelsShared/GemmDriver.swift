@@ -21,12 +21,13 @@
 //   multiples of 1 KiB are packed instead on levels with `packPow2Strided`.
 //   So all four (transA, transB) cases run the same register tiles.
 //
-// Threading later: C's columns [j0, j1) depend only on op(B)'s columns
-// [j0, j1), so a persistent pool can give each thread a fixed column range
-// (a multiple of NR) and call the level's entry point with B and C offset
-// (B + j0, or B + j0·ldb when transposed; C + j0). Splitting rows works the
-// same way (A + i0·lda, or A + i0 when transposed; C + i0·ldc). Each thread's
-// pack buffers come from its own thread workspace (nnk_thread_workspace).
+// Threads: C's columns [j0, j1) depend only on op(B)'s columns [j0, j1), so
+// NNCore's ParallelGemm.swift gives each thread of the persistent pool a
+// fixed column range (a multiple of NR) and calls the level's entry point
+// with B and C offset (B + j0, or B + j0·ldb when transposed; C + j0), or
+// splits rows the same way (A + i0·lda, or A + i0 when transposed;
+// C + i0·ldc). Each thread's pack buffers come from its own thread
+// workspace (nnk_thread_workspace).
 
 import NNCPUFeatures
 

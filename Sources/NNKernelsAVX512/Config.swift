@@ -1,6 +1,6 @@
-// KernelsAVX512: block sizes and the public entry point. Tile sizes and the vector
+// NNKernelsAVX512: block sizes and the public entry point. Tile sizes and the vector
 // type come from MicroKernels.swift (generated); the driver is the shared
-// GemmDriver.swift (a symbolic link to Shared/GemmDriver.swift).
+// GemmDriver.swift (a symbolic link to KernelsShared/GemmDriver.swift).
 
 /// Depth of a K slice (packed panels are kc × MR and kc × NR).
 @inline(__always) var KC: Int { 512 }
