@@ -2,98 +2,18 @@
 
 import ctypes
 import numbers
-import time
 
 import numpy as np
 
-from . import _handle, _lib, callbacks as callbacks_module, debugging, losses as losses_module
+from . import _fit, _handle, _lib, debugging, losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
+from ._arrays import _as_matrix, _as_targets, _check_rows, _FLOAT_P, _ptr, _size  # noqa: F401 (numpy <-> C)
 from ._handle import Error, InvalidStateError, ModelHandle
 from .layers import KIND_NAMES, Dense, Input, Layer, positive_int
 
-_FLOAT_P = ctypes.POINTER(ctypes.c_float)
 _SIZE_P = ctypes.POINTER(ctypes.c_size_t)
 DEFAULT_SEED = 0
-
-
-# --------------------------------------------------------------------------
-# numpy <-> C
-# --------------------------------------------------------------------------
-
-def _as_matrix(a, what):
-    """a as a 2-D float32 C-contiguous array; no copy when it already is one."""
-    if isinstance(a, np.ndarray) and a.dtype == np.float32 and a.flags.c_contiguous:
-        arr = a
-    else:
-        try:
-            arr = np.ascontiguousarray(a, dtype=np.float32)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{what} must be numeric array data: {exc}") from None
-    if arr.ndim != 2:
-        raise ValueError(f"{what} must be a 2-D array (samples, features), got an array of "
-                         f"shape {arr.shape}")
-    return arr
-
-
-def _as_targets(a, what):
-    """Targets: a 1-D array becomes a column; integers become float32."""
-    arr = np.asarray(a)
-    if arr.ndim == 1:
-        arr = arr.reshape(-1, 1)
-    return _as_matrix(arr, what)
-
-
-def _ptr(arr):
-    return arr.ctypes.data_as(_FLOAT_P)
-
-
-def _size(value, what):
-    """A non-negative int for a size_t argument (ctypes would wrap negatives)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{what} must be a non-negative integer, got {value!r}")
-    return int(value)
-
-
-def _check_rows(x, y, what):
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"{what}: x and y have different numbers of samples: "
-                         f"{x.shape[0]} and {y.shape[0]}")
-
-
-def _sample_weights(sample_weight, rows):
-    """sample_weight as a float32 C-contiguous vector of `rows` values."""
-    try:
-        arr = np.asarray(sample_weight, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"sample_weight must be numeric array data: {exc}") from None
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.ndim != 1:
-        raise ValueError(f"sample_weight must be a 1-D array (one weight per sample), got an "
-                         f"array of shape {arr.shape}")
-    if arr.shape[0] != rows:
-        raise ValueError(f"sample_weight has {arr.shape[0]} values but x has {rows} samples")
-    return np.ascontiguousarray(arr)
-
-
-def _class_weights(class_weight, classes):
-    """A Keras class_weight dict {class: weight} as a dense float32 vector
-    covering at least `classes` classes; classes not in the dict weigh 1.0."""
-    if not isinstance(class_weight, dict):
-        raise ValueError(f"class_weight must be a dict {{class index: weight}}, got "
-                         f"{class_weight!r}")
-    for key, value in class_weight.items():
-        if isinstance(key, bool) or not isinstance(key, numbers.Integral) or key < 0:
-            raise ValueError(f"class_weight keys must be class indices (integers >= 0), got "
-                             f"{key!r}")
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise ValueError(f"class_weight[{key}] must be a number, got {value!r}")
-    size = max([classes] + [int(k) + 1 for k in class_weight])
-    dense = np.ones(size, dtype=np.float32)
-    for key, value in class_weight.items():
-        dense[int(key)] = value
-    return dense
 
 
 # --------------------------------------------------------------------------
@@ -421,201 +341,22 @@ class Sequential:
             raise InvalidStateError(f"cannot run fit while {self._handle._busy} is running on "
                                     "this model (for example from a fit callback)",
                                     _lib.NN_ERROR_INVALID_STATE)
-        if x is None or y is None:
-            raise ValueError("fit needs x and y")
-        x = _as_matrix(x, "x")
-        y = _as_targets(y, "y")
-        _check_rows(x, y, "fit")
-        epochs = _size(epochs, "epochs")
-        batch_size = 32 if batch_size is None else _size(batch_size, "batch_size")
-        if seed is None:
-            seed = 0
-        elif isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not (
-                0 < seed < 2 ** 64):
-            raise ValueError(f"seed must be None or an integer in [1, 2**64), got {seed!r}")
-        if verbose not in (0, 1, 2, True, False):
-            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-
-        val_x = val_y = None
-        split = 0.0
-        if validation_data is not None:
-            try:
-                items = tuple(validation_data)
-            except TypeError:
-                raise ValueError("validation_data must be a tuple (x_val, y_val)") from None
-            if len(items) != 2:
-                raise ValueError("validation_data must be a tuple (x_val, y_val), got "
-                                 f"{len(items)} items")
-            val_x = _as_matrix(items[0], "validation x")
-            val_y = _as_targets(items[1], "validation y")
-            _check_rows(val_x, val_y, "validation_data")
-            # nn_fit_options has no column counts for the validation arrays:
-            # libnn reads them with x's and y's widths, so they must match
-            # here (a narrower array would be read past its end).
-            if val_x.shape[1] != x.shape[1]:
-                raise ValueError(f"validation x has {val_x.shape[1]} columns, but x has "
-                                 f"{x.shape[1]}")
-            if val_y.shape[1] != y.shape[1]:
-                raise ValueError(f"validation y has {val_y.shape[1]} columns, but y has "
-                                 f"{y.shape[1]}")
-            if val_x.shape[0] == 0:
-                raise ValueError("validation data has 0 rows")
-        elif validation_split:
-            if isinstance(validation_split, bool) or not isinstance(validation_split,
-                                                                    numbers.Real):
-                raise ValueError(f"validation_split must be a number in [0, 1), got "
-                                 f"{validation_split!r}")
-            split = float(validation_split)  # libnn checks the range and the row counts
-        weights = None if sample_weight is None else _sample_weights(sample_weight, x.shape[0])
-
-        self._ensure_built_from(x)
+        # The phases are in _fit.py, in this order.
+        data = _fit.prepare_data(x, y, batch_size, epochs, verbose, seed, shuffle,
+                                 validation_split, validation_data, sample_weight)
+        self._ensure_built_from(data.x)
         self._require_compiled("fit")
-        classes = None
-        if class_weight is not None:
-            outputs = self._handle.get_size(_lib.nn_model_output_dim)
-            classes = _class_weights(class_weight, max(outputs, 2))
-
-        hooks = list(callbacks or [])
-        for hook in hooks:
-            if not callable(hook) and not hasattr(hook, "on_epoch_end"):
-                raise ValueError(f"a callback must be callable or have on_epoch_end, got "
-                                 f"{hook!r}")
-        stoppers = [h for h in hooks if isinstance(h, callbacks_module.EarlyStopping)]
-        plateaus = [h for h in hooks if isinstance(h, callbacks_module.ReduceLROnPlateau)]
-        statistics = [h for h in hooks if isinstance(h, callbacks_module.LayerStatistics)]
-        if len(statistics) > 1:
-            raise ValueError(f"fit takes at most one LayerStatistics (libnn collects the "
-                             f"statistics), got {len(statistics)}")
-        statistics = statistics[0] if statistics else None
-        if len(stoppers) > 1:
-            raise ValueError(f"fit takes at most one EarlyStopping (libnn runs it), got "
-                             f"{len(stoppers)}")
-        if len(plateaus) > 1:
-            raise ValueError(f"fit takes at most one ReduceLROnPlateau (libnn runs it), got "
-                             f"{len(plateaus)}")
-        if plateaus and self._optimizer.schedule is not None:
-            raise ValueError("ReduceLROnPlateau cannot be combined with an optimizer whose "
-                             f"learning_rate is a schedule ({self._optimizer.schedule!r}): "
-                             "libnn runs one learning-rate schedule at a time")
-
-        history = callbacks_module.History()
-        hooks = [history] + hooks
-        samples = x.shape[0] if not split else int(x.shape[0] * (1.0 - split))
-        params = {"verbose": int(verbose), "epochs": epochs,
-                  "steps": -(-samples // batch_size) if batch_size else 0,
-                  "batch_size": batch_size, "samples": samples}
-        for hook in hooks:
-            if hasattr(hook, "set_model"):
-                hook.set_model(self)
-            if hasattr(hook, "set_params"):
-                hook.set_params(params)
-        history.model = self
-        history.params = params
-        self.history = history
-        self.stop_training = False
-        state = {"error": None, "tick": None}
-
-        def call_hooks(method, *args):
-            for hook in hooks:
-                fn = getattr(hook, method, None)
-                if fn is not None:
-                    fn(*args)
-
-        def on_epoch_end(user_data, epoch, n_logs, names, values):
-            try:
-                if statistics is not None:
-                    # libnn has stored this epoch's statistics just before
-                    # calling back
-                    count = self._handle.get_size(_lib.nn_model_layer_statistics_count)
-                    while state["stats_read"] < count:
-                        entry = self._layer_statistics(state["stats_read"])
-                        state["stats_read"] += 1
-                        history.layer_stats.append(entry)
-                        statistics.stats.append(entry)
-                        statistics.on_layer_stats(epoch, entry)
-                logs = {names[i].decode(): float(values[i]) for i in range(n_logs)}
-                now = time.perf_counter()
-                elapsed, state["tick"] = now - state["tick"], now
-                if verbose:
-                    parts = [f"Epoch {epoch + 1}/{epochs}", f"{elapsed:.3f}s"]
-                    parts += [f"{k}: {v:.4g}" if k == "learning_rate" else f"{k}: {v:.4f}"
-                              for k, v in logs.items()]
-                    print(" - ".join(parts), flush=True)
-                for hook in hooks:
-                    if hasattr(hook, "on_epoch_end"):
-                        hook.on_epoch_end(epoch, logs)
-                    else:
-                        hook(epoch, logs)
-                if self.stop_training:
-                    return 1
-                if epoch + 1 < epochs:
-                    call_hooks("on_epoch_begin", epoch + 1, {})
-                return 0
-            except BaseException as exc:  # re-raised after the C call returns
-                state["error"] = exc
-                return 1
-
-        c_callback = _lib.nn_epoch_callback(on_epoch_end)
-        options = _lib.nn_fit_options()
-        _lib.nn_fit_options_init_sized(ctypes.byref(options), ctypes.sizeof(options))
-        options.epochs = epochs
-        options.batch_size = batch_size
-        options.shuffle = 1 if shuffle else 0
-        options.seed = int(seed)
-        if val_x is not None:
-            options.validation_x = _ptr(val_x)
-            options.validation_y = _ptr(val_y)
-            options.validation_rows = val_x.shape[0]
-        options.validation_split = split
-        if weights is not None:
-            options.sample_weights = _ptr(weights)
-        if classes is not None:
-            options.class_weights = _ptr(classes)
-            options.class_weight_count = classes.size
-        stopping = stoppers[0]._c_options() if stoppers else None
-        if stopping is not None:
-            options.early_stopping = ctypes.pointer(stopping)
-        options.on_epoch_end = c_callback
-
-        # The learning-rate schedule of this fit: a ReduceLROnPlateau given
-        # here, else the optimizer's (if an earlier fit installed a plateau).
-        if plateaus:
-            key = plateaus[0]._key()
-            if self._plateau_key != key:
-                self._handle.call(_lib.nn_model_set_lr_schedule,
-                                  ctypes.byref(plateaus[0]._c_options()))
-                self._plateau_key = key
-        elif self._plateau_key is not None:
-            self._apply_schedule()
-            self._plateau_key = None
-
-        call_hooks("on_train_begin", {})
-        if self.stop_training:
-            options.epochs = 0
-        elif epochs:
-            call_hooks("on_epoch_begin", 0, {})
-        if statistics is not None:
-            state["stats_read"] = self._handle.get_size(_lib.nn_model_layer_statistics_count)
-            self._handle.call(_lib.nn_model_set_layer_statistics, statistics.every_batches)
-        state["tick"] = time.perf_counter()
-        # c_callback, options, stopping and the arrays stay referenced by this
-        # frame for the whole call.
-        try:
-            self._handle.call_busy("fit", _lib.nn_model_fit, _ptr(x), _ptr(y), x.shape[0],
-                                   x.shape[1], y.shape[1], ctypes.byref(options))
-        except Error as c_error:
-            if state["error"] is not None:  # the callback's exception comes first
-                raise state["error"] from c_error
-            raise
-        finally:
-            if statistics is not None:
-                # only for this fit (the exception above already holds its message)
-                self._handle.call(_lib.nn_model_set_layer_statistics, 0)
-        if state["error"] is not None:
-            raise state["error"]
-        last = {k: v[-1] for k, v in history.history.items()}
-        call_hooks("on_train_end", last)
-        return history
+        data.classes = _fit.class_weights(self, class_weight)
+        cbs = _fit.sort_callbacks(callbacks, self._optimizer.schedule)
+        _fit.start_callbacks(self, cbs, data)
+        bridge = _fit.EpochBridge(self, cbs, data)
+        c_callback = _lib.nn_epoch_callback(bridge.on_epoch_end)
+        options, stopping = _fit.fit_options(data, cbs.stopper, c_callback)
+        _fit.install_lr_schedule(self, cbs.plateau)
+        # c_callback, options, stopping and data's arrays stay referenced by
+        # this frame for the whole call.
+        _fit.train(self, data, cbs, bridge, options)
+        return _fit.finish(cbs)
 
     def _layer_statistics(self, entry):
         """Entry `entry` of libnn's per-layer statistics as the dict that

@@ -1,0 +1,373 @@
+"""The phases of Sequential.fit, each readable on its own.
+
+Sequential.fit (models.py) runs them in this order:
+
+1. Arguments and data: ``prepare_data`` checks the arguments and turns x,
+   y, the validation data and the sample weights into float32 arrays (a
+   ``FitData``); ``class_weights`` adds the class weights once the model is
+   built (their length depends on its output width).
+2. Callbacks: ``sort_callbacks`` checks them and picks out those libnn runs
+   itself (a ``FitCallbacks``, History first); ``start_callbacks`` hands
+   every callback the model and the fit's params.
+3. The C side: ``EpochBridge`` is the per-epoch callback libnn calls (layer
+   statistics, progress line, Keras callbacks, History); ``fit_options``
+   fills nn_fit_options; ``install_lr_schedule`` gives libnn this fit's
+   learning-rate schedule.
+4. The call: ``train`` runs on_train_begin, the one nn_model_fit call, and
+   re-raises a callback's exception; ``finish`` runs on_train_end and
+   returns the History.
+
+The whole fit is one call across the ABI; the only Python run per epoch is
+EpochBridge.on_epoch_end.
+"""
+
+import ctypes
+import numbers
+import time
+
+import numpy as np
+
+from . import _lib, callbacks as callbacks_module
+from . import _arrays
+from ._handle import Error
+
+
+# --------------------------------------------------------------------------
+# 1. Arguments and data
+# --------------------------------------------------------------------------
+
+class FitData:
+    """The checked arguments of one fit: float32 C-contiguous arrays (the
+    validation ones None without validation_data, weights and classes None
+    when not given) and plain sizes."""
+
+    __slots__ = ("x", "y", "val_x", "val_y", "split", "weights", "classes",
+                 "epochs", "batch_size", "seed", "verbose", "shuffle")
+
+
+def prepare_data(x, y, batch_size, epochs, verbose, seed, shuffle, validation_split,
+                 validation_data, sample_weight):
+    """Check fit's arguments and convert its arrays, in the order the errors
+    are reported; returns a FitData (classes still None)."""
+    if x is None or y is None:
+        raise ValueError("fit needs x and y")
+    data = FitData()
+    data.x = x = _arrays._as_matrix(x, "x")
+    data.y = y = _arrays._as_targets(y, "y")
+    _arrays._check_rows(x, y, "fit")
+    data.epochs = _arrays._size(epochs, "epochs")
+    data.batch_size = 32 if batch_size is None else _arrays._size(batch_size, "batch_size")
+    data.seed = _seed(seed)
+    if verbose not in (0, 1, 2, True, False):
+        raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+    data.verbose = verbose
+    data.shuffle = shuffle
+    data.val_x = data.val_y = None
+    data.split = 0.0
+    if validation_data is not None:
+        data.val_x, data.val_y = _validation_arrays(validation_data, x, y)
+    elif validation_split:
+        if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real):
+            raise ValueError(f"validation_split must be a number in [0, 1), got "
+                             f"{validation_split!r}")
+        data.split = float(validation_split)  # libnn checks the range and the row counts
+    data.weights = None if sample_weight is None else _sample_weights(sample_weight, x.shape[0])
+    data.classes = None
+    return data
+
+
+def _seed(seed):
+    """fit's seed: 0 (continue the model's generator) for None."""
+    if seed is None:
+        return 0
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not (
+            0 < seed < 2 ** 64):
+        raise ValueError(f"seed must be None or an integer in [1, 2**64), got {seed!r}")
+    return seed
+
+
+def _validation_arrays(validation_data, x, y):
+    """validation_data (x_val, y_val) as two arrays of x's and y's widths."""
+    try:
+        items = tuple(validation_data)
+    except TypeError:
+        raise ValueError("validation_data must be a tuple (x_val, y_val)") from None
+    if len(items) != 2:
+        raise ValueError("validation_data must be a tuple (x_val, y_val), got "
+                         f"{len(items)} items")
+    val_x = _arrays._as_matrix(items[0], "validation x")
+    val_y = _arrays._as_targets(items[1], "validation y")
+    _arrays._check_rows(val_x, val_y, "validation_data")
+    # nn_fit_options has no column counts for the validation arrays: libnn
+    # reads them with x's and y's widths, so they must match here (a
+    # narrower array would be read past its end).
+    if val_x.shape[1] != x.shape[1]:
+        raise ValueError(f"validation x has {val_x.shape[1]} columns, but x has "
+                         f"{x.shape[1]}")
+    if val_y.shape[1] != y.shape[1]:
+        raise ValueError(f"validation y has {val_y.shape[1]} columns, but y has "
+                         f"{y.shape[1]}")
+    if val_x.shape[0] == 0:
+        raise ValueError("validation data has 0 rows")
+    return val_x, val_y
+
+
+def _sample_weights(sample_weight, rows):
+    """sample_weight as a float32 C-contiguous vector of `rows` values."""
+    try:
+        arr = np.asarray(sample_weight, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"sample_weight must be numeric array data: {exc}") from None
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(f"sample_weight must be a 1-D array (one weight per sample), got an "
+                         f"array of shape {arr.shape}")
+    if arr.shape[0] != rows:
+        raise ValueError(f"sample_weight has {arr.shape[0]} values but x has {rows} samples")
+    return np.ascontiguousarray(arr)
+
+
+def class_weights(model, class_weight):
+    """A Keras class_weight dict {class: weight} as a dense float32 vector
+    covering at least the built model's classes (two for one output);
+    classes not in the dict weigh 1.0. None stays None."""
+    if class_weight is None:
+        return None
+    classes = max(model._handle.get_size(_lib.nn_model_output_dim), 2)
+    if not isinstance(class_weight, dict):
+        raise ValueError(f"class_weight must be a dict {{class index: weight}}, got "
+                         f"{class_weight!r}")
+    for key, value in class_weight.items():
+        if isinstance(key, bool) or not isinstance(key, numbers.Integral) or key < 0:
+            raise ValueError(f"class_weight keys must be class indices (integers >= 0), got "
+                             f"{key!r}")
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValueError(f"class_weight[{key}] must be a number, got {value!r}")
+    size = max([classes] + [int(k) + 1 for k in class_weight])
+    dense = np.ones(size, dtype=np.float32)
+    for key, value in class_weight.items():
+        dense[int(key)] = value
+    return dense
+
+
+# --------------------------------------------------------------------------
+# 2. Callbacks
+# --------------------------------------------------------------------------
+
+class FitCallbacks:
+    """The callbacks of one fit: `hooks` in call order (`history` first),
+    and the ones libnn runs itself (each None when not given)."""
+
+    __slots__ = ("hooks", "history", "stopper", "plateau", "statistics")
+
+
+def sort_callbacks(callbacks, schedule):
+    """Check fit's callbacks against each other and the optimizer's
+    learning-rate `schedule`; returns a FitCallbacks with a new History."""
+    hooks = list(callbacks or [])
+    for hook in hooks:
+        if not callable(hook) and not hasattr(hook, "on_epoch_end"):
+            raise ValueError(f"a callback must be callable or have on_epoch_end, got "
+                             f"{hook!r}")
+    stoppers = [h for h in hooks if isinstance(h, callbacks_module.EarlyStopping)]
+    plateaus = [h for h in hooks if isinstance(h, callbacks_module.ReduceLROnPlateau)]
+    statistics = [h for h in hooks if isinstance(h, callbacks_module.LayerStatistics)]
+    if len(statistics) > 1:
+        raise ValueError(f"fit takes at most one LayerStatistics (libnn collects the "
+                         f"statistics), got {len(statistics)}")
+    if len(stoppers) > 1:
+        raise ValueError(f"fit takes at most one EarlyStopping (libnn runs it), got "
+                         f"{len(stoppers)}")
+    if len(plateaus) > 1:
+        raise ValueError(f"fit takes at most one ReduceLROnPlateau (libnn runs it), got "
+                         f"{len(plateaus)}")
+    if plateaus and schedule is not None:
+        raise ValueError("ReduceLROnPlateau cannot be combined with an optimizer whose "
+                         f"learning_rate is a schedule ({schedule!r}): "
+                         "libnn runs one learning-rate schedule at a time")
+    result = FitCallbacks()
+    result.history = callbacks_module.History()
+    result.hooks = [result.history] + hooks
+    result.stopper = stoppers[0] if stoppers else None
+    result.plateau = plateaus[0] if plateaus else None
+    result.statistics = statistics[0] if statistics else None
+    return result
+
+
+def start_callbacks(model, cbs, data):
+    """Give every callback the model and the fit's params (Keras' keys), make
+    the History model.history, and clear model.stop_training."""
+    split = data.split
+    samples = data.x.shape[0] if not split else int(data.x.shape[0] * (1.0 - split))
+    batch_size = data.batch_size
+    params = {"verbose": int(data.verbose), "epochs": data.epochs,
+              "steps": -(-samples // batch_size) if batch_size else 0,
+              "batch_size": batch_size, "samples": samples}
+    for hook in cbs.hooks:
+        if hasattr(hook, "set_model"):
+            hook.set_model(model)
+        if hasattr(hook, "set_params"):
+            hook.set_params(params)
+    history = cbs.history
+    history.model = model
+    history.params = params
+    model.history = history
+    model.stop_training = False
+
+
+def call_hooks(hooks, method, *args):
+    """Call `method` on every hook that has it, in order."""
+    for hook in hooks:
+        fn = getattr(hook, method, None)
+        if fn is not None:
+            fn(*args)
+
+
+# --------------------------------------------------------------------------
+# 3. The C side: the per-epoch callback, the options, the schedule
+# --------------------------------------------------------------------------
+
+class EpochBridge:
+    """What libnn calls at the end of each epoch (wrap on_epoch_end in
+    _lib.nn_epoch_callback). An exception in a callback stops the fit and is
+    kept in `error`, for train to raise once the C call has returned."""
+
+    def __init__(self, model, cbs, data):
+        self.model = model
+        self.hooks = cbs.hooks
+        self.history = cbs.history
+        self.statistics = cbs.statistics
+        self.verbose = data.verbose
+        self.epochs = data.epochs
+        self.error = None
+        self.tick = None        # time.perf_counter() at the start of the epoch
+        self.stats_read = 0     # layer statistics entries already read from libnn
+
+    def on_epoch_end(self, user_data, epoch, n_logs, names, values):
+        """The nn_epoch_callback: returns 1 to stop training, 0 to go on."""
+        try:
+            if self.statistics is not None:
+                self._read_layer_statistics(epoch)
+            logs = {names[i].decode(): float(values[i]) for i in range(n_logs)}
+            now = time.perf_counter()
+            elapsed, self.tick = now - self.tick, now
+            if self.verbose:
+                self._print_progress(epoch, elapsed, logs)
+            for hook in self.hooks:
+                if hasattr(hook, "on_epoch_end"):
+                    hook.on_epoch_end(epoch, logs)
+                else:
+                    hook(epoch, logs)
+            if self.model.stop_training:
+                return 1
+            if epoch + 1 < self.epochs:
+                call_hooks(self.hooks, "on_epoch_begin", epoch + 1, {})
+            return 0
+        except BaseException as exc:  # re-raised after the C call returns
+            self.error = exc
+            return 1
+
+    def _read_layer_statistics(self, epoch):
+        """Hand the entries libnn stored for this epoch, just before calling
+        back, to the History and the LayerStatistics callback."""
+        model, statistics = self.model, self.statistics
+        count = model._handle.get_size(_lib.nn_model_layer_statistics_count)
+        while self.stats_read < count:
+            entry = model._layer_statistics(self.stats_read)
+            self.stats_read += 1
+            self.history.layer_stats.append(entry)
+            statistics.stats.append(entry)
+            statistics.on_layer_stats(epoch, entry)
+
+    def _print_progress(self, epoch, elapsed, logs):
+        """The progress line of one epoch."""
+        parts = [f"Epoch {epoch + 1}/{self.epochs}", f"{elapsed:.3f}s"]
+        parts += [f"{k}: {v:.4g}" if k == "learning_rate" else f"{k}: {v:.4f}"
+                  for k, v in logs.items()]
+        print(" - ".join(parts), flush=True)
+
+
+def fit_options(data, stopper, c_callback):
+    """nn_fit_options for the call, pointing into data's arrays; returns the
+    options and the early-stopping options they point to (the caller keeps
+    both, the arrays and c_callback alive for the whole call)."""
+    ptr = _arrays._ptr
+    options = _lib.nn_fit_options()
+    _lib.nn_fit_options_init_sized(ctypes.byref(options), ctypes.sizeof(options))
+    options.epochs = data.epochs
+    options.batch_size = data.batch_size
+    options.shuffle = 1 if data.shuffle else 0
+    options.seed = int(data.seed)
+    if data.val_x is not None:
+        options.validation_x = ptr(data.val_x)
+        options.validation_y = ptr(data.val_y)
+        options.validation_rows = data.val_x.shape[0]
+    options.validation_split = data.split
+    if data.weights is not None:
+        options.sample_weights = ptr(data.weights)
+    if data.classes is not None:
+        options.class_weights = ptr(data.classes)
+        options.class_weight_count = data.classes.size
+    stopping = stopper._c_options() if stopper is not None else None
+    if stopping is not None:
+        options.early_stopping = ctypes.pointer(stopping)
+    options.on_epoch_end = c_callback
+    return options, stopping
+
+
+def install_lr_schedule(model, plateau):
+    """The learning-rate schedule of this fit: the ReduceLROnPlateau given
+    here, else the optimizer's (if an earlier fit installed a plateau).
+    libnn keeps a plateau's state across fits while its settings stay."""
+    if plateau is not None:
+        key = plateau._key()
+        if model._plateau_key != key:
+            model._handle.call(_lib.nn_model_set_lr_schedule,
+                               ctypes.byref(plateau._c_options()))
+            model._plateau_key = key
+    elif model._plateau_key is not None:
+        model._apply_schedule()
+        model._plateau_key = None
+
+
+# --------------------------------------------------------------------------
+# 4. The call and the end
+# --------------------------------------------------------------------------
+
+def train(model, data, cbs, bridge, options):
+    """on_train_begin, on_epoch_begin(0), then the one nn_model_fit call.
+    A callback's exception is raised here, chained to the C error it caused;
+    layer statistics are switched on for this call only."""
+    handle, hooks, statistics = model._handle, cbs.hooks, cbs.statistics
+    call_hooks(hooks, "on_train_begin", {})
+    if model.stop_training:
+        options.epochs = 0
+    elif data.epochs:
+        call_hooks(hooks, "on_epoch_begin", 0, {})
+    if statistics is not None:
+        bridge.stats_read = handle.get_size(_lib.nn_model_layer_statistics_count)
+        handle.call(_lib.nn_model_set_layer_statistics, statistics.every_batches)
+    bridge.tick = time.perf_counter()
+    x, y = data.x, data.y
+    try:
+        handle.call_busy("fit", _lib.nn_model_fit, _arrays._ptr(x), _arrays._ptr(y), x.shape[0],
+                         x.shape[1], y.shape[1], ctypes.byref(options))
+    except Error as c_error:
+        if bridge.error is not None:  # the callback's exception comes first
+            raise bridge.error from c_error
+        raise
+    finally:
+        if statistics is not None:
+            # only for this fit (the exception above already holds its message)
+            handle.call(_lib.nn_model_set_layer_statistics, 0)
+    if bridge.error is not None:
+        raise bridge.error
+
+
+def finish(cbs):
+    """on_train_end with the last epoch's logs; returns the History."""
+    history = cbs.history
+    last = {k: v[-1] for k, v in history.history.items()}
+    call_hooks(cbs.hooks, "on_train_end", last)
+    return history
