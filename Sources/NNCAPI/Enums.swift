@@ -83,16 +83,36 @@ extension Loss.Kind {
 }
 
 extension OptimizerOptions.Kind {
+    /// The kind whose C value is `value` (every kind of the core's registry,
+    /// `allCases`, through `c`).
     init(c value: nn_optimizer) throws {
-        switch value {
-        case NN_OPTIMIZER_SGD: self = .sgd
-        case NN_OPTIMIZER_ADAM: self = .adam
-        case NN_OPTIMIZER_ADAMW: self = .adamw
-        case NN_OPTIMIZER_RMSPROP: self = .rmsprop
-        case NN_OPTIMIZER_ADAGRAD: self = .adagrad
-        case NN_OPTIMIZER_RPROP: self = .rprop
-        default: throw APIError.invalid("unknown optimizer \(value.rawValue); valid values are 1 (sgd) to 6 (rprop)")
+        guard let kind = Self.allCases.first(where: { $0.c == value }) else {
+            throw APIError.invalid("unknown optimizer \(value.rawValue); valid values are \(Self.validCValues)")
         }
+        self = kind
+    }
+
+    /// nn.h's value of this kind (exhaustive: a new kind must be given one).
+    var c: nn_optimizer {
+        switch self {
+        case .sgd: return NN_OPTIMIZER_SGD
+        case .adam: return NN_OPTIMIZER_ADAM
+        case .adamw: return NN_OPTIMIZER_ADAMW
+        case .rmsprop: return NN_OPTIMIZER_RMSPROP
+        case .adagrad: return NN_OPTIMIZER_ADAGRAD
+        case .rprop: return NN_OPTIMIZER_RPROP
+        }
+    }
+
+    /// "1 (sgd) to 6 (rprop)" when the C values are consecutive, else every
+    /// value listed: generated from allCases, so it cannot drift from them.
+    static var validCValues: String {
+        let values = allCases.map { (c: $0.c.rawValue, name: $0.rawValue) }.sorted { $0.c < $1.c }
+        let consecutive = zip(values, values.dropFirst()).allSatisfy { $1.c == $0.c + 1 }
+        if consecutive, values.count > 2, let first = values.first, let last = values.last {
+            return "\(first.c) (\(first.name)) to \(last.c) (\(last.name))"
+        }
+        return values.map { "\($0.c) (\($0.name))" }.joined(separator: ", ")
     }
 }
 

@@ -1,3 +1,36 @@
+/// torch.optim.Adagrad: lr_decay, initial accumulator, L2 weight decay
+/// (default epsilon 1e-10). State: "sum", starting at
+/// initial_accumulator_value.
+enum Adagrad: OptimizerAlgorithm {
+    static var defaults: OptimizerOptions {
+        var o = OptimizerOptions(kind: .adagrad, learningRate: 0.01)
+        o.epsilon = 1e-10
+        return o
+    }
+
+    static func validate(_ o: OptimizerOptions) throws {
+        try o.requireNonNegative("lr_decay", o.lrDecay)
+        try o.requireNonNegative("initial_accumulator_value", o.initialAccumulatorValue)
+        try o.requirePositive("epsilon", o.epsilon)
+    }
+
+    static func stateNames(for o: OptimizerOptions) -> [String] { ["sum"] }
+
+    static func initializeState<T: NNFloat>(_ buffers: [UnsafeMutablePointer<T>], count: Int,
+                                            options: OptimizerOptions, learningRate: Double) {
+        buffers[0].update(repeating: T(options.initialAccumulatorValue), count: count)
+    }
+
+    @_specialize(where T == Float)
+    static func step<T: NNFloat>(_ params: UnsafeMutablePointer<T>, _ grads: UnsafePointer<T>, count: Int,
+                                 offset: Int, _ optimizer: Optimizer<T>) {
+        let o = optimizer.options
+        let clr = optimizer.learningRate / (1 + Double(optimizer.step - 1) * o.lrDecay)
+        adagradUpdate(params, grads, count: count, sum: optimizer.state(0, at: offset),
+                      clr: T(clr), epsilon: T(o.epsilon), weightDecay: T(o.weightDecay))
+    }
+}
+
 /// torch.optim.Adagrad, one step over n parameters, in PyTorch's order of
 /// operations (https://pytorch.org/docs/stable/generated/torch.optim.Adagrad.html):
 ///

@@ -69,20 +69,7 @@ public struct OptimizerOptions: Equatable, Sendable {
     /// PyTorch's defaults for `kind` (SGD: learning rate 0.01, as Keras;
     /// AdamW: weight decay 0.01; Adagrad: epsilon 1e-10).
     public static func defaults(for kind: Kind) -> OptimizerOptions {
-        switch kind {
-        case .sgd: return OptimizerOptions(kind: .sgd, learningRate: 0.01)
-        case .adam: return OptimizerOptions(kind: .adam, learningRate: 0.001)
-        case .adamw:
-            var o = OptimizerOptions(kind: .adamw, learningRate: 0.001)
-            o.weightDecay = 0.01
-            return o
-        case .rmsprop: return OptimizerOptions(kind: .rmsprop, learningRate: 0.01)
-        case .adagrad:
-            var o = OptimizerOptions(kind: .adagrad, learningRate: 0.01)
-            o.epsilon = 1e-10
-            return o
-        case .rprop: return OptimizerOptions(kind: .rprop, learningRate: 0.01)
-        }
+        kind.algorithm.defaults
     }
 
     /// SGD; the default learning rate 0.01 is Keras's.
@@ -139,59 +126,18 @@ public struct OptimizerOptions: Equatable, Sendable {
         return o
     }
 
-    /// Throws `invalidArgument` naming the first hyper-parameter out of range.
+    /// Throws `invalidArgument` naming the first hyper-parameter out of range:
+    /// those every kind has here, then the kind's own (its algorithm's `validate`).
     public func validate() throws {
-        func bad(_ name: String, _ value: Double, _ rule: String) -> NNError {
-            .invalidArgument("\(kind.rawValue): \(name) must be \(rule), got \(value)")
-        }
-        func nonNegative(_ name: String, _ v: Double) throws {
-            guard v.isFinite, v >= 0 else { throw bad(name, v, "a finite number >= 0") }
-        }
-        func positive(_ name: String, _ v: Double) throws {
-            guard v.isFinite, v > 0 else { throw bad(name, v, "a finite number > 0") }
-        }
-        func unit(_ name: String, _ v: Double) throws {
-            guard v >= 0, v < 1 else { throw bad(name, v, "in [0, 1)") }
-        }
-        try positive("learning_rate", learningRate)
-        try nonNegative("weight_decay", weightDecay)
-        if let c = clipValue { try positive("clipvalue", c) }
-        if let c = clipNorm { try positive("clipnorm", c) }
-        if let c = globalClipNorm { try positive("global_clipnorm", c) }
+        try requirePositive("learning_rate", learningRate)
+        try requireNonNegative("weight_decay", weightDecay)
+        if let c = clipValue { try requirePositive("clipvalue", c) }
+        if let c = clipNorm { try requirePositive("clipnorm", c) }
+        if let c = globalClipNorm { try requirePositive("global_clipnorm", c) }
         if [clipValue, clipNorm, globalClipNorm].compactMap({ $0 }).count > 1 {
             throw NNError.invalidArgument("only one of clipvalue, clipnorm and global_clipnorm can be set (as in Keras)")
         }
-        switch kind {
-        case .sgd:
-            try nonNegative("momentum", momentum)
-            try nonNegative("dampening", dampening)
-            if nesterov && (momentum <= 0 || dampening != 0) {
-                throw NNError.invalidArgument(
-                    "sgd: nesterov momentum requires momentum > 0 and dampening 0, got momentum \(momentum), dampening \(dampening)")
-            }
-        case .adam, .adamw:
-            try unit("beta_1", beta1)
-            try unit("beta_2", beta2)
-            try positive("epsilon", epsilon)
-        case .rmsprop:
-            try unit("alpha", alpha)
-            try positive("epsilon", epsilon)
-            try nonNegative("momentum", momentum)
-        case .adagrad:
-            try nonNegative("lr_decay", lrDecay)
-            try nonNegative("initial_accumulator_value", initialAccumulatorValue)
-            try positive("epsilon", epsilon)
-        case .rprop:
-            guard weightDecay == 0 else {
-                throw NNError.invalidArgument("rprop: weight_decay is not supported (PyTorch's Rprop has none), got \(weightDecay)")
-            }
-            guard etaMinus > 0, etaMinus < 1 else { throw bad("eta_minus", etaMinus, "in (0, 1)") }
-            guard etaPlus.isFinite, etaPlus > 1 else { throw bad("eta_plus", etaPlus, "a finite number > 1") }
-            try positive("step_size_min", stepSizeMin)
-            guard stepSizeMax.isFinite, stepSizeMax >= stepSizeMin else {
-                throw bad("step_size_max", stepSizeMax, "finite and >= step_size_min (\(stepSizeMin))")
-            }
-        }
+        try kind.algorithm.validate(self)
     }
 }
 
@@ -200,10 +146,13 @@ public struct OptimizerOptions: Equatable, Sendable {
 /// Each kind applies PyTorch's update rule (the single-tensor path of
 /// `torch.optim`, maximize = False), one file per algorithm in this folder:
 /// SGD.swift, Adam.swift (Adam and AdamW), RMSprop.swift, Adagrad.swift,
-/// Rprop.swift. The state is part of the model: it is made by the first
+/// Rprop.swift, each an `OptimizerAlgorithm` found through the registry
+/// `OptimizerOptions.Kind.algorithm` (OptimizerAlgorithm.swift). The state is part of the model: it is made by the first
 /// update and survives everything except `reset()`.
 final class Optimizer<T: NNFloat> {
     let options: OptimizerOptions
+    /// The algorithm of options.kind, looked up once.
+    private let algorithm: any OptimizerAlgorithm.Type
     /// The current learning rate: starts at options.learningRate; a
     /// learning-rate schedule changes it between epochs, and each update reads
     /// it. (Rprop reads it once, as PyTorch does: it is the initial step size
@@ -212,6 +161,8 @@ final class Optimizer<T: NNFloat> {
     /// Number of updates since creation or the last `reset()` (PyTorch's
     /// state "step").
     private(set) var step = 0
+    /// True during the update that made the state (PyTorch: the buffer was None).
+    private(set) var isFirstStep = false
     /// The per-parameter state, one buffer of `parameterCount` values per
     /// entry, named as the keys of PyTorch's `state_dict()["state"][i]`
     /// (see `stateNames(for:)` for which entries a configuration has, in
@@ -224,11 +175,12 @@ final class Optimizer<T: NNFloat> {
 
     init(_ options: OptimizerOptions) {
         self.options = options
+        algorithm = options.kind.algorithm
         learningRate = options.learningRate
     }
 
     /// The names of the state buffers of `options`, in the order of
-    /// `stateBuffers`:
+    /// `stateBuffers` (each algorithm's `stateNames(for:)`, PyTorch's keys):
     ///
     ///     SGD            "momentum_buffer" (only with momentum ≠ 0)
     ///     Adam, AdamW    "exp_avg", "exp_avg_sq", then "max_exp_avg_sq" with amsgrad
@@ -237,20 +189,13 @@ final class Optimizer<T: NNFloat> {
     ///     Adagrad        "sum"
     ///     Rprop          "prev", "step_size"
     static func stateNames(for options: OptimizerOptions) -> [String] {
-        switch options.kind {
-        case .sgd:
-            return options.momentum != 0 ? ["momentum_buffer"] : []
-        case .adam, .adamw:
-            return ["exp_avg", "exp_avg_sq"] + (options.amsgrad ? ["max_exp_avg_sq"] : [])
-        case .rmsprop:
-            return ["square_avg"] + (options.momentum > 0 ? ["momentum_buffer"] : [])
-                + (options.centered ? ["grad_avg"] : [])
-        case .adagrad:
-            return ["sum"]
-        case .rprop:
-            return ["prev", "step_size"]
-        }
+        options.kind.algorithm.stateNames(for: options)
     }
+
+    /// State buffer `i` (in the order of `stateNames(for:)`) from element
+    /// `offset` on: what an algorithm's step reads (allocates nothing).
+    @inline(__always)
+    func state(_ i: Int, at offset: Int) -> UnsafeMutablePointer<T> { statePointers[i] + offset }
 
     /// The state buffer called `name`, if this configuration has one.
     func stateBuffer(_ name: String) -> Buffer<T>? {
@@ -277,6 +222,7 @@ final class Optimizer<T: NNFloat> {
         statePointers = []
         parameterCount = nil
         step = 0
+        isFirstStep = false
     }
 
     /// One update of params[0..<count] with gradients grads[0..<count].
@@ -298,80 +244,25 @@ final class Optimizer<T: NNFloat> {
         step &+= 1
         // Every update rule is element-wise: large blocks are split into fixed
         // chunks run by the thread pool (the same bits for any thread count).
-        // The buffers are in the order of stateNames(for:); reading them here
-        // allocates nothing.
-        let o = options
-        let learningRate = self.learningRate, step = self.step
-        let buffers = statePointers
+        // One dispatch per chunk, through the algorithm looked up at init;
+        // it reads options, learning rate, step and state from self (nothing
+        // is copied or allocated).
+        isFirstStep = fresh
+        let algorithm = self.algorithm
         func apply(_ offset: Int, _ count: Int) {
-            let params = params + offset, grads = grads + offset
-            func state(_ i: Int) -> UnsafeMutablePointer<T> { buffers[i] + offset }
-            switch o.kind {
-            case .sgd:
-                sgdUpdate(params, grads, count: count,
-                          momentumBuffer: o.momentum != 0 ? state(0) : nil, firstStep: fresh,
-                          lr: T(learningRate), momentum: T(o.momentum), dampeningComplement: T(1 - o.dampening),
-                          nesterov: o.nesterov, weightDecay: T(o.weightDecay))
-            case .adam, .adamw:
-                let bias1 = 1 - pow(o.beta1, step), bias2 = 1 - pow(o.beta2, step)
-                let decoupled = o.kind == .adamw
-                if T.self == Float.self {
-                    // The same arithmetic, compiled for the CPU's widest registers.
-                    func f(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
-                        UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
-                    }
-                    CPULevel.selected.adamStep(
-                        f(params), UnsafeRawPointer(grads).assumingMemoryBound(to: Float.self), count,
-                        f(state(0)), f(state(1)), o.amsgrad ? f(state(2)) : nil,
-                        Float(learningRate / bias1), Float(bias2.squareRoot()), Float(1 - o.beta1), Float(o.beta2),
-                        Float(1 - o.beta2), Float(o.epsilon), decoupled ? 0 : Float(o.weightDecay),
-                        decoupled ? Float(1 - learningRate * o.weightDecay) : 1)
-                    return
-                }
-                adamUpdate(params, grads, count: count,
-                           expAvg: state(0), expAvgSq: state(1), maxExpAvgSq: o.amsgrad ? state(2) : nil,
-                           stepSize: T(learningRate / bias1), bias2Sqrt: T(bias2.squareRoot()),
-                           beta1Complement: T(1 - o.beta1), beta2: T(o.beta2), beta2Complement: T(1 - o.beta2),
-                           epsilon: T(o.epsilon),
-                           l2: decoupled ? 0 : T(o.weightDecay),
-                           decay: decoupled ? T(1 - learningRate * o.weightDecay) : 1)
-            case .rmsprop:
-                var next = 1
-                let buffer = o.momentum > 0 ? state(next) : nil
-                if buffer != nil { next += 1 }
-                let gradAvg = o.centered ? state(next) : nil
-                rmspropUpdate(params, grads, count: count,
-                              squareAvg: state(0), momentumBuffer: buffer, gradAvg: gradAvg,
-                              lr: T(learningRate), alpha: T(o.alpha), alphaComplement: T(1 - o.alpha),
-                              epsilon: T(o.epsilon), momentum: T(o.momentum), weightDecay: T(o.weightDecay))
-            case .adagrad:
-                let clr = learningRate / (1 + Double(step - 1) * o.lrDecay)
-                adagradUpdate(params, grads, count: count, sum: state(0),
-                              clr: T(clr), epsilon: T(o.epsilon), weightDecay: T(o.weightDecay))
-            case .rprop:
-                rpropUpdate(params, grads, count: count, prev: state(0), stepSize: state(1),
-                            etaMinus: T(o.etaMinus), etaPlus: T(o.etaPlus),
-                            stepSizeMin: T(o.stepSizeMin), stepSizeMax: T(o.stepSizeMax))
-            }
+            algorithm.step(params + offset, grads + offset, count: count, offset: offset, self)
         }
         parallelChunks(count, apply)
     }
 
     /// Allocates the state for `count` parameters with PyTorch's initial
-    /// values: zeros, except Adagrad's "sum" (initial_accumulator_value) and
-    /// Rprop's "step_size" (the learning rate).
+    /// values (zeros, then the algorithm's `initializeState`: Adagrad's
+    /// "sum" is initial_accumulator_value, Rprop's "step_size" the learning rate).
     private func makeState(count: Int) {
         parameterCount = count
         stateBuffers = Self.stateNames(for: options).map { (name: $0, buffer: Buffer<T>(count: count)) }
         statePointers = stateBuffers.map(\.buffer.pointer)
-        switch options.kind {
-        case .adagrad:
-            stateBuffers[0].buffer.pointer.update(repeating: T(options.initialAccumulatorValue), count: count)
-        case .rprop:
-            stateBuffers[1].buffer.pointer.update(repeating: T(learningRate), count: count)
-        case .sgd, .adam, .adamw, .rmsprop:
-            break
-        }
+        algorithm.initializeState(statePointers, count: count, options: options, learningRate: learningRate)
     }
 }
 

@@ -1,3 +1,34 @@
+/// torch.optim.RMSprop: alpha, momentum, centered, L2 weight decay. State:
+/// "square_avg", then "momentum_buffer" with momentum > 0, then "grad_avg"
+/// when centered, all starting at zero.
+enum RMSprop: OptimizerAlgorithm {
+    static var defaults: OptimizerOptions { OptimizerOptions(kind: .rmsprop, learningRate: 0.01) }
+
+    static func validate(_ o: OptimizerOptions) throws {
+        try o.requireUnit("alpha", o.alpha)
+        try o.requirePositive("epsilon", o.epsilon)
+        try o.requireNonNegative("momentum", o.momentum)
+    }
+
+    static func stateNames(for o: OptimizerOptions) -> [String] {
+        ["square_avg"] + (o.momentum > 0 ? ["momentum_buffer"] : []) + (o.centered ? ["grad_avg"] : [])
+    }
+
+    @_specialize(where T == Float)
+    static func step<T: NNFloat>(_ params: UnsafeMutablePointer<T>, _ grads: UnsafePointer<T>, count: Int,
+                                 offset: Int, _ optimizer: Optimizer<T>) {
+        let o = optimizer.options
+        var next = 1
+        let buffer = o.momentum > 0 ? optimizer.state(next, at: offset) : nil
+        if buffer != nil { next += 1 }
+        let gradAvg = o.centered ? optimizer.state(next, at: offset) : nil
+        rmspropUpdate(params, grads, count: count,
+                      squareAvg: optimizer.state(0, at: offset), momentumBuffer: buffer, gradAvg: gradAvg,
+                      lr: T(optimizer.learningRate), alpha: T(o.alpha), alphaComplement: T(1 - o.alpha),
+                      epsilon: T(o.epsilon), momentum: T(o.momentum), weightDecay: T(o.weightDecay))
+    }
+}
+
 /// torch.optim.RMSprop, one step over n parameters, in PyTorch's order of
 /// operations (https://pytorch.org/docs/stable/generated/torch.optim.RMSprop.html):
 ///

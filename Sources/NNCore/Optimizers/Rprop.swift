@@ -1,3 +1,40 @@
+/// torch.optim.Rprop (FANN's default training algorithm): per-parameter
+/// steps from gradient signs; no weight decay. State: "prev" (starts at 0)
+/// and "step_size" (starts at the learning rate).
+enum Rprop: OptimizerAlgorithm {
+    static var defaults: OptimizerOptions { OptimizerOptions(kind: .rprop, learningRate: 0.01) }
+
+    static func validate(_ o: OptimizerOptions) throws {
+        guard o.weightDecay == 0 else {
+            throw NNError.invalidArgument("rprop: weight_decay is not supported (PyTorch's Rprop has none), got \(o.weightDecay)")
+        }
+        guard o.etaMinus > 0, o.etaMinus < 1 else { throw o.invalid("eta_minus", o.etaMinus, "in (0, 1)") }
+        guard o.etaPlus.isFinite, o.etaPlus > 1 else { throw o.invalid("eta_plus", o.etaPlus, "a finite number > 1") }
+        try o.requirePositive("step_size_min", o.stepSizeMin)
+        guard o.stepSizeMax.isFinite, o.stepSizeMax >= o.stepSizeMin else {
+            throw o.invalid("step_size_max", o.stepSizeMax, "finite and >= step_size_min (\(o.stepSizeMin))")
+        }
+    }
+
+    static func stateNames(for o: OptimizerOptions) -> [String] { ["prev", "step_size"] }
+
+    /// "step_size" starts at the learning rate current when the state is made
+    /// (PyTorch reads lr once, as the initial step of every parameter).
+    static func initializeState<T: NNFloat>(_ buffers: [UnsafeMutablePointer<T>], count: Int,
+                                            options: OptimizerOptions, learningRate: Double) {
+        buffers[1].update(repeating: T(learningRate), count: count)
+    }
+
+    @_specialize(where T == Float)
+    static func step<T: NNFloat>(_ params: UnsafeMutablePointer<T>, _ grads: UnsafePointer<T>, count: Int,
+                                 offset: Int, _ optimizer: Optimizer<T>) {
+        let o = optimizer.options
+        rpropUpdate(params, grads, count: count, prev: optimizer.state(0, at: offset), stepSize: optimizer.state(1, at: offset),
+                    etaMinus: T(o.etaMinus), etaPlus: T(o.etaPlus),
+                    stepSizeMin: T(o.stepSizeMin), stepSizeMax: T(o.stepSizeMax))
+    }
+}
+
 /// torch.optim.Rprop, one step over n parameters, as PyTorch's
 /// implementation does it
 /// (https://pytorch.org/docs/stable/generated/torch.optim.Rprop.html):

@@ -1,3 +1,34 @@
+/// torch.optim.SGD: momentum, dampening, Nesterov, L2 weight decay.
+/// State: "momentum_buffer" (only with momentum ≠ 0, as PyTorch keeps none
+/// then), starting as the first step's gradient.
+enum SGD: OptimizerAlgorithm {
+    /// Learning rate 0.01 (Keras's; PyTorch's SGD has no default).
+    static var defaults: OptimizerOptions { OptimizerOptions(kind: .sgd, learningRate: 0.01) }
+
+    static func validate(_ o: OptimizerOptions) throws {
+        try o.requireNonNegative("momentum", o.momentum)
+        try o.requireNonNegative("dampening", o.dampening)
+        if o.nesterov && (o.momentum <= 0 || o.dampening != 0) {
+            throw NNError.invalidArgument(
+                "sgd: nesterov momentum requires momentum > 0 and dampening 0, got momentum \(o.momentum), dampening \(o.dampening)")
+        }
+    }
+
+    static func stateNames(for o: OptimizerOptions) -> [String] {
+        o.momentum != 0 ? ["momentum_buffer"] : []
+    }
+
+    @_specialize(where T == Float)
+    static func step<T: NNFloat>(_ params: UnsafeMutablePointer<T>, _ grads: UnsafePointer<T>, count: Int,
+                                 offset: Int, _ optimizer: Optimizer<T>) {
+        let o = optimizer.options
+        sgdUpdate(params, grads, count: count,
+                  momentumBuffer: o.momentum != 0 ? optimizer.state(0, at: offset) : nil, firstStep: optimizer.isFirstStep,
+                  lr: T(optimizer.learningRate), momentum: T(o.momentum), dampeningComplement: T(1 - o.dampening),
+                  nesterov: o.nesterov, weightDecay: T(o.weightDecay))
+    }
+}
+
 /// torch.optim.SGD, one step over n parameters, in PyTorch's order of
 /// operations (https://pytorch.org/docs/stable/generated/torch.optim.SGD.html):
 ///

@@ -1,0 +1,422 @@
+// The training loop of `Sequential.fit`, in phases:
+//
+//   fit                  prepare, then epochs until done or stopped, then restore the best weights
+//   prepareFit           check the arguments (in a fixed order: the first failing check names the error)
+//   checkFitOptions      the compiled model and the scalar options
+//   fitData              validation_split and the per-row weights
+//   fitLogNames          this fit's log names, and the monitors that must be among them
+//   FitPlan              everything fixed for the whole call (buffers, flags, data)
+//   trainEpoch           learning-rate schedule, shuffle, then one step per batch
+//   gatherBatch          a batch's rows (copied in shuffled order, or pointed at in place)
+//   trainBatch           one gradient step: forward, loss, backward, penalty, clip, update
+//   endEpoch             logs, history, statistics, callback, plateau, early stopping
+//
+// The batch step is the hot path (the 2-8-1 XOR network trained one sample
+// per step does millions of steps per second): `gatherBatch` and `trainBatch`
+// are inlined into `trainEpoch`'s loop, take the plan as a borrowed value and
+// allocate nothing.
+
+/// Everything a `fit` call fixes before its first epoch: the checked data,
+/// the batch buffers, and the switches of the optional stages.
+struct FitPlan {
+    let loss: Loss
+    let optimizer: Optimizer<Float>
+    let options: FitOptions
+    /// Training rows, and held-out rows (validation data or split) with their weights.
+    let train: (x: MatrixView<Float>, y: MatrixView<Float>)
+    let held: (MatrixView<Float>, MatrixView<Float>)?
+    let heldWeights: UnsafePointer<Float>?
+    /// Per-row weights of the training rows (sample weight × class weight), or nil.
+    let weights: Buffer<Float>?
+    /// Training rows, rows per batch, and output columns.
+    let n: Int, batch: Int, outputs: Int
+    /// The loss fuses the last activation; the loss sees logits.
+    let fused: Bool, logits: Bool
+    /// A shuffled batch's inputs, targets and weights.
+    let bx: Buffer<Float>, by: Buffer<Float>, bw: Buffer<Float>
+    /// "loss" and each metric's name.
+    let epochNames: [String]
+    let trainable: [(offset: Int, spec: WeightSpec)]
+    let regularized: Bool, clipping: Bool
+    /// Debugging aids: anomaly detection, and statistics every this many batches (0: off).
+    let anomaly: Bool, watch: AnomalyWatch
+    let statisticsEvery: Int
+}
+
+/// What changes from epoch to epoch of a `fit` call.
+struct FitState {
+    /// This call's own shuffling generator (nil: the model's), and the row order.
+    var shuffler: RandomGenerator?
+    var order: [Int]
+    /// One array reused for every epoch's values (no allocation per epoch).
+    var epochValues: [Double] = []
+    var thisCall = History()
+    var stopper: ImprovementTracker?
+    var best: (parameters: [Float], state: [Float])?
+    var collector: LayerStatisticsCollector?
+}
+
+extension Sequential {
+    /// Mini-batch training. See `fit(x:y:options:)`; `sampleWeights`, if not
+    /// nil, holds one weight per row of x (options.sampleWeight is ignored).
+    package func fit(x: MatrixView<Float>, y: MatrixView<Float>, sampleWeights: UnsafePointer<Float>?,
+                     validation: (MatrixView<Float>, MatrixView<Float>)?,
+                     options: FitOptions) throws -> History {
+        let prepared = try prepareFit(x: x, y: y, sampleWeights: sampleWeights, validation: validation,
+                                      options: options)
+        let plan = prepared.plan
+        var state = prepared.state
+        defer {
+            network.backwardObserver = nil
+            network.lastActivationDeferred = false
+        }
+        for epoch in 0..<options.epochs {
+            let epochNumber = history.epochCount
+            let (lossSum, accumulators, learningRate) = try trainEpoch(plan, &state, epoch: epoch, number: epochNumber)
+            if try endEpoch(plan, &state, epoch: epoch, number: epochNumber, lossSum: lossSum,
+                            accumulators: accumulators, learningRate: learningRate) == .stop { break }
+        }
+        if let best = state.best { restore(best) }
+        return state.thisCall
+    }
+
+    /// Checks the arguments, in a fixed order (the first failure names the
+    /// error), then sets up the buffers and the optional stages. Nothing is
+    /// changed on the model unless every check passes.
+    private func prepareFit(x: MatrixView<Float>, y: MatrixView<Float>, sampleWeights: UnsafePointer<Float>?,
+                            validation: (MatrixView<Float>, MatrixView<Float>)?,
+                            options: FitOptions) throws -> (plan: FitPlan, state: FitState) {
+        let (loss, optimizer) = try checkFitOptions(options, hasValidation: validation != nil)
+        try checkData(x: x, y: y, loss: loss, what: "training")
+        try checkMetrics(loss)
+        try options.earlyStopping?.validate()
+        let (train, held, heldWeights, weights) = try fitData(x: x, y: y, sampleWeights: sampleWeights,
+                                                              validation: validation, options: options, loss: loss)
+        let epochNames = try fitLogNames(options: options, validating: held != nil)
+
+        let n = train.x.rows, batch = min(options.batchSize, n)
+        try checkWorkspace(rows: batch, what: "batch_size \(batch)")
+        let fused = loss.fusesActivation(layers.last!.activation)
+        var state = FitState(shuffler: options.seed.map { RandomGenerator(seed: $0) }, order: Array(0..<n))
+        state.epochValues.reserveCapacity(epochNames.count)
+        network.reserve(rows: batch)
+        let plan = FitPlan(
+            loss: loss, optimizer: optimizer, options: options, train: train, held: held, heldWeights: heldWeights,
+            weights: weights, n: n, batch: batch, outputs: outputDim, fused: fused, logits: fused || loss.fromLogits,
+            bx: Buffer<Float>(count: batch * x.cols), by: Buffer<Float>(count: batch * y.cols),
+            bw: Buffer<Float>(count: weights == nil ? 0 : batch), epochNames: epochNames,
+            trainable: network.weightArrays.filter(\.spec.trainable), regularized: mayRegularize,
+            clipping: optimizer.options.clipValue != nil || optimizer.options.clipNorm != nil
+                || optimizer.options.globalClipNorm != nil,
+            anomaly: anomalyDetection, watch: AnomalyWatch(), statisticsEvery: layerStatisticsEvery)
+        if options.epochs > 0 { markTrained() }
+        state.stopper = options.earlyStopping.map {
+            ImprovementTracker(monitor: $0.monitor, mode: $0.mode, minDelta: $0.minDelta)
+        }
+        if case .reduceOnPlateau(let p) = learningRateSchedule, plateau == nil { plateau = PlateauState(p) }
+        // Debugging aids, each off unless asked for (then one test per stage).
+        if plan.anomaly { network.backwardObserver = backwardWatcher(plan.watch) }
+        state.collector = plan.statisticsEvery > 0 ? LayerStatisticsCollector(model: self) : nil
+        return (plan, state)
+    }
+
+    /// The compiled model's loss and optimizer, after checking, in this
+    /// order, that it is compiled, then epochs, batch size and validation split.
+    private func checkFitOptions(_ options: FitOptions, hasValidation: Bool) throws -> (Loss, Optimizer<Float>) {
+        let (loss, optimizer) = try requireCompiled()
+        guard options.epochs >= 0 else { throw NNError.invalidArgument("epochs must be >= 0, got \(options.epochs)") }
+        guard options.batchSize > 0 else { throw NNError.invalidArgument("batch_size must be > 0, got \(options.batchSize)") }
+        let split = options.validationSplit
+        guard split.isFinite, split >= 0, split < 1 else {
+            throw NNError.invalidArgument("validation_split must be in [0, 1), got \(split)")
+        }
+        if split > 0 && hasValidation {
+            throw NNError.invalidArgument("give either validation data or validation_split, not both")
+        }
+        return (loss, optimizer)
+    }
+
+    /// Whether a step may have a regularization penalty, so the penalty pass
+    /// can be skipped otherwise (this library's layers: only a Dense with a
+    /// kernel regularizer; any other Layer type is asked every step).
+    private var mayRegularize: Bool {
+        layers.contains { layer in
+            if let dense = layer as? Dense { return !(dense.kernelRegularizer?.isZero ?? true) }
+            return !(layer is Dropout || layer is BatchNormalization || layer is ActivationLayer)
+        }
+    }
+
+    /// The training and held-out rows with their weights. validation_split:
+    /// the last rows, before shuffling, as Keras; their sample weights (not
+    /// class weights, which are for training) weigh the validation loss.
+    private func fitData(x: MatrixView<Float>, y: MatrixView<Float>, sampleWeights: UnsafePointer<Float>?,
+                         validation: (MatrixView<Float>, MatrixView<Float>)?, options: FitOptions, loss: Loss) throws
+        -> (train: (x: MatrixView<Float>, y: MatrixView<Float>), held: (MatrixView<Float>, MatrixView<Float>)?,
+            heldWeights: UnsafePointer<Float>?, weights: Buffer<Float>?) {
+        let split = options.validationSplit
+        var train = (x: x, y: y), held = validation
+        var heldWeights: UnsafePointer<Float>? = nil
+        if split > 0 {
+            let at = Int(Double(x.rows) * (1 - split))
+            guard at > 0, at < x.rows else {
+                throw NNError.invalidArgument(
+                    "validation_split \(split) of \(x.rows) rows leaves \(at) training and \(x.rows - at) validation rows; both must be > 0")
+            }
+            train = (MatrixView(x.base, rows: at, cols: x.cols), MatrixView(y.base, rows: at, cols: y.cols))
+            held = (MatrixView(x.row(at), rows: x.rows - at, cols: x.cols),
+                    MatrixView(y.row(at), rows: y.rows - at, cols: y.cols))
+            heldWeights = sampleWeights.map { $0 + at }
+        }
+        // Per-row weights of the training rows: sample weight × class weight.
+        let weights = try rowWeights(y: train.y, loss: loss, sampleWeights: sampleWeights, classWeight: options.classWeight)
+        if let heldWeights, let (vx, _) = held {
+            for r in 0..<vx.rows where !(heldWeights[r].isFinite && heldWeights[r] >= 0) {
+                throw NNError.invalidArgument("sample_weight \(train.x.rows + r) is \(heldWeights[r]); weights must be finite and >= 0")
+            }
+        }
+        if let (vx, vy) = held { try checkData(x: vx, y: vy, loss: loss, what: "validation") }
+        return (train, held, heldWeights, weights)
+    }
+
+    /// "loss" and each metric's name (the per-epoch training logs); checks
+    /// that early stopping's and reduce-on-plateau's monitors are among all
+    /// the logs of this fit (with "val_" ones and "learning_rate").
+    private func fitLogNames(options: FitOptions, validating: Bool) throws -> [String] {
+        let epochNames = metricNames
+        var logNames = epochNames
+        if validating { logNames += epochNames.map { "val_" + $0 } }
+        if learningRateSchedule != nil { logNames.append("learning_rate") }
+        func checkMonitor(_ monitor: String, _ who: String) throws {
+            guard logNames.contains(monitor) else {
+                throw NNError.invalidArgument(
+                    "\(who) monitors '\(monitor)', but this fit logs \(logNames.joined(separator: ", "))"
+                    + (monitor.hasPrefix("val_") && !validating ? " (give validation data or a validation_split)" : ""))
+            }
+        }
+        if let stopping = options.earlyStopping { try checkMonitor(stopping.monitor, "early stopping") }
+        if case .reduceOnPlateau(let p) = learningRateSchedule { try checkMonitor(p.monitor, "reduce-on-plateau") }
+        return epochNames
+    }
+
+    /// One pass over the training rows: the epoch's scheduled learning rate,
+    /// a fresh shuffle, then one step per batch. Returns the summed loss, the
+    /// metrics' accumulators and the learning rate the epoch trained with.
+    private func trainEpoch(_ plan: FitPlan, _ state: inout FitState, epoch: Int, number: Int) throws
+        -> (lossSum: Double, accumulators: [any MetricAccumulator], learningRate: Double) {
+        if let schedule = learningRateSchedule,
+           let lr = schedule.learningRate(initial: plan.optimizer.options.learningRate, epoch: number) {
+            plan.optimizer.learningRate = lr
+        }
+        let epochLearningRate = plan.optimizer.learningRate
+        if plan.options.shuffle {
+            // A fresh permutation of the rows every epoch (as PyTorch's
+            // DataLoader), so an epoch's order depends only on the
+            // generator's state: training resumes exactly after a save.
+            for i in 0..<plan.n { state.order[i] = i }
+            if state.shuffler != nil { state.shuffler!.shuffle(&state.order) } else { rng.shuffle(&state.order) }
+        }
+        var accumulators = metrics.map {
+            $0.makeAccumulator(loss: plan.loss, outputs: plan.outputs, outputsAreLogits: plan.logits)
+        }
+        var lossSum = 0.0
+        var start = 0, batchIndex = 0
+        network.lastActivationDeferred = plan.fused
+        while start < plan.n {
+            let rows = min(plan.batch, plan.n - start)
+            lossSum += try trainBatch(plan, start: start, rows: rows, order: state.order, epoch: epoch,
+                                      batchIndex: batchIndex, accumulators: &accumulators, collector: &state.collector)
+            start += rows
+            batchIndex += 1
+            trainingSteps &+= 1
+        }
+        network.lastActivationDeferred = false
+        return (lossSum, accumulators, epochLearningRate)
+    }
+
+    /// The inputs, targets and weights of rows [start, start + rows) of the
+    /// epoch: gathered into the batch buffers in shuffled order, or pointers
+    /// into the caller's arrays when in order.
+    @inline(__always)
+    private func gatherBatch(_ plan: FitPlan, start: Int, rows: Int, order: [Int])
+        -> (x: UnsafePointer<Float>, y: UnsafePointer<Float>, weights: UnsafePointer<Float>?) {
+        let train = plan.train
+        guard plan.options.shuffle else {
+            return (train.x.row(start), train.y.row(start), plan.weights.map { UnsafePointer($0.pointer + start) })
+        }
+        let xCols = train.x.cols, yCols = train.y.cols
+        for r in 0..<rows {
+            let source = order[start + r]
+            (plan.bx.pointer + r * xCols).update(from: train.x.row(source), count: xCols)
+            (plan.by.pointer + r * yCols).update(from: train.y.row(source), count: yCols)
+            if let weights = plan.weights { plan.bw.pointer[r] = weights[source] }
+        }
+        return (UnsafePointer(plan.bx.pointer), UnsafePointer(plan.by.pointer),
+                plan.weights != nil ? UnsafePointer(plan.bw.pointer) : nil)
+    }
+
+    /// One gradient step on a batch: forward, loss and metrics, backward,
+    /// regularization penalty, clipping, optimizer update, with the optional
+    /// anomaly checks (naming epoch and batch, from 1) and statistics
+    /// sampling between the stages. Returns the batch's summed loss.
+    @inline(__always)
+    private func trainBatch(_ plan: FitPlan, start: Int, rows: Int, order: [Int], epoch: Int, batchIndex: Int,
+                            accumulators: inout [any MetricAccumulator],
+                            collector: inout LayerStatisticsCollector?) throws -> Double {
+        let (xb, yb, wb) = gatherBatch(plan, start: start, rows: rows, order: order)
+        var context = ForwardContext(training: true, rng: rng)
+        let out = network.forward(xb, rows: rows, context: &context)
+        rng = context.rng
+        if plan.anomaly {
+            plan.watch.epoch = epoch + 1
+            plan.watch.batch = batchIndex + 1
+            if let a = forwardAnomaly(rows: rows, epoch: epoch + 1, batch: batchIndex + 1) { throw NNError.nonFinite(a.message) }
+        }
+        let sampled = plan.statisticsEvery > 0 && batchIndex % plan.statisticsEvery == 0
+        if sampled { collector!.recordForward(self, rows: rows) }
+        let grad = network.outputGradientBuffer(rows: rows)
+        let batchLoss = plan.loss.evaluate(predictions: out, targets: yb, rows: rows, cols: plan.outputs,
+                                           logits: plan.logits, grad: grad, divisor: Float(rows), weights: wb)
+        for i in accumulators.indices { accumulators[i].add(out, yb, rows: rows, cols: plan.outputs) }
+        network.backward(xb, rows: rows, outputGradient: grad)
+        if plan.anomaly, let a = plan.watch.found { throw NNError.nonFinite(a.message) }
+        let penalty = plan.regularized ? network.regularization(addGradients: true) : 0
+        let total = batchLoss + penalty * Double(rows)
+        if !total.isFinite {
+            throw NNError.nonFinite(
+                "the loss became \(total / Double(rows)) at epoch \(epoch + 1), batch \(batchIndex + 1) "
+                + "(counting from 1); try a lower learning rate, gradient clipping or scaled inputs")
+        }
+        if plan.clipping { clipGradients(plan.optimizer.options, plan.trainable) }
+        if sampled { collector!.recordGradients(self) }
+        plan.optimizer.update(network.parameters.pointer, network.gradients.pointer, count: network.parameterCount)
+        if plan.anomaly { try checkUpdatedParameters(epoch: epoch, batchIndex: batchIndex) }
+        if sampled { collector!.recordUpdate(self) }
+        return total
+    }
+
+    /// Anomaly detection after an optimizer update: throws for the first
+    /// layer whose parameters are no longer finite.
+    private func checkUpdatedParameters(epoch: Int, batchIndex: Int) throws {
+        for i in layers.indices {
+            if let a = parameterAnomaly(layer: i, gradients: false, stage: .update, epoch: epoch + 1,
+                                        batch: batchIndex + 1) {
+                throw NNError.nonFinite(a.message)
+            }
+        }
+    }
+
+    /// End-of-epoch bookkeeping, in this order: the logs (with validation and
+    /// learning rate), history, layer statistics, the epoch callback, the
+    /// reduce-on-plateau schedule, early stopping. Returns whether to stop.
+    private func endEpoch(_ plan: FitPlan, _ state: inout FitState, epoch: Int, number epochNumber: Int,
+                          lossSum: Double, accumulators: [any MetricAccumulator],
+                          learningRate: Double) throws -> TrainingControl {
+        state.epochValues.removeAll(keepingCapacity: true)
+        state.epochValues.append(lossSum / Double(plan.n))
+        for accumulator in accumulators { state.epochValues.append(accumulator.result) }
+        var logs = EpochLogs(names: plan.epochNames, values: state.epochValues)
+        if let (vx, vy) = plan.held {
+            logs.names += plan.epochNames.map { "val_" + $0 }
+            logs.values += try evaluateChecked(x: vx, y: vy, loss: plan.loss, weights: plan.heldWeights)
+        }
+        if learningRateSchedule != nil {
+            logs.names.append("learning_rate")
+            logs.values.append(learningRate)
+        }
+        history.append(epoch: epochNumber, logs)
+        state.thisCall.append(epoch: epochNumber, logs)
+        if state.collector != nil {
+            let statistics = EpochLayerStatistics(epoch: epochNumber, layers: state.collector!.finish(self))
+            history.append(statistics)
+            state.thisCall.append(statistics)
+            state.collector!.reset(self)
+        }
+        var stop = false
+        if let callback = plan.options.onEpochEnd, callback(epoch, logs) == .stop { stop = true }
+        if case .reduceOnPlateau(let p) = learningRateSchedule, let value = logs[p.monitor] {
+            plan.optimizer.learningRate = plateau!.step(p, value: value, learningRate: plan.optimizer.learningRate)
+        }
+        if let stopping = plan.options.earlyStopping, let value = logs[stopping.monitor] {
+            if state.stopper!.record(value) {
+                if stopping.restoreBestWeights { state.best = snapshot() }
+            } else if state.stopper!.wait >= stopping.patience && epoch > 0 {
+                stop = true
+            }
+        }
+        return stop ? .stop : .continue
+    }
+
+    /// The combined per-row weights (sample weight × class weight), or nil
+    /// if neither is given.
+    private func rowWeights(y: MatrixView<Float>, loss: Loss, sampleWeights: UnsafePointer<Float>?,
+                            classWeight: [Double]?) throws -> Buffer<Float>? {
+        guard sampleWeights != nil || classWeight != nil else { return nil }
+        let weights = Buffer<Float>(count: y.rows)
+        for r in 0..<y.rows {
+            var w: Float = 1
+            if let sampleWeights {
+                w = sampleWeights[r]
+                guard w.isFinite, w >= 0 else {
+                    throw NNError.invalidArgument("sample_weight \(r) is \(w); weights must be finite and >= 0")
+                }
+            }
+            if let classWeight {
+                let c = try classIndex(y: y, row: r, loss: loss)
+                guard c < classWeight.count else {
+                    throw NNError.invalidArgument(
+                        "class_weight gives \(classWeight.count) weights but row \(r) is of class \(c)")
+                }
+                let cw = classWeight[c]
+                guard cw.isFinite, cw >= 0 else {
+                    throw NNError.invalidArgument("class_weight of class \(c) is \(cw); weights must be finite and >= 0")
+                }
+                w *= Float(cw)
+            }
+            weights[r] = w
+        }
+        return weights
+    }
+
+    /// The class of a training row, for class_weight.
+    private func classIndex(y: MatrixView<Float>, row r: Int, loss: Loss) throws -> Int {
+        let t = y.row(r)
+        if loss.kind == .sparseCategoricalCrossentropy { return Int(t[0]) }
+        if y.cols == 1 {
+            guard t[0] == 0 || t[0] == 1 else {
+                throw NNError.invalidArgument("class_weight needs class targets; row \(r) has target \(t[0])")
+            }
+            return Int(t[0])
+        }
+        var best = 0
+        for j in 1..<y.cols where t[j] > t[best] { best = j }
+        return best
+    }
+
+    /// Keras's gradient clipping: per weight array by norm, then by the
+    /// global norm, then element-wise by value.
+    private func clipGradients(_ o: OptimizerOptions, _ trainable: [(offset: Int, spec: WeightSpec)]) {
+        let g = network.gradients.pointer
+        func norm(_ p: UnsafeMutablePointer<Float>, _ count: Int) -> Double {
+            var s = 0.0
+            for i in 0..<count { s += Double(p[i]) * Double(p[i]) }
+            return s.squareRoot()
+        }
+        func scale(_ p: UnsafeMutablePointer<Float>, _ count: Int, _ f: Float) {
+            for i in 0..<count { p[i] *= f }
+        }
+        if let c = o.clipNorm {
+            for (offset, spec) in trainable {
+                let nrm = norm(g + offset, spec.count)
+                if nrm > c { scale(g + offset, spec.count, Float(c / nrm)) }
+            }
+        }
+        if let c = o.globalClipNorm {
+            let nrm = norm(g, network.parameterCount)
+            if nrm > c { scale(g, network.parameterCount, Float(c / nrm)) }
+        }
+        if let c = o.clipValue {
+            let v = Float(c)
+            for i in 0..<network.parameterCount { g[i] = min(max(g[i], -v), v) }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+/// One optimization algorithm, the way torch.optim keeps one optimizer per
+/// file: its defaults, its validation rules, the names and initial values of
+/// its per-parameter state, and its step. Each conforming type lives in its
+/// own file of this folder (SGD.swift, Adam.swift, RMSprop.swift,
+/// Adagrad.swift, Rprop.swift); `OptimizerOptions.Kind.algorithm` (below) is
+/// the one registry that maps a kind to its type, and `Optimizer` dispatches
+/// through it once per update (per chunk for large blocks), never per element.
+///
+/// Adding an algorithm: a case in `OptimizerOptions.Kind`, a file with a type
+/// conforming to this protocol, and its line in the registry.
+protocol OptimizerAlgorithm {
+    /// PyTorch's defaults for this algorithm (SGD: learning rate 0.01, as Keras).
+    static var defaults: OptimizerOptions { get }
+
+    /// Throws `invalidArgument` naming the first of this algorithm's own
+    /// hyper-parameters out of range (the learning rate, weight decay and
+    /// clipping are checked by `OptimizerOptions.validate()` before).
+    static func validate(_ options: OptimizerOptions) throws
+
+    /// The names of the state buffers for `options` (the keys of PyTorch's
+    /// `state_dict()["state"][i]`), in the order the step reads them.
+    static func stateNames(for options: OptimizerOptions) -> [String]
+
+    /// Sets the freshly made state (one buffer of `count` values per name of
+    /// `stateNames(for:)`, zeroed) to PyTorch's initial values. The default
+    /// leaves every buffer at zero.
+    static func initializeState<T: NNFloat>(_ buffers: [UnsafeMutablePointer<T>], count: Int,
+                                            options: OptimizerOptions, learningRate: Double)
+
+    /// One update of params[0..<count] with grads[0..<count], which start
+    /// at element `offset` of the whole block (a chunk of it for large
+    /// blocks); the state buffers are `optimizer.state(i, at: offset)`, in the
+    /// order of `stateNames(for:)`, and the hyper-parameters, learning rate
+    /// and step number are read from `optimizer` (a reference: nothing is
+    /// copied per call). Element-wise, so that a block may be split into
+    /// chunks. Implementations carry `@_specialize(where T == Float)`: the
+    /// call through the registry is generic, and the specialization keeps
+    /// the Float loops tight.
+    static func step<T: NNFloat>(_ params: UnsafeMutablePointer<T>, _ grads: UnsafePointer<T>, count: Int,
+                                 offset: Int, _ optimizer: Optimizer<T>)
+}
+
+extension OptimizerAlgorithm {
+    static func initializeState<T: NNFloat>(_ buffers: [UnsafeMutablePointer<T>], count: Int,
+                                            options: OptimizerOptions, learningRate: Double) {}
+}
+
+extension OptimizerOptions.Kind {
+    /// The registry: the algorithm that implements each kind. This is the
+    /// only place that lists the kinds' types.
+    var algorithm: any OptimizerAlgorithm.Type {
+        switch self {
+        case .sgd: return SGD.self
+        case .adam: return Adam.self
+        case .adamw: return AdamW.self
+        case .rmsprop: return RMSprop.self
+        case .adagrad: return Adagrad.self
+        case .rprop: return Rprop.self
+        }
+    }
+}
+
+// Range checks shared by the algorithms' `validate`, with one message format.
+extension OptimizerOptions {
+    func invalid(_ name: String, _ value: Double, _ rule: String) -> NNError {
+        .invalidArgument("\(kind.rawValue): \(name) must be \(rule), got \(value)")
+    }
+
+    func requireNonNegative(_ name: String, _ v: Double) throws {
+        guard v.isFinite, v >= 0 else { throw invalid(name, v, "a finite number >= 0") }
+    }
+
+    func requirePositive(_ name: String, _ v: Double) throws {
+        guard v.isFinite, v > 0 else { throw invalid(name, v, "a finite number > 0") }
+    }
+
+    /// v in [0, 1).
+    func requireUnit(_ name: String, _ v: Double) throws {
+        guard v >= 0, v < 1 else { throw invalid(name, v, "in [0, 1)") }
+    }
+}
