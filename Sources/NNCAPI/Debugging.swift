@@ -46,11 +46,11 @@ public func nn_model_gradient_check(_ model: OpaquePointer?, _ x: UnsafePointer<
         }
         let checks = try h.model.gradientCheck(
             x: try matrix(x, rows, x_cols, "x"), y: try matrix(y, rows, y_cols, "y"),
-            options: GradientCheckOptions(precision: try flag(o.use_float, "use_float") ? .float : .double,
+            options: GradientCheckOptions(precision: try flagArgument(o.use_float, "use_float") ? .float : .double,
                                           epsilon: o.epsilon == 0 ? nil : o.epsilon,
                                           maxChecksPerArray: o.max_checks_per_array, seed: o.seed))
         count.pointee = checks.count
-        guard NNCAPI.capacity(capacity) >= checks.count else {
+        guard bufferCapacity(capacity) >= checks.count else {
             throw APIError.shape("results holds \(unsigned(capacity)) entries, the model has \(checks.count) layers with parameters")
         }
         guard let results else { return }
@@ -64,7 +64,7 @@ public func nn_model_gradient_check(_ model: OpaquePointer?, _ x: UnsafePointer<
 
 @c @implementation
 public func nn_model_set_anomaly_detection(_ model: OpaquePointer?, _ enabled: Int32) -> nn_status {
-    guarded { try Handles.model(model).model.anomalyDetection = try flag(enabled, "enabled") }
+    guarded { try Handles.model(model).model.anomalyDetection = try flagArgument(enabled, "enabled") }
 }
 
 @c @implementation

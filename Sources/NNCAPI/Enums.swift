@@ -146,7 +146,7 @@ extension MonitorMode {
 }
 
 /// A size_t count that must fit an Int of the core (epochs, patience, ...).
-func count(_ value: Int, _ name: String) throws -> Int {
+func countArgument(_ value: Int, _ name: String) throws -> Int {
     guard value >= 0, value <= Int(Int32.max) else {
         throw APIError.invalid("\(name) must be at most 2^31 - 1, got \(unsigned(value))")
     }
@@ -154,14 +154,14 @@ func count(_ value: Int, _ name: String) throws -> Int {
 }
 
 /// A C string argument that must be valid UTF-8.
-func string(_ pointer: UnsafePointer<CChar>?, _ name: String) throws -> String {
+func stringArgument(_ pointer: UnsafePointer<CChar>?, _ name: String) throws -> String {
     guard let pointer else { throw APIError.null(name) }
     guard let s = String(validatingCString: pointer) else { throw APIError.invalid("\(name) is not valid UTF-8") }
     return s
 }
 
 /// A C boolean flag that must be 0 or 1.
-func flag(_ value: Int32, _ name: String) throws -> Bool {
+func flagArgument(_ value: Int32, _ name: String) throws -> Bool {
     guard value == 0 || value == 1 else { throw APIError.invalid("\(name) must be 0 or 1, got \(value)") }
     return value == 1
 }

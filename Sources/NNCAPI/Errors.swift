@@ -103,7 +103,7 @@ func writeText(_ text: String, _ buffer: UnsafeMutablePointer<CChar>?, _ capacit
     if capacity != 0 { _ = try required(buffer, "buffer") }
     let bytes = Array(text.utf8)
     if let buffer, capacity != 0 {
-        let n = min(bytes.count, NNCAPI.capacity(capacity) - 1)
+        let n = min(bytes.count, bufferCapacity(capacity) - 1)
         for i in 0..<n { buffer[i] = CChar(bitPattern: bytes[i]) }
         buffer[n] = 0
     }
@@ -112,7 +112,7 @@ func writeText(_ text: String, _ buffer: UnsafeMutablePointer<CChar>?, _ capacit
 
 /// A buffer capacity: sizes of 2^63 and more are taken as Int.max.
 @inline(__always)
-func capacity(_ value: Int) -> Int { value < 0 ? Int.max : value }
+func bufferCapacity(_ value: Int) -> Int { value < 0 ? Int.max : value }
 
 /// The value as the caller passed it, for messages.
 @inline(__always)

@@ -39,7 +39,7 @@ public func nn_sgemm(_ trans_a: Int32, _ trans_b: Int32, _ m: Int, _ n: Int, _ k
                      _ b: UnsafePointer<Float>?, _ ldb: Int,
                      _ beta: Float, _ c: UnsafeMutablePointer<Float>?, _ ldc: Int) -> nn_status {
     guarded {
-        let ta = try flag(trans_a, "trans_a"), tb = try flag(trans_b, "trans_b")
+        let ta = try flagArgument(trans_a, "trans_a"), tb = try flagArgument(trans_b, "trans_b")
         for (value, name) in [(m, "m"), (n, "n"), (k, "k"), (lda, "lda"), (ldb, "ldb"), (ldc, "ldc")] where value < 0 {
             throw APIError.shape("\(name) = \(UInt(bitPattern: value)) is too large")
         }

@@ -90,7 +90,7 @@ public func nn_model_add_activation(_ model: OpaquePointer?, _ activation: nn_ac
 public func nn_model_set_loss(_ model: OpaquePointer?, _ loss: nn_loss, _ from_logits: Int32) -> nn_status {
     guarded {
         let handle = try Handles.model(model)
-        try handle.model.setLoss(Loss(try Loss.Kind(c: loss), fromLogits: try flag(from_logits, "from_logits")))
+        try handle.model.setLoss(Loss(try Loss.Kind(c: loss), fromLogits: try flagArgument(from_logits, "from_logits")))
     }
 }
 
@@ -119,7 +119,7 @@ public func nn_model_set_loss_ex(_ model: OpaquePointer?, _ options: UnsafePoint
         let handle = try Handles.model(model)
         let options = try required(options, "options")
         let o = try readOptions(options, defaults: lossDefaults(try leadingField(options, \.loss)))
-        try handle.model.setLoss(Loss(try Loss.Kind(c: o.loss), fromLogits: try flag(o.from_logits, "from_logits"),
+        try handle.model.setLoss(Loss(try Loss.Kind(c: o.loss), fromLogits: try flagArgument(o.from_logits, "from_logits"),
                                       delta: o.huber_delta))
     }
 }
@@ -170,15 +170,15 @@ public func nn_model_set_optimizer(_ model: OpaquePointer?, _ options: UnsafePoi
         let o = try readOptions(options, defaults: try optimizerDefaults(try leadingField(options, \.kind)))
         var config = OptimizerOptions(kind: try OptimizerOptions.Kind(c: o.kind), learningRate: o.learning_rate)
         config.momentum = o.momentum
-        config.nesterov = try flag(o.nesterov, "nesterov")
+        config.nesterov = try flagArgument(o.nesterov, "nesterov")
         config.beta1 = o.beta1
         config.beta2 = o.beta2
         config.epsilon = o.epsilon
         config.weightDecay = o.weight_decay
         config.dampening = o.dampening
-        config.amsgrad = try flag(o.amsgrad, "amsgrad")
+        config.amsgrad = try flagArgument(o.amsgrad, "amsgrad")
         config.alpha = o.alpha
-        config.centered = try flag(o.centered, "centered")
+        config.centered = try flagArgument(o.centered, "centered")
         config.lrDecay = o.lr_decay
         config.initialAccumulatorValue = o.initial_accumulator_value
         config.etaMinus = o.eta_minus
@@ -259,13 +259,13 @@ public func nn_model_set_lr_schedule(_ model: OpaquePointer?, _ options: UnsafeP
         let schedule: LearningRateSchedule?
         switch o.kind {
         case NN_SCHEDULE_NONE: schedule = nil
-        case NN_SCHEDULE_STEP: schedule = .step(stepSize: try count(o.step_size, "step_size"), gamma: o.gamma)
+        case NN_SCHEDULE_STEP: schedule = .step(stepSize: try countArgument(o.step_size, "step_size"), gamma: o.gamma)
         case NN_SCHEDULE_EXPONENTIAL: schedule = .exponential(gamma: o.gamma)
-        case NN_SCHEDULE_COSINE: schedule = .cosine(tMax: try count(o.t_max, "t_max"), etaMin: o.eta_min)
+        case NN_SCHEDULE_COSINE: schedule = .cosine(tMax: try countArgument(o.t_max, "t_max"), etaMin: o.eta_min)
         case NN_SCHEDULE_REDUCE_ON_PLATEAU:
             schedule = .reduceOnPlateau(LearningRateSchedule.ReduceOnPlateau(
-                monitor: try string(o.monitor, "monitor"), factor: o.factor, patience: try count(o.patience, "patience"),
-                minDelta: o.min_delta, cooldown: try count(o.cooldown, "cooldown"), minLR: o.min_lr,
+                monitor: try stringArgument(o.monitor, "monitor"), factor: o.factor, patience: try countArgument(o.patience, "patience"),
+                minDelta: o.min_delta, cooldown: try countArgument(o.cooldown, "cooldown"), minLR: o.min_lr,
                 mode: try MonitorMode(c: o.mode)))
         default:
             throw APIError.invalid("unknown schedule \(o.kind.rawValue); valid values are 0 (none) to 4 (reduce on plateau)")
@@ -392,7 +392,7 @@ public func nn_model_weight_shape(_ model: OpaquePointer?, _ index: Int, _ ndim:
         let shapes = h.model.weightShapes
         try checkIndex(index, shapes.count, "weight", "weight arrays")
         let shape = shapes[index]
-        guard capacity(dims_capacity) >= shape.count else {
+        guard bufferCapacity(dims_capacity) >= shape.count else {
             throw APIError.shape("dims holds \(dims_capacity) entries but weight \(index) has \(shape.count) dimensions")
         }
         for (i, d) in shape.enumerated() { dims[i] = d }

@@ -47,7 +47,7 @@ public func nn_model_save_to_buffer(_ model: OpaquePointer?, _ flags: UInt32, _ 
         let bytes = try h.model.serialized(includeOptimizer: try includeOptimizer(flags))
         size.pointee = bytes.count
         guard let buffer else { return }
-        guard NNCAPI.capacity(capacity) >= bytes.count else {
+        guard bufferCapacity(capacity) >= bytes.count else {
             throw APIError.shape("the buffer holds \(UInt(bitPattern: capacity)) bytes, the model needs \(bytes.count)")
         }
         bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }

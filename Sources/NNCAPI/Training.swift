@@ -70,11 +70,11 @@ public func nn_model_fit(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ 
             validation = (try matrix(o.validation_x, o.validation_rows, x_cols, "validation_x"),
                           try matrix(o.validation_y, o.validation_rows, y_cols, "validation_y"))
         }
-        var fit = FitOptions(epochs: o.epochs, batchSize: capacity(o.batch_size), shuffle: try flag(o.shuffle, "shuffle"),
+        var fit = FitOptions(epochs: o.epochs, batchSize: bufferCapacity(o.batch_size), shuffle: try flagArgument(o.shuffle, "shuffle"),
                              seed: o.seed == 0 ? nil : o.seed)
         fit.validationSplit = o.validation_split
         if let weights = o.class_weights {
-            let n = try count(o.class_weight_count, "class_weight_count")
+            let n = try countArgument(o.class_weight_count, "class_weight_count")
             fit.classWeight = (0..<n).map { Double(weights[$0]) }
         } else if o.class_weight_count != 0 {
             throw APIError.null("class_weights (class_weight_count is \(unsigned(o.class_weight_count)))")
@@ -82,9 +82,9 @@ public func nn_model_fit(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ 
         if let stopping = o.early_stopping {
             let e = try readOptions(stopping, defaults: earlyStoppingDefaults())
             fit.earlyStopping = EarlyStopping(
-                monitor: try string(e.monitor, "early_stopping.monitor"), minDelta: e.min_delta,
-                patience: try count(e.patience, "early_stopping.patience"), mode: try MonitorMode(c: e.mode),
-                restoreBestWeights: try flag(e.restore_best_weights, "early_stopping.restore_best_weights"))
+                monitor: try stringArgument(e.monitor, "early_stopping.monitor"), minDelta: e.min_delta,
+                patience: try countArgument(e.patience, "early_stopping.patience"), mode: try MonitorMode(c: e.mode),
+                restoreBestWeights: try flagArgument(e.restore_best_weights, "early_stopping.restore_best_weights"))
         }
         if let callback = o.on_epoch_end {
             let userData = o.user_data
@@ -112,7 +112,7 @@ public func nn_model_evaluate(_ model: OpaquePointer?, _ x: UnsafePointer<Float>
         let out = try required(values, "values")
         let xv = try matrix(x, rows, x_cols, "x"), yv = try matrix(y, rows, y_cols, "y")
         let count = handle.model.metricNames.count
-        guard NNCAPI.capacity(capacity) >= count else {
+        guard bufferCapacity(capacity) >= count else {
             throw APIError.shape("values holds \(capacity) numbers but the model reports \(count) (loss and metrics)")
         }
         let result = try handle.model.evaluate(x: xv, y: yv)
@@ -127,7 +127,7 @@ public func nn_model_predict(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?
         let handle = try Handles.model(model)
         let xv = try matrix(x, rows, x_cols, "x")
         let out = try required(out, "out")
-        try handle.model.predict(x: xv, into: UnsafeMutableBufferPointer(start: out, count: capacity(out_capacity)))
+        try handle.model.predict(x: xv, into: UnsafeMutableBufferPointer(start: out, count: bufferCapacity(out_capacity)))
     }
 }
 
@@ -143,7 +143,7 @@ public func nn_model_confusion_matrix(_ model: OpaquePointer?, _ x: UnsafePointe
         let xv = try matrix(x, rows, x_cols, "x"), yv = try matrix(y, rows, y_cols, "y")
         let m = try handle.model.confusionMatrix(x: xv, y: yv)
         if let counts, capacity != 0 {
-            guard NNCAPI.capacity(capacity) >= m.counts.count else {
+            guard bufferCapacity(capacity) >= m.counts.count else {
                 throw APIError.shape("counts holds \(capacity) entries but the \(m.classes)-class matrix needs \(m.counts.count)")
             }
             for (i, c) in m.counts.enumerated() { counts[i] = c }

@@ -12,6 +12,14 @@
 /// ```
 ///
 /// A model is used by one thread at a time.
+///
+/// Why two types for one model: `Sequential` is what users hold — the layer
+/// descriptions (`Layer`), the loss, optimizer, metrics, generator and
+/// history, in Float. It builds a `Network<T>`, the numeric engine over the
+/// flat parameter/gradient blocks, generic over the scalar, so that the
+/// same layers also run as `Network<Double>` on the reference kernels for
+/// gradient checks. `Layer` / `LayerOperation` split a layer the same way:
+/// the value-type description versus the computation in a given precision.
 public final class Sequential {
     public let inputDim: Int
     public let seed: UInt64
