@@ -1,7 +1,10 @@
 # ctest script: libnn as a user installs and consumes it.
-#   1. cmake --install <build tree> into a scratch prefix;
+#   1. cmake --install <build tree> into a scratch prefix, then moved
+#      elsewhere (nn.pc and nnConfig.cmake must not depend on the prefix
+#      they were configured for);
 #   2. the installed layout: libnn.so.X.Y.Z (stripped, SONAME libnn.so.X),
-#      the links libnn.so.X and libnn.so, nn.h, nn.pc, lib/cmake/nn/*;
+#      the links libnn.so.X and libnn.so, nn.h (the source's, unchanged),
+#      nn.pc (in <libdir>/pkgconfig, its libdir the library's), lib/cmake/nn/*;
 #   3. a separate CMake project (Tests/packaging/consumer) with
 #      find_package(nn CONFIG REQUIRED) + nn::nn builds the README's C
 #      example, which runs without LD_LIBRARY_PATH and learns XOR;
@@ -45,7 +48,8 @@ else()
         message(FATAL_ERROR "ConsumerTest.cmake: BUILD_DIR is not set")
     endif()
     set(_prefix "${WORK_DIR}/prefix")
-    run_checked("${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${_prefix}")
+    run_checked("${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${WORK_DIR}/staged")
+    file(RENAME "${WORK_DIR}/staged" "${_prefix}")
 endif()
 
 # ---- 2. the installed layout
@@ -86,6 +90,14 @@ file(GLOB_RECURSE _pcs "${_prefix}/*/pkgconfig/nn.pc")
 if(NOT EXISTS "${_prefix}/include/nn.h" OR NOT _configs OR NOT _pcs)
     message(FATAL_ERROR "nn.h, nnConfig.cmake or nn.pc is missing under ${_prefix}")
 endif()
+file(SHA256 "${SOURCE_DIR}/include/nn.h" _want_sha)
+file(SHA256 "${_prefix}/include/nn.h" _got_sha)
+if(NOT _want_sha STREQUAL _got_sha)
+    message(FATAL_ERROR "the installed nn.h differs from ${SOURCE_DIR}/include/nn.h")
+endif()
+if(NOT _pcs STREQUAL "${_libdir}/pkgconfig/nn.pc")
+    message(FATAL_ERROR "nn.pc is at ${_pcs}, expected ${_libdir}/pkgconfig/nn.pc")
+endif()
 
 # ---- 3. find_package(nn CONFIG REQUIRED) + nn::nn
 function(configure_consumer dir request)
@@ -123,7 +135,11 @@ endif()
 run_checked("${PKG_CONFIG}" --cflags --libs nn)
 separate_arguments(_flags UNIX_COMMAND "${RUN_OUTPUT}")
 run_checked("${PKG_CONFIG}" --variable=libdir nn)
-set(_pc_libdir "${RUN_OUTPUT}")
+file(REAL_PATH "${RUN_OUTPUT}" _pc_libdir)
+file(REAL_PATH "${_libdir}" _real_libdir)
+if(NOT _pc_libdir STREQUAL _real_libdir)
+    message(FATAL_ERROR "nn.pc's libdir is ${_pc_libdir}, but the library is in ${_real_libdir}")
+endif()
 run_checked("${CC}" "${_example}" ${_flags} "-Wl,-rpath,${_pc_libdir}" -o "${WORK_DIR}/readme_pkgconfig")
 run_checked("${WORK_DIR}/readme_pkgconfig")
 check_xor_output("${RUN_OUTPUT}" "the README example built with pkg-config")

@@ -23,10 +23,7 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # The current tree (tracked and new files), so uncommitted work is tested.
-mkdir "$work/grown"
-(cd "$root" && git ls-files -co --exclude-standard -z |
-    while IFS= read -r -d '' f; do [ -e "$f" ] || [ -L "$f" ] && printf '%s\0' "$f"; done |
-    xargs -0 cp --parents -P -t "$work/grown")
+"$root/scripts/copy-worktree.sh" "$root" "$work/grown"
 
 # 1. Grow the header and teach the test-only library the new fit field.
 python3 - "$work/grown" <<'PY'

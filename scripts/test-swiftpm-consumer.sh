@@ -115,16 +115,7 @@ swiftpm_negative=(--scratch-path "$tmp/scratch-negative" --cache-path "$tmp/cach
 git_q=(git -c user.name=libnn-test -c user.email=libnn-test@invalid
        -c commit.gpgsign=false -c tag.gpgsign=false -c core.hooksPath=/dev/null)
 
-git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1 ||
-    fail "$root is not a git checkout (the test copies what git ls-files lists)"
-mkdir -p "$repo"
-# Tracked files deleted in the working tree are listed by -c but not copied.
-(cd "$root" && git ls-files -z -co --exclude-standard) |
-    (cd "$root" && while IFS= read -r -d '' f; do
-        if [[ -e $f || -L $f ]]; then printf '%s\0' "$f"; fi
-    done) |
-    tar -C "$root" --null --no-recursion -T - -cf - | tar -C "$repo" -xf - ||
-    fail "copying the working tree into $repo"
+"$root/scripts/copy-worktree.sh" "$root" "$repo" || fail "copying the working tree into $repo"
 [[ -f $repo/Package.swift ]] || fail "no Package.swift in the copy of the working tree"
 "${git_q[@]}" -C "$repo" init -q -b main
 "${git_q[@]}" -C "$repo" add -A -f .

@@ -31,47 +31,26 @@ import Musl
 
 /// An options struct of nn.h with a leading struct_size.
 protocol GrowableOptions {
-    /// The struct's name in nn.h, for messages.
-    static var cName: String { get }
     /// sizeof the struct in nn.h 0.3.0/0.4.0 (x86-64 and arm64 Linux, LP64),
     /// the first layout this policy covers. Never changes once published.
     static var firstSize: Int { get }
     var struct_size: Int { get set }
 }
 
-extension nn_dense_options: GrowableOptions {
-    static var cName: String { "nn_dense_options" }
-    static var firstSize: Int { 72 }
+extension GrowableOptions {
+    /// The struct's name in nn.h (the imported C type's name), for messages.
+    static var cName: String { String(describing: Self.self) }
 }
-extension nn_loss_options: GrowableOptions {
-    static var cName: String { "nn_loss_options" }
-    static var firstSize: Int { 24 }
-}
-extension nn_optimizer_options: GrowableOptions {
-    static var cName: String { "nn_optimizer_options" }
-    static var firstSize: Int { 176 }
-}
-extension nn_schedule_options: GrowableOptions {
-    static var cName: String { "nn_schedule_options" }
-    static var firstSize: Int { 104 }
-}
-extension nn_early_stopping_options: GrowableOptions {
-    static var cName: String { "nn_early_stopping_options" }
-    static var firstSize: Int { 40 }
-}
-extension nn_fit_options: GrowableOptions {
-    static var cName: String { "nn_fit_options" }
-    static var firstSize: Int { 120 }
-}
-extension nn_gradient_check_options: GrowableOptions {
-    static var cName: String { "nn_gradient_check_options" }
-    static var firstSize: Int { 40 }
-}
+
+extension nn_dense_options: GrowableOptions { static var firstSize: Int { 72 } }
+extension nn_loss_options: GrowableOptions { static var firstSize: Int { 24 } }
+extension nn_optimizer_options: GrowableOptions { static var firstSize: Int { 176 } }
+extension nn_schedule_options: GrowableOptions { static var firstSize: Int { 104 } }
+extension nn_early_stopping_options: GrowableOptions { static var firstSize: Int { 40 } }
+extension nn_fit_options: GrowableOptions { static var firstSize: Int { 120 } }
+extension nn_gradient_check_options: GrowableOptions { static var firstSize: Int { 40 } }
 /// A result struct that libnn fills; frozen at its first size (writeResult).
-extension nn_layer_statistics: GrowableOptions {
-    static var cName: String { "nn_layer_statistics" }
-    static var firstSize: Int { 88 }
-}
+extension nn_layer_statistics: GrowableOptions { static var firstSize: Int { 88 } }
 
 /// Writes `defaults` into the first `size` bytes at `pointer`, with
 /// struct_size = size. A size beyond this library's sizeof (a newer nn.h)

@@ -8,7 +8,7 @@ import numpy as np
 from . import _fit, _handle, _lib, debugging, losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
-from ._arrays import _as_matrix, _as_targets, _check_rows, _FLOAT_P, _ptr, _size  # noqa: F401 (numpy <-> C)
+from ._arrays import _as_matrix, _as_targets, _check_rows, _ptr, _size  # noqa: F401 (numpy <-> C)
 from ._handle import Error, InvalidStateError, ModelHandle
 from .layers import KIND_NAMES, Dense, Input, Layer, positive_int
 
