@@ -239,6 +239,26 @@ typedef enum nn_monitor_mode {
     NN_MONITOR_MAX = 2
 } nn_monitor_mode;
 
+/** The enumerations nn_enum_name can name. */
+typedef enum nn_enum {
+    NN_ENUM_ACTIVATION = 1,   /**< nn_activation */
+    NN_ENUM_INITIALIZER = 2,  /**< nn_initializer */
+    NN_ENUM_LOSS = 3,         /**< nn_loss */
+    NN_ENUM_OPTIMIZER = 4,    /**< nn_optimizer */
+    NN_ENUM_METRIC = 5,       /**< nn_metric */
+    NN_ENUM_LAYER_KIND = 6    /**< nn_layer_kind */
+} nn_enum;
+
+/** The name libnn gives value `value` of enumeration `enumeration`: the
+ *  Keras/PyTorch identifier used in model files, messages, metric logs and
+ *  the Python binding ("relu", "glorot_uniform", "mean_squared_error",
+ *  "adam", "accuracy"); for a layer kind, the Keras default name of such a
+ *  layer ("dense", "batch_normalization": a model's layers are named dense,
+ *  dense_1, ...). NN_INIT_DEFAULT is "default". NULL for an unknown
+ *  enumeration or value, so that a binding can list every value libnn
+ *  knows. The string is static; never free it. Sets no error. */
+const char *nn_enum_name(nn_enum enumeration, int value);
+
 /* ------------------------------------------------------------------------ */
 /* Models                                                                   */
 /* ------------------------------------------------------------------------ */

@@ -9,41 +9,21 @@ extension Activation {
     /// The activation `value`, with `parameter` (NaN: the default) for the
     /// parameterized ones.
     init(c value: nn_activation, parameter: Double = .nan) throws {
-        let given: Double? = parameter.isNaN ? nil : parameter
-        switch value {
-        case NN_ACTIVATION_LINEAR: self = .linear
-        case NN_ACTIVATION_SIGMOID: self = .sigmoid
-        case NN_ACTIVATION_TANH: self = .tanh
-        case NN_ACTIVATION_RELU: self = .relu
-        case NN_ACTIVATION_SOFTMAX: self = .softmax
-        case NN_ACTIVATION_LEAKY_RELU: self = .leakyRelu(negativeSlope: given ?? 0.2)
-        case NN_ACTIVATION_ELU: self = .elu(alpha: given ?? 1)
-        case NN_ACTIVATION_GELU: self = .gelu
-        case NN_ACTIVATION_SOFTPLUS: self = .softplus
-        case NN_ACTIVATION_STEP: self = .step
-        default:
-            throw APIError.invalid("unknown activation \(value.rawValue); valid values are 0 (linear) to 9 (step)")
+        guard let named = Activation(code: value.rawValue) else {
+            throw APIError.invalid("unknown activation \(value.rawValue); valid values are "
+                                   + validValues(Activation.allCases.map { ($0.code, $0.name) }))
         }
-        if given != nil && self.parameter == nil {
-            throw APIError.invalid("the \(name) activation takes no parameter, got \(parameter)")
+        self = named
+        if !parameter.isNaN {
+            guard let given = named.with(parameter: parameter) else {
+                throw APIError.invalid("the \(name) activation takes no parameter, got \(parameter)")
+            }
+            self = given
         }
         try validate()
     }
 
-    var c: nn_activation {
-        switch self {
-        case .linear: return NN_ACTIVATION_LINEAR
-        case .sigmoid: return NN_ACTIVATION_SIGMOID
-        case .tanh: return NN_ACTIVATION_TANH
-        case .relu: return NN_ACTIVATION_RELU
-        case .softmax: return NN_ACTIVATION_SOFTMAX
-        case .leakyRelu: return NN_ACTIVATION_LEAKY_RELU
-        case .elu: return NN_ACTIVATION_ELU
-        case .gelu: return NN_ACTIVATION_GELU
-        case .softplus: return NN_ACTIVATION_SOFTPLUS
-        case .step: return NN_ACTIVATION_STEP
-        }
-    }
+    var c: nn_activation { nn_activation(rawValue: code) }
 }
 
 extension Initializer {
@@ -83,37 +63,32 @@ extension Loss.Kind {
 }
 
 extension OptimizerOptions.Kind {
-    /// The kind whose C value is `value` (every kind of the core's registry,
-    /// `allCases`, through `c`).
+    /// The kind whose C value is `value` (the values are the core
+    /// registry's `code`s).
     init(c value: nn_optimizer) throws {
-        guard let kind = Self.allCases.first(where: { $0.c == value }) else {
+        guard let kind = Self(code: value.rawValue) else {
             throw APIError.invalid("unknown optimizer \(value.rawValue); valid values are \(Self.validCValues)")
         }
         self = kind
     }
 
-    /// nn.h's value of this kind (exhaustive: a new kind must be given one).
-    var c: nn_optimizer {
-        switch self {
-        case .sgd: return NN_OPTIMIZER_SGD
-        case .adam: return NN_OPTIMIZER_ADAM
-        case .adamw: return NN_OPTIMIZER_ADAMW
-        case .rmsprop: return NN_OPTIMIZER_RMSPROP
-        case .adagrad: return NN_OPTIMIZER_ADAGRAD
-        case .rprop: return NN_OPTIMIZER_RPROP
-        }
-    }
+    /// nn.h's value of this kind.
+    var c: nn_optimizer { nn_optimizer(rawValue: code) }
 
-    /// "1 (sgd) to 6 (rprop)" when the C values are consecutive, else every
-    /// value listed: generated from allCases, so it cannot drift from them.
-    static var validCValues: String {
-        let values = allCases.map { (c: $0.c.rawValue, name: $0.rawValue) }.sorted { $0.c < $1.c }
-        let consecutive = zip(values, values.dropFirst()).allSatisfy { $1.c == $0.c + 1 }
-        if consecutive, values.count > 2, let first = values.first, let last = values.last {
-            return "\(first.c) (\(first.name)) to \(last.c) (\(last.name))"
-        }
-        return values.map { "\($0.c) (\($0.name))" }.joined(separator: ", ")
+    /// "1 (sgd) to 6 (rprop)", from the registry.
+    static var validCValues: String { validValues(allCases.map { ($0.code, $0.rawValue) }) }
+}
+
+/// "1 (sgd) to 6 (rprop)" when the values are consecutive, else every value
+/// listed: generated from the core's registries, so that error texts cannot
+/// drift from them.
+func validValues(_ named: [(code: UInt32, name: String)]) -> String {
+    let values = named.sorted { $0.code < $1.code }
+    let consecutive = zip(values, values.dropFirst()).allSatisfy { $1.code == $0.code + 1 }
+    if consecutive, values.count > 2, let first = values.first, let last = values.last {
+        return "\(first.code) (\(first.name)) to \(last.code) (\(last.name))"
     }
+    return values.map { "\($0.code) (\($0.name))" }.joined(separator: ", ")
 }
 
 extension Metric.Kind {

@@ -329,13 +329,10 @@ public func nn_model_layer_kind(_ model: OpaquePointer?, _ index: Int, _ out: Un
         let h = try Handles.model(model)
         let out = try required(out, "out")
         try checkIndex(index, h.model.layers.count, "layer", "layers")
-        switch h.model.layers[index] {
-        case is Dense: out.pointee = NN_LAYER_DENSE
-        case is Dropout: out.pointee = NN_LAYER_DROPOUT
-        case is BatchNormalization: out.pointee = NN_LAYER_BATCH_NORMALIZATION
-        case is ActivationLayer: out.pointee = NN_LAYER_ACTIVATION
-        default: throw APIError(status: NN_ERROR_INTERNAL, message: "layer \(index) has a kind the C API does not know")
+        guard let code = h.model.layers[index].layerKindCode else {
+            throw APIError(status: NN_ERROR_INTERNAL, message: "layer \(index) has a kind the C API does not know")
         }
+        out.pointee = nn_layer_kind(rawValue: code)
     }
 }
 

@@ -170,6 +170,57 @@ static void last_error_under_concurrency(void **state) {
 }
 
 /* nn_last_error() is never NULL. */
+/* nn_enum_name: every value nn.h declares has libnn's name (the names of
+ * model files and of the Python binding), values libnn does not know are
+ * NULL, and the strings are static. This ties nn.h's numbers to the core's
+ * registries (Activation.code, OptimizerOptions.Kind.code, the layer
+ * registry): a value written differently on the two sides fails here. */
+static void enum_names(void **state) {
+    (void)state;
+    static const struct { nn_enum e; int value; const char *name; } expected[] = {
+        {NN_ENUM_ACTIVATION, NN_ACTIVATION_LINEAR, "linear"},
+        {NN_ENUM_ACTIVATION, NN_ACTIVATION_SIGMOID, "sigmoid"},
+        {NN_ENUM_ACTIVATION, NN_ACTIVATION_TANH, "tanh"},
+        {NN_ENUM_ACTIVATION, NN_ACTIVATION_RELU, "relu"},
+        {NN_ENUM_ACTIVATION, NN_ACTIVATION_SOFTMAX, "softmax"},
+        {NN_ENUM_ACTIVATION, NN_ACTIVATION_LEAKY_RELU, "leaky_relu"},
+        {NN_ENUM_ACTIVATION, NN_ACTIVATION_ELU, "elu"},
+        {NN_ENUM_ACTIVATION, NN_ACTIVATION_GELU, "gelu"},
+        {NN_ENUM_ACTIVATION, NN_ACTIVATION_SOFTPLUS, "softplus"},
+        {NN_ENUM_ACTIVATION, NN_ACTIVATION_STEP, "step"},
+        {NN_ENUM_INITIALIZER, NN_INIT_DEFAULT, "default"},
+        {NN_ENUM_INITIALIZER, NN_INIT_GLOROT_UNIFORM, "glorot_uniform"},
+        {NN_ENUM_INITIALIZER, NN_INIT_CONSTANT, "constant"},
+        {NN_ENUM_LOSS, NN_LOSS_MEAN_SQUARED_ERROR, "mean_squared_error"},
+        {NN_ENUM_LOSS, NN_LOSS_HUBER, "huber"},
+        {NN_ENUM_OPTIMIZER, NN_OPTIMIZER_SGD, "sgd"},
+        {NN_ENUM_OPTIMIZER, NN_OPTIMIZER_ADAM, "adam"},
+        {NN_ENUM_OPTIMIZER, NN_OPTIMIZER_ADAMW, "adamw"},
+        {NN_ENUM_OPTIMIZER, NN_OPTIMIZER_RMSPROP, "rmsprop"},
+        {NN_ENUM_OPTIMIZER, NN_OPTIMIZER_ADAGRAD, "adagrad"},
+        {NN_ENUM_OPTIMIZER, NN_OPTIMIZER_RPROP, "rprop"},
+        {NN_ENUM_METRIC, NN_METRIC_ACCURACY, "accuracy"},
+        {NN_ENUM_METRIC, NN_METRIC_MEAN_ABSOLUTE_ERROR, "mean_absolute_error"},
+        {NN_ENUM_LAYER_KIND, NN_LAYER_DENSE, "dense"},
+        {NN_ENUM_LAYER_KIND, NN_LAYER_DROPOUT, "dropout"},
+        {NN_ENUM_LAYER_KIND, NN_LAYER_BATCH_NORMALIZATION, "batch_normalization"},
+        {NN_ENUM_LAYER_KIND, NN_LAYER_ACTIVATION, "activation"},
+    };
+    for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++) {
+        const char *name = nn_enum_name(expected[i].e, expected[i].value);
+        assert_non_null(name);
+        assert_string_equal(name, expected[i].name);
+        assert_ptr_equal(nn_enum_name(expected[i].e, expected[i].value), name);
+    }
+    assert_null(nn_enum_name(NN_ENUM_OPTIMIZER, 0));
+    assert_null(nn_enum_name(NN_ENUM_LOSS, 0));
+    assert_null(nn_enum_name(NN_ENUM_LAYER_KIND, 99));
+    assert_null(nn_enum_name(NN_ENUM_ACTIVATION, -1));
+    assert_null(nn_enum_name(NN_ENUM_ACTIVATION, 1 << 20));
+    assert_null(nn_enum_name((nn_enum)0, 1));
+    assert_null(nn_enum_name((nn_enum)77, 1));
+}
+
 static void last_error_never_null(void **state) {
     (void)state;
     assert_non_null(nn_last_error());
@@ -185,6 +236,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(last_error_is_per_thread),
     cmocka_unit_test(last_error_under_concurrency),
     cmocka_unit_test(last_error_never_null),
+    cmocka_unit_test(enum_names),
 };
 
 NN_TEST_MAIN("errors", tests)

@@ -49,9 +49,7 @@ func firstNonFinite(_ p: UnsafePointer<Float>, _ count: Int) -> Int? {
 extension Sequential {
     /// "dense_2, relu", "batch_normalization", "activation, tanh", "dropout".
     func layerDescription(_ i: Int) -> String {
-        let layer = layers[i], name = layerNames[i]
-        if layer is Dense || layer is ActivationLayer { return "\(name), \(layer.activation.name)" }
-        return name
+        layers[i].describe(name: layerNames[i])
     }
 
     /// The first non-finite forward output, layers in order.

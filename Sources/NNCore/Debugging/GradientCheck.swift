@@ -111,7 +111,7 @@ extension Sequential {
         let ys = (0..<rows * y.cols).map { T(Double(y.base[$0])) }
         let fused = loss.fusesActivation(layers.last!.activation)
         let logits = fused || loss.fromLogits
-        let regularized = layers.contains { ($0 as? Dense)?.kernelRegularizer.map { !$0.isZero } ?? false }
+        let regularized = layers.contains(where: \.hasPenalty)
         net.lastActivationDeferred = fused
         let outputs = net.outputDim
         let maskSeed = RandomGenerator(seed: options.seed ^ 0x6D61_736B)  // the same Dropout masks every pass

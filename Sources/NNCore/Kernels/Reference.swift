@@ -23,35 +23,20 @@ public enum Reference {
         }
     }
 
-    /// See `KernelTable.biasActivation`. Element-wise activations add the
-    /// bias and apply f in the same pass; softmax adds it, then normalizes
-    /// each row.
+    /// See `KernelTable.biasActivation`: each row gets the bias added, then
+    /// the activation (softmax: normalized).
     public static func biasActivation<T: NNFloat>(
         _ f: Activation, _ bias: UnsafePointer<T>, _ z: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>,
         _ rows: Int, _ cols: Int
     ) {
         for r in 0..<rows {
-            let zr = z + r * cols, yr = y + r * cols
-            switch f {
-            case .linear:
-                for j in 0..<cols { zr[j] += bias[j]; yr[j] = zr[j] }
-            case .relu:
-                for j in 0..<cols {
-                    let v = zr[j] + bias[j]
-                    zr[j] = v
-                    yr[j] = v > 0 || v.isNaN ? v : 0
-                }
-            case .sigmoid:
-                for j in 0..<cols { zr[j] += bias[j]; yr[j] = sigmoid(zr[j]) }
-            case .tanh:
-                for j in 0..<cols { zr[j] += bias[j]; yr[j] = T.tanh(zr[j]) }
-            default:
-                for j in 0..<cols { zr[j] += bias[j] }
-                activationForward(f, zr, yr, 1, cols)
-            }
+            let zr = z + r * cols
+            for j in 0..<cols { zr[j] += bias[j] }
+            activationForward(f, zr, y + r * cols, 1, cols)
         }
     }
 
+    /// y = f(z): element by element with `Activation.value`, softmax by rows.
     public static func activationForward<T: NNFloat>(
         _ f: Activation, _ z: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ rows: Int, _ cols: Int
     ) {
@@ -59,46 +44,23 @@ public enum Reference {
         switch f {
         case .linear:
             if UnsafePointer(y) != z { y.update(from: z, count: n) }
-        case .sigmoid:
-            for i in 0..<n { y[i] = sigmoid(z[i]) }
-        case .tanh:
-            for i in 0..<n { y[i] = T.tanh(z[i]) }
-        case .relu:
-            // NaN propagates (NaN > 0 is false, but NaN is kept), as PyTorch.
-            for i in 0..<n { y[i] = z[i] > 0 || z[i].isNaN ? z[i] : 0 }
         case .softmax:
             if UnsafePointer(y) != z { y.update(from: z, count: n) }
             for r in 0..<rows { softmaxRow(y + r * cols, cols) }
-        case .leakyRelu(let slope):
-            let s = T(slope)
-            for i in 0..<n { y[i] = z[i] > 0 ? z[i] : s * z[i] }
-        case .elu(let alpha):
-            let a = T(alpha)
-            for i in 0..<n { y[i] = z[i] > 0 ? z[i] : a * (T.exp(z[i]) - 1) }
-        case .gelu:
-            for i in 0..<n { y[i] = z[i] * normalCDF(z[i]) }
-        case .softplus:
-            // log(1 + e^z) = max(z, 0) + log1p(e^−|z|), finite for any z
-            for i in 0..<n { y[i] = max(z[i], 0) + T.log1p(T.exp(-abs(z[i]))) }
-        case .step:
-            for i in 0..<n { y[i] = z[i] > 0 ? 1 : 0 }
+        default:
+            for i in 0..<n { y[i] = f.value(z[i]) }
         }
     }
 
+    /// dy = dy ⊙ f'(z) in place: element by element with
+    /// `Activation.backward`, softmax by rows (dz_i = y_i (dy_i − Σ_j dy_j y_j)).
     public static func activationBackward<T: NNFloat>(
         _ f: Activation, _ z: UnsafePointer<T>, _ y: UnsafePointer<T>, _ dy: UnsafeMutablePointer<T>,
         _ rows: Int, _ cols: Int
     ) {
-        let n = rows * cols
         switch f {
         case .linear:
             break
-        case .sigmoid:
-            for i in 0..<n { dy[i] *= y[i] * (1 - y[i]) }
-        case .tanh:
-            for i in 0..<n { dy[i] *= 1 - y[i] * y[i] }
-        case .relu:
-            for i in 0..<n where !(y[i] > 0) { dy[i] = 0 }
         case .softmax:
             for r in 0..<rows {
                 let yr = y + r * cols, dr = dy + r * cols
@@ -106,22 +68,8 @@ public enum Reference {
                 for j in 0..<cols { dot += yr[j] * dr[j] }
                 for j in 0..<cols { dr[j] = yr[j] * (dr[j] - dot) }
             }
-        case .leakyRelu(let slope):
-            // y > 0 exactly when z > 0 (slope ≥ 0)
-            let s = T(slope)
-            for i in 0..<n where !(y[i] > 0) { dy[i] *= s }
-        case .elu(let alpha):
-            // z ≤ 0: f'(z) = α e^z = y + α
-            let a = T(alpha)
-            for i in 0..<n where !(y[i] > 0) { dy[i] *= y[i] + a }
-        case .gelu:
-            // f'(z) = Φ(z) + z φ(z)
-            for i in 0..<n { dy[i] *= normalCDF(z[i]) + z[i] * normalPDF(z[i]) }
-        case .softplus:
-            // f'(z) = σ(z) = 1 − e^−y
-            for i in 0..<n { dy[i] *= -T.expm1(-y[i]) }
-        case .step:
-            for i in 0..<n { dy[i] = 0 }
+        default:
+            for i in 0..<rows * cols { dy[i] = f.backward(dy[i], z: z[i], y: y[i]) }
         }
     }
 
@@ -144,19 +92,8 @@ public enum Reference {
     ) {
         dbias.update(repeating: 0, count: cols)
         for r in 0..<rows {
-            let yr = y + r * cols, dr = dy + r * cols
-            switch f {
-            case .linear:
-                break
-            case .relu:
-                for j in 0..<cols where !(yr[j] > 0) { dr[j] = 0 }
-            case .sigmoid:
-                for j in 0..<cols { dr[j] *= yr[j] * (1 - yr[j]) }
-            case .tanh:
-                for j in 0..<cols { dr[j] *= 1 - yr[j] * yr[j] }
-            default:
-                activationBackward(f, z + r * cols, yr, dr, 1, cols)
-            }
+            let dr = dy + r * cols
+            activationBackward(f, z + r * cols, y + r * cols, dr, 1, cols)
             for j in 0..<cols { dbias[j] += dr[j] }
         }
     }

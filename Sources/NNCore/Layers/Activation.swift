@@ -63,6 +63,80 @@ public enum Activation: Hashable, Sendable {
         }
     }
 
+    /// The same activation with its parameter set to `value`; nil for one
+    /// without a parameter.
+    public func with(parameter value: Double) -> Activation? {
+        switch self {
+        case .leakyRelu: return .leakyRelu(negativeSlope: value)
+        case .elu: return .elu(alpha: value)
+        default: return nil
+        }
+    }
+
+    /// f(z) of an element-wise activation (every one but softmax, which
+    /// normalizes rows: see `Reference.activationForward`).
+    @inline(__always)
+    public func value<T: NNFloat>(_ z: T) -> T {
+        switch self {
+        case .linear, .softmax: return z
+        case .sigmoid: return Reference.sigmoid(z)
+        case .tanh: return T.tanh(z)
+        // NaN propagates (NaN > 0 is false, but NaN is kept), as PyTorch.
+        case .relu: return z > 0 || z.isNaN ? z : 0
+        case .leakyRelu(let slope): return z > 0 ? z : T(slope) * z
+        case .elu(let alpha): return z > 0 ? z : T(alpha) * (T.exp(z) - 1)
+        case .gelu: return z * Reference.normalCDF(z)
+        // log(1 + e^z) = max(z, 0) + log1p(e^−|z|), finite for any z
+        case .softplus: return max(z, 0) + T.log1p(T.exp(-abs(z)))
+        case .step: return z > 0 ? 1 : 0
+        }
+    }
+
+    /// dz = dy · f'(z) of an element-wise activation, from z and y = f(z)
+    /// (only those whose `needsPreactivation` is true read z).
+    @inline(__always)
+    public func backward<T: NNFloat>(_ dy: T, z: T, y: T) -> T {
+        switch self {
+        case .linear, .softmax: return dy
+        case .sigmoid: return dy * (y * (1 - y))
+        case .tanh: return dy * (1 - y * y)
+        case .relu: return y > 0 ? dy : 0
+        // y > 0 exactly when z > 0 (slope ≥ 0)
+        case .leakyRelu(let slope): return y > 0 ? dy : dy * T(slope)
+        // z ≤ 0: f'(z) = α e^z = y + α
+        case .elu(let alpha): return y > 0 ? dy : dy * (y + T(alpha))
+        // f'(z) = Φ(z) + z φ(z)
+        case .gelu: return dy * (Reference.normalCDF(z) + z * Reference.normalPDF(z))
+        // f'(z) = σ(z) = 1 − e^−y
+        case .softplus: return dy * -T.expm1(-y)
+        case .step: return 0
+        }
+    }
+
+    /// nn.h's `nn_activation` value (a test checks every value of nn.h
+    /// against these).
+    public var code: UInt32 {
+        switch self {
+        case .linear: return 0
+        case .sigmoid: return 1
+        case .tanh: return 2
+        case .relu: return 3
+        case .softmax: return 4
+        case .leakyRelu: return 5
+        case .elu: return 6
+        case .gelu: return 7
+        case .softplus: return 8
+        case .step: return 9
+        }
+    }
+
+    /// The activation whose nn.h value is `code`, with its default
+    /// parameter; nil if unknown.
+    public init?(code: UInt32) {
+        guard let match = Activation.allCases.first(where: { $0.code == code }) else { return nil }
+        self = match
+    }
+
     /// Whether gradients can flow through it (all but `step`).
     public var isDifferentiable: Bool { self != .step }
 

@@ -5,7 +5,7 @@ public struct ActivationLayer: Layer, Equatable {
 
     public init(_ activation: Activation) { self.activation = activation }
 
-    public var kindName: String { "Activation" }
+    public var kindName: String { Self.kindName }
 
     public func outputDim(inputDim: Int) throws -> Int {
         try activation.validate()
@@ -15,6 +15,17 @@ public struct ActivationLayer: Layer, Equatable {
     public func makeOperation<T: NNFloat>(inputDim: Int, scalar: T.Type) -> any LayerOperation<T> {
         ActivationOperation<T>(activation, dim: inputDim)
     }
+
+    public var summaryLabel: String { "\(kindName), \(activation.name)" }
+    public func describe(name: String) -> String { "\(name), \(activation.name)" }
+    public var hasPenalty: Bool { false }
+}
+
+extension ActivationLayer: RegisteredLayer {
+    static let kindName = "Activation"
+    static let code: UInt32 = 4
+    var configuration: [String: JSONValue] { ["activation": activation.json] }
+    init(configuration field: Field) throws { self.init(try Activation(json: field.member("activation"))) }
 }
 
 final class ActivationOperation<T: NNFloat>: LayerOperation {

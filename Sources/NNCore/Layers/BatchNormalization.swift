@@ -22,7 +22,7 @@ public struct BatchNormalization: Layer, Equatable {
         self.epsilon = epsilon
     }
 
-    public var kindName: String { "BatchNormalization" }
+    public var kindName: String { Self.kindName }
     public var activation: Activation { .linear }
 
     public func outputDim(inputDim: Int) throws -> Int {
@@ -38,6 +38,22 @@ public struct BatchNormalization: Layer, Equatable {
     public func makeOperation<T: NNFloat>(inputDim: Int, scalar: T.Type) -> any LayerOperation<T> {
         BatchNormOperation<T>(self, dim: inputDim)
     }
+
+    public var hasPenalty: Bool { false }
+    public var torchCounters: [String] { ["num_batches_tracked"] }
+}
+
+extension BatchNormalization: RegisteredLayer {
+    static let kindName = "BatchNormalization"
+    static let code: UInt32 = 3
+    var configuration: [String: JSONValue] { ["momentum": .number(momentum), "epsilon": .number(epsilon)] }
+
+    init(configuration field: Field) throws {
+        self.init(momentum: try field.double("momentum"), epsilon: try field.double("epsilon"))
+    }
+
+    /// γ, β, the running mean and the running variance.
+    func weightCount(inputDim: Int) -> (Int, Bool) { inputDim.multipliedReportingOverflow(by: 4) }
 }
 
 /// Parameter slice: γ [dim], β [dim]. State slice: running mean [dim],
@@ -57,9 +73,9 @@ final class BatchNormOperation<T: NNFloat>: LayerOperation {
     init(_ config: BatchNormalization, dim: Int) {
         self.config = config
         self.inputDim = dim
-        weights = [WeightSpec("gamma", [dim]), WeightSpec("beta", [dim]),
-                   WeightSpec("moving_mean", [dim], trainable: false),
-                   WeightSpec("moving_variance", [dim], trainable: false)]
+        weights = [WeightSpec("gamma", [dim], torchName: "weight"), WeightSpec("beta", [dim], torchName: "bias"),
+                   WeightSpec("moving_mean", [dim], trainable: false, torchName: "running_mean"),
+                   WeightSpec("moving_variance", [dim], trainable: false, torchName: "running_var")]
         inverseStd = Buffer(count: dim)
     }
 

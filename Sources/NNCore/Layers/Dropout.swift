@@ -7,7 +7,7 @@ public struct Dropout: Layer, Equatable {
 
     public init(_ rate: Double) { self.rate = rate }
 
-    public var kindName: String { "Dropout" }
+    public var kindName: String { Self.kindName }
     public var activation: Activation { .linear }
 
     public func outputDim(inputDim: Int) throws -> Int {
@@ -20,6 +20,16 @@ public struct Dropout: Layer, Equatable {
     public func makeOperation<T: NNFloat>(inputDim: Int, scalar: T.Type) -> any LayerOperation<T> {
         DropoutOperation<T>(rate: rate, dim: inputDim)
     }
+
+    public var summaryLabel: String { "\(kindName) \(rate)" }
+    public var hasPenalty: Bool { false }
+}
+
+extension Dropout: RegisteredLayer {
+    static let kindName = "Dropout"
+    static let code: UInt32 = 2
+    var configuration: [String: JSONValue] { ["rate": .number(rate)] }
+    init(configuration field: Field) throws { self.init(try field.double("rate")) }
 }
 
 final class DropoutOperation<T: NNFloat>: LayerOperation {

@@ -12,6 +12,34 @@ public protocol Layer: Sendable {
     func outputDim(inputDim: Int) throws -> Int
     /// The operation computing this layer on `inputDim`-wide rows.
     func makeOperation<T: NNFloat>(inputDim: Int, scalar: T.Type) -> any LayerOperation<T>
+
+    /// Its type column in `summary()` ("Dense, relu", "Dropout 0.5").
+    /// Default: `kindName`.
+    var summaryLabel: String { get }
+    /// How messages name it, given its layer name ("dense_2, relu").
+    /// Default: the name.
+    func describe(name: String) -> String
+    /// Whether its operation may return a regularization penalty, so that
+    /// training and the gradient check can skip the penalty pass otherwise.
+    /// Default: true (asked every step); this library's layers say exactly.
+    var hasPenalty: Bool { get }
+    /// How many modules it becomes in the equivalent `torch.nn.Sequential`
+    /// (a Dense with an activation is `Linear` then the activation: 2), which
+    /// numbers the tensors of a model file ("0.weight", "2.bias").
+    /// Default: 1.
+    var torchModuleCount: Int { get }
+    /// The names of the integer buffers PyTorch's module keeps in its
+    /// state_dict beside the weights (BatchNorm1d's "num_batches_tracked").
+    /// Default: none.
+    var torchCounters: [String] { get }
+}
+
+extension Layer {
+    public var summaryLabel: String { kindName }
+    public func describe(name: String) -> String { name }
+    public var hasPenalty: Bool { true }
+    public var torchModuleCount: Int { 1 }
+    public var torchCounters: [String] { [] }
 }
 
 /// One weight array of a layer, in Keras's get_weights() order.
@@ -23,11 +51,20 @@ public struct WeightSpec: Equatable, Sendable {
     /// Trainable arrays live in the model's parameter block (and have
     /// gradients); the others (running statistics) in its state block.
     public var trainable: Bool
+    /// PyTorch's name of the array in its module's state_dict ("weight",
+    /// "running_mean"), which names it in model files.
+    public var torchName: String
+    /// Whether PyTorch stores the array transposed (Linear's weight is Wᵀ,
+    /// [units, inputs]); only for two-dimensional arrays.
+    public var torchTransposed: Bool
 
-    public init(_ name: String, _ shape: [Int], trainable: Bool = true) {
+    public init(_ name: String, _ shape: [Int], trainable: Bool = true, torchName: String? = nil,
+                torchTransposed: Bool = false) {
         self.name = name
         self.shape = shape
         self.trainable = trainable
+        self.torchName = torchName ?? name
+        self.torchTransposed = torchTransposed && shape.count == 2
     }
 
     public var count: Int { shape.reduce(1, *) }
@@ -91,6 +128,11 @@ public protocol LayerOperation<Scalar>: AnyObject {
     /// The layer's regularization penalty on its parameters; when grads is
     /// not nil, adds the penalty's gradient to it.
     func regularize(_ params: UnsafePointer<Scalar>, _ grads: UnsafeMutablePointer<Scalar>?) -> Double
+
+    /// The layer as one step of the network's small-network path, if it can
+    /// be one (a Dense whose activation needs no stored pre-activation: see
+    /// `DenseKernel`); nil (the default) otherwise.
+    var denseStep: DenseStep? { get }
 }
 
 extension LayerOperation {
@@ -106,5 +148,6 @@ extension LayerOperation {
         set { }
     }
     public func reserve(rows: Int) {}
+    public var denseStep: DenseStep? { nil }
     public func regularize(_ params: UnsafePointer<Scalar>, _ grads: UnsafeMutablePointer<Scalar>?) -> Double { 0 }
 }

@@ -137,14 +137,8 @@ extension Sequential {
     }
 
     /// Whether a step may have a regularization penalty, so the penalty pass
-    /// can be skipped otherwise (this library's layers: only a Dense with a
-    /// kernel regularizer; any other Layer type is asked every step).
-    private var mayRegularize: Bool {
-        layers.contains { layer in
-            if let dense = layer as? Dense { return !(dense.kernelRegularizer?.isZero ?? true) }
-            return !(layer is Dropout || layer is BatchNormalization || layer is ActivationLayer)
-        }
-    }
+    /// can be skipped otherwise (each layer says: `Layer.hasPenalty`).
+    private var mayRegularize: Bool { layers.contains(where: \.hasPenalty) }
 
     /// The training and held-out rows with their weights. validation_split:
     /// the last rows, before shuffling, as Keras; their sample weights (not

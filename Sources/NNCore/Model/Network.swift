@@ -23,9 +23,10 @@ public final class Network<T: NNFloat> {
     private var outputs: [Buffer<T>] = []
     private var gradientA = Buffer<T>(count: 0)
     private var gradientB = Buffer<T>(count: 0)
-    /// The layers as plain Dense steps when every layer is a Dense whose
-    /// activation needs no stored pre-activation; nil otherwise.
-    private var densePlan: [DenseStep]? = []
+    /// The layers as plain Dense steps (with the offset of each one's
+    /// parameters) when every layer's operation can be one (`denseStep`);
+    /// nil otherwise.
+    private var densePlan: [(step: DenseStep, offset: Int)]? = []
     /// The largest inputs × units of the plan's layers.
     private var largestDenseProduct = 0
     /// The last layer's deferActivation, mirrored for the dense path.
@@ -63,10 +64,9 @@ public final class Network<T: NNFloat> {
         op.initialize(newParameters.pointer + offset, newState.pointer + stateOffset, rng: &rng)
         operations.forEach { $0.deferActivation = false }
         lastDeferred = false
-        if let dense = op as? DenseOperation<T>, !dense.config.activation.needsPreactivation, densePlan != nil {
-            densePlan!.append(DenseStep(inputs: width, units: dense.config.units, activation: dense.config.activation,
-                                        offset: offset))
-            largestDenseProduct = max(largestDenseProduct, width * dense.config.units)
+        if let step = op.denseStep, densePlan != nil {
+            densePlan!.append((step, offset))
+            largestDenseProduct = max(largestDenseProduct, step.inputs * step.units)
         } else {
             densePlan = nil
         }
@@ -229,20 +229,11 @@ public final class Network<T: NNFloat> {
 nonisolated(unsafe) public var testHookPerturbedLayer: Int? = nil
 #endif
 
-/// One layer of `Network`'s dense path.
-struct DenseStep {
-    let inputs: Int
-    let units: Int
-    let activation: Activation
-    /// Start of the layer's kernel in the parameter block; the bias follows it.
-    let offset: Int
-}
-
-/// A `DenseStep` with its pointers resolved into the current blocks.
+/// A `DenseStep` of the small-network path with its pointers resolved into
+/// the current blocks.
 struct ResolvedDenseStep {
-    let inputs: Int
-    let units: Int
-    let activation: Activation
+    let step: DenseStep
+    /// The layer's parameters: its kernel, then its bias.
     let kernel: UnsafeMutablePointer<Float>
     let kernelGradient: UnsafeMutablePointer<Float>
     let output: UnsafeMutablePointer<Float>
@@ -260,10 +251,9 @@ extension Network {
             UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
         }
         resolvedPlan = .allocate(capacity: plan.count)
-        for (i, step) in plan.enumerated() {
+        for (i, (step, offset)) in plan.enumerated() {
             resolvedPlan.initializeElement(at: i, to: ResolvedDenseStep(
-                inputs: step.inputs, units: step.units, activation: step.activation,
-                kernel: float(parameters.pointer) + step.offset, kernelGradient: float(gradients.pointer) + step.offset,
+                step: step, kernel: float(parameters.pointer) + offset, kernelGradient: float(gradients.pointer) + offset,
                 output: float(outputs[i].pointer)))
         }
     }
@@ -288,18 +278,23 @@ extension Network {
         return resolvedPlan
     }
 
+    /// Layer i's step on the dense path: its own, or linear for the last
+    /// layer when the loss takes the logits.
+    @inline(__always)
+    private func denseStep(_ resolved: ResolvedDenseStep, last: Bool) -> DenseStep {
+        guard last, lastDeferred else { return resolved.step }
+        return DenseStep(inputs: resolved.step.inputs, units: resolved.step.units, activation: .linear)
+    }
+
     fileprivate func denseForward(_ x: UnsafePointer<T>, rows: Int) -> UnsafeMutablePointer<T>? {
         guard let plan = denseSteps(rows: rows) else { return nil }
         var input = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
         let last = plan.count - 1
         for i in 0...last {
-            let step = plan[i]
-            let output = step.output, w = step.kernel
-            FloatKernels.gemm(false, false, rows, step.units, step.inputs, 1, input, step.inputs, w, step.units, 0,
-                              output, step.units)
-            FloatKernels.biasActivation(i == last && lastDeferred ? .linear : step.activation,
-                                        w + step.inputs * step.units, output, output, rows, step.units)
-            input = UnsafePointer(output)
+            let resolved = plan[i]
+            denseStep(resolved, last: i == last).forward(ProductionKernels(), x: input, z: resolved.output,
+                                                         y: resolved.output, rows: rows, params: resolved.kernel)
+            input = UnsafePointer(resolved.output)
         }
         return UnsafeMutableRawPointer(plan[last].output).assumingMemoryBound(to: T.self)
     }
@@ -311,15 +306,14 @@ extension Network {
         var dy = UnsafeMutableRawPointer(outputGradient).assumingMemoryBound(to: Float.self), spare = a
         let last = plan.count - 1
         for i in stride(from: last, through: 0, by: -1) {
-            let step = plan[i], n = step.units
+            let resolved = plan[i]
             let input = i == 0 ? UnsafeRawPointer(x).assumingMemoryBound(to: Float.self) : UnsafePointer(plan[i - 1].output)
-            let y = UnsafePointer(step.output)
-            let w = step.kernel, gw = step.kernelGradient
-            FloatKernels.activationBackwardBiasGradient(i == last && lastDeferred ? .linear : step.activation, y, y, dy,
-                                                        gw + step.inputs * n, rows, n)
-            FloatKernels.gemm(true, false, step.inputs, n, rows, 1, input, step.inputs, dy, n, 0, gw, n)
+            let y = UnsafePointer(resolved.output)
+            // The dense path's activations need no pre-activation: z is y.
+            denseStep(resolved, last: i == last).backward(ProductionKernels(), x: input, z: y, y: y, dy: dy,
+                                                          dx: i > 0 ? spare : nil, rows: rows,
+                                                          params: resolved.kernel, grads: resolved.kernelGradient)
             if i > 0 {
-                FloatKernels.gemm(false, true, rows, step.inputs, n, 1, dy, n, w, n, 0, spare, step.inputs)
                 dy = spare
                 spare = spare == a ? b : a
             }

@@ -226,11 +226,7 @@ public final class Sequential {
                      pad(" Layer (type)", 46) + pad("Output Shape", 22) + "Param #", double]
         for (i, (layer, name)) in zip(layers, layerNames).enumerated() {
             let op = network.operations[i]
-            var kind = layer.kindName
-            if layer is Dense, layer.activation != .linear { kind += ", \(layer.activation.name)" }
-            if let dropout = layer as? Dropout { kind += " \(dropout.rate)" }
-            if let act = layer as? ActivationLayer { kind = "Activation, \(act.activation.name)" }
-            lines.append(pad(" \(name) (\(kind))", 46) + pad("(None, \(op.outputDim))", 22)
+            lines.append(pad(" \(name) (\(layer.summaryLabel))", 46) + pad("(None, \(op.outputDim))", 22)
                          + "\(op.parameterCount + op.stateCount)")
         }
         if layers.isEmpty { lines.append(" (no layers; input width \(inputDim))") }

@@ -4,21 +4,7 @@
 /// (`clipValue`, `clipNorm`, `globalClipNorm`) follows Keras's optimizer
 /// arguments `clipvalue`, `clipnorm`, `global_clipnorm`.
 public struct OptimizerOptions: Equatable, Sendable {
-    public enum Kind: String, CaseIterable, Sendable {
-        /// torch.optim.SGD
-        case sgd
-        /// torch.optim.Adam (L2 weight decay added to the gradient)
-        case adam
-        /// torch.optim.AdamW (decoupled weight decay)
-        case adamw
-        /// torch.optim.RMSprop
-        case rmsprop
-        /// torch.optim.Adagrad
-        case adagrad
-        /// torch.optim.Rprop (FANN's default training algorithm)
-        case rprop
-    }
-
+    /// Which algorithm (`Kind` and its registry: OptimizerAlgorithm.swift).
     public var kind: Kind
     /// Step size (Rprop: the initial per-parameter step).
     public var learningRate: Double

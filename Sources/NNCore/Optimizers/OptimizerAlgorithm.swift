@@ -6,8 +6,8 @@
 /// the one registry that maps a kind to its type, and `Optimizer` dispatches
 /// through it once per update (per chunk for large blocks), never per element.
 ///
-/// Adding an algorithm: a case in `OptimizerOptions.Kind`, a file with a type
-/// conforming to this protocol, and its line in the registry.
+/// Adding an algorithm: a file with a type conforming to this protocol, and
+/// its case in `OptimizerOptions.Kind` with its two registry lines (below).
 protocol OptimizerAlgorithm {
     /// PyTorch's defaults for this algorithm (SGD: learning rate 0.01, as Keras).
     static var defaults: OptimizerOptions { get }
@@ -45,6 +45,25 @@ extension OptimizerAlgorithm {
                                             options: OptimizerOptions, learningRate: Double) {}
 }
 
+extension OptimizerOptions {
+    /// The optimization algorithms, named as torch.optim's classes in lower
+    /// case (the names in files, in errors and in Python).
+    public enum Kind: String, CaseIterable, Sendable {
+        /// torch.optim.SGD
+        case sgd
+        /// torch.optim.Adam (L2 weight decay added to the gradient)
+        case adam
+        /// torch.optim.AdamW (decoupled weight decay)
+        case adamw
+        /// torch.optim.RMSprop
+        case rmsprop
+        /// torch.optim.Adagrad
+        case adagrad
+        /// torch.optim.Rprop (FANN's default training algorithm)
+        case rprop
+    }
+}
+
 extension OptimizerOptions.Kind {
     /// The registry: the algorithm that implements each kind. This is the
     /// only place that lists the kinds' types.
@@ -57,6 +76,25 @@ extension OptimizerOptions.Kind {
         case .adagrad: return Adagrad.self
         case .rprop: return Rprop.self
         }
+    }
+
+    /// nn.h's `nn_optimizer` value of each kind (a test checks every value
+    /// of nn.h against these).
+    public var code: UInt32 {
+        switch self {
+        case .sgd: return 1
+        case .adam: return 2
+        case .adamw: return 3
+        case .rmsprop: return 4
+        case .adagrad: return 5
+        case .rprop: return 6
+        }
+    }
+
+    /// The kind whose nn.h value is `code`.
+    public init?(code: UInt32) {
+        guard let kind = Self.allCases.first(where: { $0.code == code }) else { return nil }
+        self = kind
     }
 }
 

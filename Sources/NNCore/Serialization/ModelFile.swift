@@ -76,26 +76,15 @@ extension Sequential {
         for (i, layer) in layers.enumerated() {
             var parameterOffset = network.parameterOffsets[i], stateOffset = network.stateOffsets[i]
             for spec in network.operations[i].weights {
-                let suffix: String
-                var shape = spec.shape, transposed = false
-                switch spec.name {
-                case "kernel":
-                    suffix = "weight"
-                    if shape.count == 2 { shape = [shape[1], shape[0]]; transposed = true }
-                case "gamma": suffix = "weight"
-                case "beta": suffix = "bias"
-                case "moving_mean": suffix = "running_mean"
-                case "moving_variance": suffix = "running_var"
-                default: suffix = spec.name
-                }
+                let transposed = spec.torchTransposed
                 let offset = spec.trainable ? parameterOffset : stateOffset
-                slots.append(TensorSlot(name: "\(module).\(suffix)", offset: offset, trainable: spec.trainable,
-                                        shape: shape, transposed: transposed))
+                slots.append(TensorSlot(name: "\(module).\(spec.torchName)", offset: offset, trainable: spec.trainable,
+                                        shape: transposed ? spec.shape.reversed() : spec.shape,
+                                        transposed: transposed))
                 if spec.trainable { parameterOffset += spec.count } else { stateOffset += spec.count }
             }
-            if layer is BatchNormalization { counters.append("\(module).num_batches_tracked") }
-            module += 1
-            if layer is Dense, layer.activation != .linear { module += 1 }
+            counters += layer.torchCounters.map { "\(module).\($0)" }
+            module += layer.torchModuleCount
         }
         return (slots, counters)
     }
@@ -165,7 +154,7 @@ extension Sequential {
         .object([
             "input_dim": .integer(inputDim),
             "seed": .string(String(seed)),
-            "layers": .array(layers.map(LayerCodec.encode)),
+            "layers": .array(layers.map(LayerRegistry.encode)),
         ])
     }
 
@@ -216,9 +205,9 @@ extension Sequential {
         var layers: [any Layer] = []
         var width = inputDim, weightCount = 0
         for (i, item) in layerList.enumerated() {
-            let layer = try LayerCodec.decode(Field(item, "layer \(i)"))
+            let layer = try LayerRegistry.decode(Field(item, "layer \(i)"))
             let outputDim = try inFile("layer \(i) (\(layer.kindName))") { try layer.outputDim(inputDim: width) }
-            let (count, overflow) = LayerCodec.weightCount(layer, inputDim: width)
+            let (count, overflow) = layer.weightCount(inputDim: width)
             let (sum, overflow2) = weightCount.addingReportingOverflow(count)
             guard !overflow, !overflow2, sum <= bytes.count / MemoryLayout<Float>.size else {
                 throw NNError.invalidFile("layer \(i) (\(layer.kindName)) declares more weights than the file holds")

@@ -200,6 +200,14 @@ NN_MONITOR_AUTO = 0
 NN_MONITOR_MIN = 1
 NN_MONITOR_MAX = 2
 
+nn_enum = c_int
+NN_ENUM_ACTIVATION = 1
+NN_ENUM_INITIALIZER = 2
+NN_ENUM_LOSS = 3
+NN_ENUM_OPTIMIZER = 4
+NN_ENUM_METRIC = 5
+NN_ENUM_LAYER_KIND = 6
+
 # nn_schedule is declared further down in nn.h (with the schedule
 # functions); its values are here with the other enums.
 nn_schedule = c_int
@@ -300,6 +308,14 @@ ENUMS = {
         "NN_MONITOR_MIN": NN_MONITOR_MIN,
         "NN_MONITOR_MAX": NN_MONITOR_MAX,
     },
+    "nn_enum": {
+        "NN_ENUM_ACTIVATION": NN_ENUM_ACTIVATION,
+        "NN_ENUM_INITIALIZER": NN_ENUM_INITIALIZER,
+        "NN_ENUM_LOSS": NN_ENUM_LOSS,
+        "NN_ENUM_OPTIMIZER": NN_ENUM_OPTIMIZER,
+        "NN_ENUM_METRIC": NN_ENUM_METRIC,
+        "NN_ENUM_LAYER_KIND": NN_ENUM_LAYER_KIND,
+    },
     "nn_schedule": {
         "NN_SCHEDULE_NONE": NN_SCHEDULE_NONE,
         "NN_SCHEDULE_STEP": NN_SCHEDULE_STEP,
@@ -318,6 +334,10 @@ ENUMS = {
         "NN_FINDING_LOSS_AT_CHANCE": NN_FINDING_LOSS_AT_CHANCE,
     },
 }
+
+nn_enum_name = lib.nn_enum_name
+nn_enum_name.argtypes = [nn_enum, c_int]
+nn_enum_name.restype = c_char_p
 
 # --------------------------------------------------------------------------
 # Models
@@ -804,6 +824,7 @@ FUNCTIONS = (
     "nn_version",
     "nn_last_error",
     "nn_status_string",
+    "nn_enum_name",
     "nn_model_create",
     "nn_model_free",
     "nn_dense_options_init_sized",

@@ -22,7 +22,7 @@ through it, because its derivative is 0 almost everywhere.
 import math
 import numbers
 
-from . import _handle, _lib
+from . import _handle, _lib, _names
 
 
 def _valid(names):
@@ -59,31 +59,26 @@ class ActivationFunction:
 
 class Linear(ActivationFunction):
     """f(z) = z."""
-    name = "linear"
     code = _lib.NN_ACTIVATION_LINEAR
 
 
 class Sigmoid(ActivationFunction):
     """f(z) = 1 / (1 + exp(-z))."""
-    name = "sigmoid"
     code = _lib.NN_ACTIVATION_SIGMOID
 
 
 class Tanh(ActivationFunction):
     """f(z) = tanh(z)."""
-    name = "tanh"
     code = _lib.NN_ACTIVATION_TANH
 
 
 class ReLU(ActivationFunction):
     """f(z) = max(z, 0)."""
-    name = "relu"
     code = _lib.NN_ACTIVATION_RELU
 
 
 class Softmax(ActivationFunction):
     """f(z)_i = exp(z_i) / sum_j exp(z_j), per row."""
-    name = "softmax"
     code = _lib.NN_ACTIVATION_SOFTMAX
 
 
@@ -93,7 +88,6 @@ class LeakyReLU(ActivationFunction):
     negative_slope >= 0; the default 0.2 is keras.activations.leaky_relu's
     (PyTorch's nn.LeakyReLU default is 0.01)."""
 
-    name = "leaky_relu"
     code = _lib.NN_ACTIVATION_LEAKY_RELU
 
     def __init__(self, negative_slope=0.2):
@@ -114,7 +108,6 @@ class LeakyReLU(ActivationFunction):
 class ELU(ActivationFunction):
     """f(z) = z for z > 0, else alpha * (exp(z) - 1); alpha > 0, default 1."""
 
-    name = "elu"
     code = _lib.NN_ACTIVATION_ELU
 
     def __init__(self, alpha=1.0):
@@ -135,13 +128,11 @@ class ELU(ActivationFunction):
 class GELU(ActivationFunction):
     """f(z) = z * Phi(z), Phi the standard normal CDF (the exact form,
     PyTorch's default; not the tanh approximation)."""
-    name = "gelu"
     code = _lib.NN_ACTIVATION_GELU
 
 
 class Softplus(ActivationFunction):
     """f(z) = log(1 + exp(z))."""
-    name = "softplus"
     code = _lib.NN_ACTIVATION_SOFTPLUS
 
 
@@ -149,12 +140,12 @@ class Step(ActivationFunction):
     """f(z) = 1 for z > 0, else 0: a perceptron threshold for inference.
     fit refuses to train a model that contains it (set the weights, or train
     with sigmoid and switch)."""
-    name = "step"
     code = _lib.NN_ACTIVATION_STEP
 
 
-_BY_NAME = {cls.name: cls for cls in (Linear, Sigmoid, Tanh, ReLU, Softmax, LeakyReLU, ELU,
-                                      GELU, Softplus, Step)}
+#: Keras name -> class; the names are libnn's (nn_enum_name).
+_BY_NAME = _names.name_classes(_lib.NN_ENUM_ACTIVATION, (Linear, Sigmoid, Tanh, ReLU, Softmax, LeakyReLU,
+                                                         ELU, GELU, Softplus, Step))
 
 #: nn_activation value -> Keras name.
 NAMES = {cls.code: name for name, cls in _BY_NAME.items()}

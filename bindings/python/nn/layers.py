@@ -9,7 +9,7 @@ import ctypes
 import numbers
 import warnings
 
-from . import _handle, _lib
+from . import _handle, _lib, _names
 from . import activations as activations_module
 from . import initializers as initializers_module
 from . import regularizers as regularizers_module
@@ -22,13 +22,9 @@ ACTIVATION_NAMES = dict(activations_module.NAMES)
 #: Initializer name -> nn_initializer value.
 INITIALIZERS = {name: cls.code for name, cls in initializers_module._BY_NAME.items()}
 
-#: nn_layer_kind value -> the kind's name (also the layers' default name).
-KIND_NAMES = {
-    _lib.NN_LAYER_DENSE: "dense",
-    _lib.NN_LAYER_DROPOUT: "dropout",
-    _lib.NN_LAYER_BATCH_NORMALIZATION: "batch_normalization",
-    _lib.NN_LAYER_ACTIVATION: "activation",
-}
+#: nn_layer_kind value -> the kind's name (also the layers' default name),
+#: as libnn names it (nn_enum_name).
+KIND_NAMES = _names.known_values(_lib.NN_ENUM_LAYER_KIND)
 
 
 def activation_code(activation):

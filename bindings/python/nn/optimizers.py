@@ -22,7 +22,7 @@ Names for compile(optimizer=...): 'sgd', 'adam', 'adamw', 'rmsprop',
 import ctypes
 import numbers
 
-from . import _handle, _lib
+from . import _handle, _lib, _names
 from .schedules import LearningRateSchedule
 
 
@@ -129,7 +129,6 @@ class SGD(Optimizer):
     weight_decay=0.0.
     """
 
-    name = "sgd"
     kind = _lib.NN_OPTIMIZER_SGD
 
     def __init__(self, learning_rate=0.01, momentum=0.0, dampening=0.0, nesterov=False,
@@ -160,7 +159,6 @@ class Adam(Optimizer):
     epsilon=1e-8 (Keras uses 1e-7), weight_decay=0.0, amsgrad=False.
     """
 
-    name = "adam"
     kind = _lib.NN_OPTIMIZER_ADAM
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
@@ -190,7 +188,6 @@ class AdamW(Adam):
     epsilon=1e-8, weight_decay=0.01 (Keras uses 0.004), amsgrad=False.
     """
 
-    name = "adamw"
     kind = _lib.NN_OPTIMIZER_ADAMW
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
@@ -215,7 +212,6 @@ class RMSprop(Optimizer):
     (Keras: 0.9), momentum=0.0, epsilon=1e-8, centered=False, weight_decay=0.0.
     """
 
-    name = "rmsprop"
     kind = _lib.NN_OPTIMIZER_RMSPROP
 
     def __init__(self, learning_rate=0.01, rho=0.99, momentum=0.0, epsilon=1e-8,
@@ -262,7 +258,6 @@ class Adagrad(Optimizer):
     initial_accumulator_value=0.0 (Keras: 0.1), epsilon=1e-10, weight_decay=0.0.
     """
 
-    name = "adagrad"
     kind = _lib.NN_OPTIMIZER_ADAGRAD
 
     def __init__(self, learning_rate=0.01, lr_decay=0.0, initial_accumulator_value=0.0,
@@ -297,7 +292,6 @@ class Rprop(Optimizer):
     step_sizes=(1e-6, 50).
     """
 
-    name = "rprop"
     kind = _lib.NN_OPTIMIZER_RPROP
 
     def __init__(self, learning_rate=0.01, etas=(0.5, 1.2), step_sizes=(1e-6, 50),
@@ -312,8 +306,9 @@ class Rprop(Optimizer):
         options.step_size_min, options.step_size_max = self.step_sizes
 
 
-_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad,
-            "rprop": Rprop}
+#: name -> class; the names are libnn's (nn_enum_name).
+_BY_NAME = _names.name_classes(_lib.NN_ENUM_OPTIMIZER, (SGD, Adam, AdamW, RMSprop, Adagrad, Rprop),
+                               attribute="kind")
 
 
 def get(identifier):
