@@ -775,6 +775,22 @@ NN_NODISCARD nn_status nn_model_load_weights(nn_model *model, const char *path);
 /** As nn_model_load_weights, from the `size` bytes at data. */
 NN_NODISCARD nn_status nn_model_load_weights_from_buffer(nn_model *model, const void *data, size_t size);
 
+/** Writes the model's configuration as UTF-8 JSON, for bindings that build
+ *  their own objects around a model (Python's nn.load_model reads it instead
+ *  of the file): {"format": 1, "architecture": {...}, "compile": {...},
+ *  "layer_names": [...]}, where "architecture" (input_dim, seed, layers) and
+ *  "compile" (loss, optimizer with its hyper-parameters, metrics, schedule;
+ *  each null or empty until set) are the objects nn_model_save writes into
+ *  the file's "__metadata__", and "layer_names" are the layers' Keras
+ *  default names ("dense", "dense_1", "dropout", ...). Compact, with the
+ *  members of each object sorted; no weights and no training state. Written
+ *  as nn_model_summary writes its text: truncated to capacity - 1 bytes and
+ *  NUL-terminated when capacity > 0, *length (if not NULL) the full length
+ *  without the NUL, so buffer NULL and capacity 0 ask for the size first.
+ *  Returns NN_ERROR_NULL_POINTER for a NULL model or a NULL buffer with
+ *  capacity > 0. */
+NN_NODISCARD nn_status nn_model_config(const nn_model *model, char *buffer, size_t capacity, size_t *length);
+
 /* ------------------------------------------------------------------------ */
 /* Seeing inside: gradient check, anomaly detection, layer statistics,      */
 /* diagnosis                                                                */

@@ -1,14 +1,16 @@
 /*
  * Saving and loading: nn_model_save, nn_model_save_to_buffer,
- * nn_model_load, nn_model_load_from_buffer, nn_model_load_weights and
- * nn_model_load_weights_from_buffer (nn.h, "Saving and loading").
+ * nn_model_load, nn_model_load_from_buffer, nn_model_load_weights,
+ * nn_model_load_weights_from_buffer and nn_model_config (nn.h, "Saving and
+ * loading").
  *
  * Round trips through a file and a buffer (predictions, weights, summary
  * and the bytes themselves identical), the safetensors layout with
  * PyTorch's state_dict names, exact resume with NN_SAVE_INCLUDE_OPTIMIZER,
  * buffer sizes, bad arguments, I/O errors, hostile files (truncated,
  * corrupted, misshapen, random byte flips), weights written by hand in
- * PyTorch's layout, and saves killed with SIGKILL halfway.
+ * PyTorch's layout, saves killed with SIGKILL halfway, and the model's
+ * configuration as JSON (nn_model_config).
  *
  * Files go to a fresh directory made with mkdtemp under $TMPDIR (or /tmp),
  * removed at the end of each test.
@@ -1820,6 +1822,138 @@ static void killed_saves_leave_a_complete_file(void **state) {
     nn_model_free(models[1]);
 }
 
+/* ------------------------------------------------------------------------ */
+/* The model's configuration (nn_model_config)                              */
+/* ------------------------------------------------------------------------ */
+
+/* nn_model_config's whole text, asked for as a binding does: the size first. */
+static char *config_text(const nn_model *model) {
+    size_t length = 0;
+    NN_ASSERT_OK(nn_model_config(model, NULL, 0, &length));
+    assert_true(length > 0);
+    char *text = malloc(length + 1);
+    assert_non_null(text);
+    memset(text, 'x', length + 1);
+    size_t again = 0;
+    NN_ASSERT_OK(nn_model_config(model, text, length + 1, &again));
+    assert_int_equal(again, length);
+    assert_int_equal(strlen(text), length);
+    return text;
+}
+
+static void assert_contains(const char *text, const char *needle) {
+    if (!strstr(text, needle)) fail_msg("the configuration lacks %s:\n%s", needle, text);
+}
+
+/* The JSON lists every layer with its settings, the compile settings with
+ * the optimizer's hyper-parameters, and the Keras layer names; training
+ * does not change it, and a loaded model has the saved one's. */
+static void config_describes_layers_and_compile_settings(void **state) {
+    (void)state;
+    nn_model *model = every_layer_model(41, NN_OPTIMIZER_SGD);
+    char *text = config_text(model);
+    /* Compact, members sorted: "architecture" comes first. */
+    const char *start = "{\"architecture\":{\"input_dim\":6,\"layers\":[";
+    assert_true(strncmp(text, start, strlen(start)) == 0);
+    assert_true(text[strlen(text) - 1] == '}');
+    assert_contains(text, "\"format\":1");
+    assert_contains(text, "\"seed\":\"41\"");
+    assert_contains(text, "\"bias_initializer\":{\"name\":\"constant\",\"value\":0.1}");
+    assert_contains(text, "\"kernel_initializer\":{\"name\":\"he_normal\",\"value\":null}");
+    assert_contains(text, "\"kernel_regularizer\":{\"l1\":0.0,\"l2\":0.001},\"kind\":\"Dense\",\"units\":8}");
+    assert_contains(text, "{\"epsilon\":0.001,\"kind\":\"BatchNormalization\",\"momentum\":0.1}");
+    assert_contains(text, "{\"activation\":{\"name\":\"leaky_relu\",\"parameter\":0.1},\"kind\":\"Activation\"}");
+    assert_contains(text, "{\"kind\":\"Dropout\",\"rate\":0.25}");
+    assert_contains(text, "{\"activation\":{\"name\":\"softmax\",\"parameter\":null}");
+    assert_contains(text, "\"kind\":\"Dense\",\"units\":3}");
+    assert_contains(text, "\"loss\":{\"delta\":1.0,\"from_logits\":false,\"kind\":\"categorical_crossentropy\"}");
+    assert_contains(text, "\"metrics\":[{\"kind\":\"accuracy\",\"parameter\":null},"
+                          "{\"kind\":\"top_k_accuracy\",\"parameter\":2.0}]");
+    assert_contains(text, "\"kind\":\"sgd\",\"learning_rate\":0.05");
+    assert_contains(text, "\"momentum\":0.9,\"nesterov\":true");
+    assert_contains(text, "\"schedule\":{\"gamma\":0.9,\"kind\":\"exponential\"}");
+    assert_contains(text, "\"layer_names\":[\"dense\",\"batch_normalization\",\"activation\","
+                          "\"dropout\",\"dense_1\"]");
+    assert_null(strstr(text, "training"));
+    assert_null(strstr(text, "optimizer."));
+
+    train(model, 2, NULL);
+    char *trained = config_text(model);
+    assert_string_equal(trained, text);
+    bytes saved = save_buffer(model, NN_SAVE_INCLUDE_OPTIMIZER);
+    nn_model *loaded = NULL;
+    NN_ASSERT_OK(nn_model_load_from_buffer(saved.data, saved.size, &loaded));
+    char *loaded_text = config_text(loaded);
+    assert_string_equal(loaded_text, text);
+
+    /* Not compiled and without layers: nulls and empty lists. */
+    nn_model *bare = NULL;
+    NN_ASSERT_OK(nn_model_create(3, 7, &bare));
+    char *bare_text = config_text(bare);
+    assert_string_equal(bare_text,
+                        "{\"architecture\":{\"input_dim\":3,\"layers\":[],\"seed\":\"7\"},"
+                        "\"compile\":{\"loss\":null,\"metrics\":[],\"optimizer\":null,\"schedule\":null},"
+                        "\"format\":1,\"layer_names\":[]}");
+
+    free(text);
+    free(trained);
+    free(loaded_text);
+    free(bare_text);
+    bytes_free(&saved);
+    nn_model_free(model);
+    nn_model_free(loaded);
+    nn_model_free(bare);
+}
+
+/* Written as nn_model_summary writes its text: truncated to capacity - 1
+ * bytes and NUL-terminated, *length the full length (and optional); a NULL
+ * model, a stale handle or a NULL buffer with room are errors that write
+ * nothing. */
+static void config_buffer_sizes_and_bad_arguments(void **state) {
+    (void)state;
+    nn_model *model = small_model(42);
+    char *full = config_text(model);
+    size_t length = strlen(full);
+    char small[11];
+    memset(small, 'x', sizeof small);
+    size_t n = 0;
+    NN_ASSERT_OK(nn_model_config(model, small, sizeof small, &n));
+    assert_int_equal(n, length);
+    assert_int_equal(strlen(small), sizeof small - 1);
+    assert_true(strncmp(small, full, sizeof small - 1) == 0);
+    char *short_by_one = malloc(length);
+    assert_non_null(short_by_one);
+    NN_ASSERT_OK(nn_model_config(model, short_by_one, length, &n));
+    assert_int_equal(n, length);
+    assert_int_equal(strlen(short_by_one), length - 1);
+    assert_true(strncmp(short_by_one, full, length - 1) == 0);
+    char one = 'x';
+    NN_ASSERT_OK(nn_model_config(model, &one, 1, &n));
+    assert_true(one == '\0');
+    char *whole = malloc(length + 1);
+    assert_non_null(whole);
+    NN_ASSERT_OK(nn_model_config(model, whole, length + 1, NULL));
+    assert_string_equal(whole, full);
+    /* A capacity of 2^63 or more means "more than enough". */
+    memset(whole, 'x', length + 1);
+    NN_ASSERT_OK(nn_model_config(model, whole, SIZE_MAX, &n));
+    assert_string_equal(whole, full);
+
+    n = 12345;
+    NN_ASSERT_ERROR(nn_model_config(model, NULL, 10, &n), NN_ERROR_NULL_POINTER, "buffer");
+    NN_ASSERT_ERROR(nn_model_config(NULL, whole, length + 1, &n), NN_ERROR_NULL_POINTER, "model");
+    NN_ASSERT_ERROR(nn_model_config(NULL, NULL, 0, NULL), NN_ERROR_NULL_POINTER, "model");
+    NN_ASSERT_ERROR(nn_model_config(nn_test_freed_handle(), whole, length + 1, &n),
+                    NN_ERROR_INVALID_HANDLE, "handle");
+    assert_int_equal(n, 12345);
+    assert_string_equal(whole, full);
+
+    free(full);
+    free(short_by_one);
+    free(whole);
+    nn_model_free(model);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(round_trip_through_file, make_dir, remove_dir),
     cmocka_unit_test(round_trip_through_buffer),
@@ -1839,6 +1973,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(load_weights_is_all_or_nothing, make_dir, remove_dir),
     cmocka_unit_test(load_weights_keeps_optimizer_state),
     cmocka_unit_test_setup_teardown(killed_saves_leave_a_complete_file, make_dir, remove_dir),
+    cmocka_unit_test(config_describes_layers_and_compile_settings),
+    cmocka_unit_test(config_buffer_sizes_and_bad_arguments),
 };
 
 NN_TEST_MAIN("serialization", tests)

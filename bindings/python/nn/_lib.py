@@ -694,6 +694,10 @@ nn_model_load_weights_from_buffer = lib.nn_model_load_weights_from_buffer
 nn_model_load_weights_from_buffer.argtypes = [nn_model_p, c_void_p, c_size_t]
 nn_model_load_weights_from_buffer.restype = nn_status
 
+nn_model_config = lib.nn_model_config
+nn_model_config.argtypes = [nn_model_p, POINTER(c_char), c_size_t, POINTER(c_size_t)]
+nn_model_config.restype = nn_status
+
 # --------------------------------------------------------------------------
 # Seeing inside: gradient check, anomaly detection, layer statistics,
 # diagnosis
@@ -876,6 +880,7 @@ FUNCTIONS = (
     "nn_model_load_from_buffer",
     "nn_model_load_weights",
     "nn_model_load_weights_from_buffer",
+    "nn_model_config",
     "nn_gradient_check_options_init_sized",
     "nn_gradient_check_options_init",
     "nn_model_gradient_check",

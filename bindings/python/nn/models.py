@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from . import _fit, _handle, _lib, debugging, losses as losses_module
+from . import _config, _files, _fit, _handle, _lib, debugging, losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from ._arrays import _as_matrix, _as_targets, _check_rows, _ptr, _size  # noqa: F401 (numpy <-> C)
@@ -750,11 +750,10 @@ class Sequential:
 
         Raises nn.FileError (an OSError) if the file cannot be written.
         """
-        from . import saving
-        path = saving.path_argument(filepath, "filepath")
-        flags = saving.save_flags(include_optimizer)
+        path = _files.path_argument(filepath, "filepath")
+        flags = _files.save_flags(include_optimizer)
         self._ensure_built_for("weights to save")
-        saving.check_overwrite(filepath, overwrite)
+        _files.check_overwrite(filepath, overwrite)
         self._handle.call(_lib.nn_model_save, path, flags)
 
     def save_weights(self, filepath, overwrite=True):
@@ -781,20 +780,18 @@ class Sequential:
         NaN or infinity in a weight; nn.FileError if the file cannot be read)
         the weights are unchanged. The optimizer's state is kept.
         """
-        from . import saving
         self._ensure_built_for("weights to load")
-        if saving.is_bytes_like(filepath):
+        if _files.is_bytes_like(filepath):
             data = bytes(filepath)
             self._handle.call(_lib.nn_model_load_weights_from_buffer, data, len(data))
         else:
-            path = saving.path_argument(filepath, "filepath")
+            path = _files.path_argument(filepath, "filepath")
             self._handle.call(_lib.nn_model_load_weights, path)
 
     def to_bytes(self, include_optimizer=True):
         """The file that save(filepath, include_optimizer=...) would write,
         as bytes (nn.load_model takes them back)."""
-        from . import saving
-        flags = saving.save_flags(include_optimizer)
+        flags = _files.save_flags(include_optimizer)
         self._ensure_built_for("weights to save")
         # One serialization: a buffer sized for the weights (and two optimizer
         # state arrays per weight, Adam's) plus room for the header; libnn
@@ -812,6 +809,31 @@ class Sequential:
                     continue
                 _handle._check(status)
                 return ctypes.string_at(buffer, size.value)
+
+    @classmethod
+    def _from_config(cls, handle, config, compile=True):
+        """The nn.Sequential around `handle`, a libnn model that libnn built
+        (nn_model_load_from_buffer), with the Python objects of `config`
+        (its nn_model_config, parsed; see nn._config). The libnn model holds
+        everything already, optimizer state included, so it is not compiled
+        again (that would reset the optimizer's state): only the Python side
+        is set. compile=False leaves the Python side uncompiled."""
+        objects = _config.objects(config)
+        model = cls(seed=objects.seed)
+        for layer in objects.layers:
+            model.add(layer)             # the model has no handle yet: nothing goes to C
+        model._handle = handle
+        model._input_dim = objects.input_dim
+        model._propagate_widths()
+        if not compile:
+            return model
+        model._loss = objects.loss
+        model._metrics = objects.metrics
+        if objects.optimizer is not None:
+            model._optimizer = objects.optimizer
+            model._compiled = True
+            model._plateau_key = objects.plateau_key
+        return model
 
     # -- life cycle --------------------------------------------------------
 
@@ -838,9 +860,39 @@ class Sequential:
         return f"<nn.Sequential {self.name!r} layers={len(self._layers)} {state}>"
 
 
-
 def load_model(filepath, compile=True):
-    """The model saved at `filepath` (or in the bytes of such a file), as a
-    new nn.Sequential; see nn.saving.load_model."""
-    from . import saving
-    return saving.load_model(filepath, compile=compile)
+    """Load a model saved by Sequential.save (or to_bytes).
+
+    filepath: a path (str or os.PathLike) or the file's bytes (bytes,
+        bytearray, memoryview).
+    compile: False gives the model uncompiled, as Keras's
+        load_model(compile=False) does: predict works, and fit and evaluate
+        need a compile() first (which starts a fresh optimizer).
+
+    Returns a new, built and (when the saved model was) compiled
+    nn.Sequential with its weights, layers, loss, optimizer (the same class
+    and hyper-parameters, clipping included, and its state if it was
+    saved), metrics, learning-rate schedule and seed: predict, evaluate,
+    summary and get_weights give what the saved model gave, and fit
+    continues the training bit for bit.
+
+    Raises nn.InvalidFileError (a ValueError) with libnn's message for a file
+    that is not a valid libnn model file (corrupted, truncated, a plain
+    safetensors file of weights — load those into a built model with
+    load_weights — or one written by a newer libnn); nn.FileError (an
+    OSError) if the file cannot be read; TypeError for an argument that is
+    neither a path nor bytes.
+    """
+    if not isinstance(compile, bool):
+        raise TypeError(f"compile must be True or False, got {compile!r}")
+    data = _files.contents(filepath)
+    # libnn reads and validates the file (it is untrusted) and builds the
+    # model; Python then asks libnn what it built (nn_model_config).
+    pointer = _lib.nn_model_p()
+    _handle._check(_lib.nn_model_load_from_buffer(data, len(data), ctypes.byref(pointer)))
+    handle = ModelHandle.adopt(pointer)
+    try:
+        return Sequential._from_config(handle, _config.read(handle), compile)
+    except BaseException:
+        handle.close()
+        raise
