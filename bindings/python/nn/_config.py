@@ -19,6 +19,7 @@ saving, so that no import cycles.
 
 import ctypes
 import json
+import types
 import warnings
 from dataclasses import dataclass, field
 from typing import Optional
@@ -156,12 +157,7 @@ def _activation(fields):
     cls = _ACTIVATIONS.get(name)
     if cls is None:
         raise _invalid(f"{fields.path}: unknown activation {name!r}")
-    parameter = fields.get("parameter")
-    if cls is activations_module.LeakyReLU:
-        return cls() if parameter is None else cls(negative_slope=parameter)
-    if cls is activations_module.ELU:
-        return cls() if parameter is None else cls(alpha=parameter)
-    return cls()
+    return cls._from_parameter(fields.get("parameter"))
 
 
 def _initializer(fields):
@@ -185,22 +181,17 @@ def _regularizer(fields):
     return regularizers_module.L1L2(l1, l2)
 
 
+#: What a layer's _from_libnn builds its nested objects with.
+_PARTS = types.SimpleNamespace(activation=_activation, initializer=_initializer,
+                               regularizer=_regularizer)
+
+
 def _layer(fields):
     kind = fields["kind"]
-    if kind == "Dense":
-        return layers_module.Dense(
-            fields["units"], activation=_activation(fields.object("activation")),
-            kernel_initializer=_initializer(fields.object("kernel_initializer")),
-            bias_initializer=_initializer(fields.object("bias_initializer")),
-            kernel_regularizer=_regularizer(fields.object("kernel_regularizer")))
-    if kind == "Dropout":
-        return layers_module.Dropout(fields["rate"])
-    if kind == "BatchNormalization":
-        return layers_module.BatchNormalization(momentum=fields["momentum"],
-                                                epsilon=fields["epsilon"])
-    if kind == "Activation":
-        return layers_module.Activation(_activation(fields.object("activation")))
-    raise _invalid(f"{fields.path}: unknown layer kind {kind!r}")
+    cls = layers_module.BY_KIND.get(kind)
+    if cls is None:
+        raise _invalid(f"{fields.path}: unknown layer kind {kind!r}")
+    return cls._from_libnn(fields, _PARTS)
 
 
 def _loss(fields):
@@ -267,25 +258,5 @@ def _optimizer(fields, schedule_fields):
     clipping = {"clipvalue": fields.get("clipvalue"), "clipnorm": fields.get("clipnorm"),
                 "global_clipnorm": fields.get("global_clipnorm")}
     learning_rate = rate if schedule is None else schedule
-    if cls is optimizers_module.SGD:
-        optimizer = cls(learning_rate, momentum=fields["momentum"],
-                        dampening=fields["dampening"], nesterov=bool(fields["nesterov"]),
-                        weight_decay=fields["weight_decay"], **clipping)
-    elif cls in (optimizers_module.Adam, optimizers_module.AdamW):
-        optimizer = cls(learning_rate, beta_1=fields["beta1"], beta_2=fields["beta2"],
-                        epsilon=fields["epsilon"], weight_decay=fields["weight_decay"],
-                        amsgrad=bool(fields["amsgrad"]), **clipping)
-    elif cls is optimizers_module.RMSprop:
-        optimizer = cls(learning_rate, rho=fields["alpha"], momentum=fields["momentum"],
-                        epsilon=fields["epsilon"], centered=bool(fields["centered"]),
-                        weight_decay=fields["weight_decay"], **clipping)
-    elif cls is optimizers_module.Adagrad:
-        optimizer = cls(learning_rate, lr_decay=fields["lr_decay"],
-                        initial_accumulator_value=fields["initial_accumulator_value"],
-                        epsilon=fields["epsilon"], weight_decay=fields["weight_decay"],
-                        **clipping)
-    else:
-        optimizer = cls(learning_rate, etas=(fields["eta_minus"], fields["eta_plus"]),
-                        step_sizes=(fields["step_size_min"], fields["step_size_max"]),
-                        **clipping)
+    optimizer = cls._from_libnn(fields, learning_rate, **clipping)
     return optimizer, plateau_key

@@ -44,6 +44,12 @@ class ActivationFunction:
         """Let libnn check the parameter now (the message names the value)."""
         _handle.check_on_scratch_model(_lib.nn_model_add_activation, self.code, self.parameter)
 
+    @classmethod
+    def _from_parameter(cls, parameter):
+        """The activation with libnn's `parameter` (None: the default), as
+        nn_model_config describes it."""
+        return cls()
+
     def get_config(self):
         return {"name": self.name}
 
@@ -98,6 +104,10 @@ class LeakyReLU(ActivationFunction):
     def parameter(self):
         return self.negative_slope
 
+    @classmethod
+    def _from_parameter(cls, parameter):
+        return cls() if parameter is None else cls(negative_slope=parameter)
+
     def get_config(self):
         return {"name": self.name, "negative_slope": self.negative_slope}
 
@@ -117,6 +127,10 @@ class ELU(ActivationFunction):
     @property
     def parameter(self):
         return self.alpha
+
+    @classmethod
+    def _from_parameter(cls, parameter):
+        return cls() if parameter is None else cls(alpha=parameter)
 
     def get_config(self):
         return {"name": self.name, "alpha": self.alpha}

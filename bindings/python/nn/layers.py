@@ -89,6 +89,15 @@ class Layer:
     #: number of weight arrays the layer contributes to get_weights()
     _weight_count = 0
 
+    @classmethod
+    def _from_libnn(cls, fields, read):
+        """The layer libnn's model configuration describes (an item of
+        nn_model_config's "architecture.layers", read by nn.load_model):
+        `fields[key]` is one of its values, `fields.object(key)` a nested
+        object, and `read.activation`/`read.initializer`/`read.regularizer`
+        build those parts."""
+        raise NotImplementedError
+
     def __init__(self, name=None, input_dim=None, input_shape=None):
         self.input_dim = _input_width(input_dim, input_shape)
         if name is not None and not isinstance(name, str):
@@ -202,6 +211,13 @@ class Dense(Layer):
     _kind_code = _lib.NN_LAYER_DENSE
     _weight_count = 2
 
+    @classmethod
+    def _from_libnn(cls, fields, read):
+        return cls(fields["units"], activation=read.activation(fields.object("activation")),
+                   kernel_initializer=read.initializer(fields.object("kernel_initializer")),
+                   bias_initializer=read.initializer(fields.object("bias_initializer")),
+                   kernel_regularizer=read.regularizer(fields.object("kernel_regularizer")))
+
     def __init__(self, units, activation=None, input_dim=None, input_shape=None,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, name=None):
@@ -274,6 +290,10 @@ class Dropout(Layer):
 
     _kind_code = _lib.NN_LAYER_DROPOUT
 
+    @classmethod
+    def _from_libnn(cls, fields, read):
+        return cls(fields["rate"])
+
     def __init__(self, rate, name=None, input_dim=None, input_shape=None):
         self.rate = _number(rate, "dropout rate")
         _handle.check_on_scratch_model(_lib.nn_model_add_dropout, self.rate)
@@ -317,6 +337,10 @@ class BatchNormalization(Layer):
     """
 
     _kind_code = _lib.NN_LAYER_BATCH_NORMALIZATION
+
+    @classmethod
+    def _from_libnn(cls, fields, read):
+        return cls(momentum=fields["momentum"], epsilon=fields["epsilon"])
     _weight_count = 4
 
     def __init__(self, momentum=0.1, epsilon=1e-5, name=None, input_dim=None,
@@ -358,6 +382,10 @@ class Activation(Layer):
 
     _kind_code = _lib.NN_LAYER_ACTIVATION
 
+    @classmethod
+    def _from_libnn(cls, fields, read):
+        return cls(read.activation(fields.object("activation")))
+
     def __init__(self, activation, name=None, input_dim=None, input_shape=None):
         self.activation_function = activations_module.get(activation)
         super().__init__(name=name, input_dim=input_dim, input_shape=input_shape)
@@ -375,3 +403,8 @@ class Activation(Layer):
 
     def __repr__(self):
         return f"Activation({self.activation!r}, name={self.name!r})"
+
+
+#: The layer classes by the kind libnn's configuration names them with (the
+#: Keras class name, "Dense"), for nn.load_model.
+BY_KIND = {cls.__name__: cls for cls in (Dense, Dropout, BatchNormalization, Activation)}

@@ -103,6 +103,13 @@ class Optimizer:
     def _fill(self, options):
         raise NotImplementedError
 
+    @classmethod
+    def _from_libnn(cls, fields, learning_rate, **clipping):
+        """The optimizer libnn's model configuration describes (the
+        "optimizer" object of nn_model_config, read by nn.load_model);
+        `fields[name]` is one of its values."""
+        raise NotImplementedError
+
     def _check(self):
         """Let libnn check every hyper-parameter now."""
         _handle.check_on_scratch_model(_lib.nn_model_set_optimizer,
@@ -146,6 +153,11 @@ class SGD(Optimizer):
         options.nesterov = 1 if self.nesterov else 0
         options.weight_decay = self.weight_decay
 
+    @classmethod
+    def _from_libnn(cls, fields, learning_rate, **clipping):
+        return cls(learning_rate, momentum=fields["momentum"], dampening=fields["dampening"],
+                   nesterov=bool(fields["nesterov"]), weight_decay=fields["weight_decay"], **clipping)
+
 
 class Adam(Optimizer):
     """Adam, torch.optim.Adam's rule (weight decay as an L2 term, not AdamW).
@@ -178,6 +190,12 @@ class Adam(Optimizer):
         options.epsilon = self.epsilon
         options.weight_decay = self.weight_decay
         options.amsgrad = 1 if self.amsgrad else 0
+
+    @classmethod
+    def _from_libnn(cls, fields, learning_rate, **clipping):
+        return cls(learning_rate, beta_1=fields["beta1"], beta_2=fields["beta2"],
+                   epsilon=fields["epsilon"], weight_decay=fields["weight_decay"],
+                   amsgrad=bool(fields["amsgrad"]), **clipping)
 
 
 class AdamW(Adam):
@@ -245,6 +263,12 @@ class RMSprop(Optimizer):
         options.centered = 1 if self.centered else 0
         options.weight_decay = self.weight_decay
 
+    @classmethod
+    def _from_libnn(cls, fields, learning_rate, **clipping):
+        return cls(learning_rate, rho=fields["alpha"], momentum=fields["momentum"],
+                   epsilon=fields["epsilon"], centered=bool(fields["centered"]),
+                   weight_decay=fields["weight_decay"], **clipping)
+
 
 class Adagrad(Optimizer):
     """Adagrad, torch.optim.Adagrad's rule.
@@ -277,6 +301,12 @@ class Adagrad(Optimizer):
         options.epsilon = self.epsilon
         options.weight_decay = self.weight_decay
 
+    @classmethod
+    def _from_libnn(cls, fields, learning_rate, **clipping):
+        return cls(learning_rate, lr_decay=fields["lr_decay"],
+                   initial_accumulator_value=fields["initial_accumulator_value"],
+                   epsilon=fields["epsilon"], weight_decay=fields["weight_decay"], **clipping)
+
 
 class Rprop(Optimizer):
     """Rprop, torch.optim.Rprop's rule (FANN's default training algorithm).
@@ -304,6 +334,11 @@ class Rprop(Optimizer):
     def _fill(self, options):
         options.eta_minus, options.eta_plus = self.etas
         options.step_size_min, options.step_size_max = self.step_sizes
+
+    @classmethod
+    def _from_libnn(cls, fields, learning_rate, **clipping):
+        return cls(learning_rate, etas=(fields["eta_minus"], fields["eta_plus"]),
+                   step_sizes=(fields["step_size_min"], fields["step_size_max"]), **clipping)
 
 
 #: name -> class; the names are libnn's (nn_enum_name).
