@@ -193,7 +193,9 @@ typedef enum nn_optimizer {
     NN_OPTIMIZER_ADAMW = 3,   /**< torch.optim.AdamW: Adam with decoupled weight decay (default 0.01) */
     NN_OPTIMIZER_RMSPROP = 4, /**< torch.optim.RMSprop: alpha, momentum, centered */
     NN_OPTIMIZER_ADAGRAD = 5, /**< torch.optim.Adagrad: lr_decay, initial accumulator */
-    NN_OPTIMIZER_RPROP = 6    /**< torch.optim.Rprop: per-weight steps from gradient signs (FANN's default algorithm) */
+    NN_OPTIMIZER_RPROP = 6,   /**< torch.optim.Rprop: per-weight steps from gradient signs (FANN's default algorithm) */
+    NN_OPTIMIZER_ADAMAX = 7   /**< torch.optim.Adamax: m = beta1 m + (1-beta1) g, u = max(beta2 u, |g| + eps),
+                                   w -= lr / (1 - beta1^t) * m / u; weight decay (L2); default lr 0.002 (libnn 0.5) */
 } nn_optimizer;
 
 /** Metrics reported by fit and evaluate beside the loss. */
@@ -385,12 +387,12 @@ NN_NODISCARD nn_status nn_model_set_loss_ex(nn_model *model, const nn_loss_optio
 typedef struct nn_optimizer_options {
     size_t struct_size;       /**< sizeof(nn_optimizer_options), set by the init function */
     nn_optimizer kind;        /**< which optimizer */
-    double learning_rate;     /**< > 0; default 0.01 for SGD (Keras), 0.001 for Adam and AdamW, 0.01 for RMSprop, Adagrad and Rprop (Rprop: the initial step) */
+    double learning_rate;     /**< > 0; default 0.01 for SGD (Keras), 0.001 for Adam and AdamW, 0.01 for RMSprop, Adagrad and Rprop (Rprop: the initial step), 0.002 for Adamax */
     double momentum;          /**< SGD, RMSprop: >= 0; default 0 */
     int nesterov;             /**< SGD only, 0 or 1; needs momentum > 0 and dampening 0; default 0 */
-    double beta1;             /**< Adam, AdamW: in [0, 1); default 0.9 */
-    double beta2;             /**< Adam, AdamW: in [0, 1); default 0.999 */
-    double epsilon;           /**< Adam, AdamW, RMSprop, Adagrad: > 0; default 1e-8 (Adagrad 1e-10) */
+    double beta1;             /**< Adam, AdamW, Adamax: in [0, 1); default 0.9 */
+    double beta2;             /**< Adam, AdamW, Adamax: in [0, 1); default 0.999 */
+    double epsilon;           /**< Adam, AdamW, Adamax, RMSprop, Adagrad: > 0; default 1e-8 (Adagrad 1e-10) */
     double weight_decay;      /**< L2 penalty added to the gradient (PyTorch's weight_decay; AdamW: decoupled decay), >= 0; default 0 (AdamW 0.01); Rprop takes none (must be 0) */
     double dampening;         /**< SGD: dampening of the momentum, >= 0; default 0 */
     int amsgrad;              /**< Adam, AdamW: 0 or 1, use the maximum of past second moments; default 0 */

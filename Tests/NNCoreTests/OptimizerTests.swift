@@ -210,6 +210,28 @@ struct TorchAdagrad: ReferenceOptimizer {
     var state: [String: [Double]] { t == 0 ? [:] : ["sum": stateSum] }
 }
 
+/// torch.optim.Adamax (https://pytorch.org/docs/stable/generated/torch.optim.Adamax.html):
+/// m ← β₁m + (1 − β₁)g, u ← max(β₂u, |g| + ε), θ ← θ − γ m / ((1 − β₁ᵗ) u),
+/// g with λθ added.
+struct TorchAdamax: ReferenceOptimizer {
+    var lr: Double, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0.0
+    var m: [Double] = [], u: [Double] = []
+    var t = 0
+
+    mutating func step(_ theta: inout [Double], _ grad: [Double]) {
+        if t == 0 { m = [Double](repeating: 0, count: theta.count); u = m }
+        t += 1
+        for i in theta.indices {
+            let g = grad[i] + weightDecay * theta[i]
+            m[i] = beta1 * m[i] + (1 - beta1) * g
+            u[i] = max(beta2 * u[i], abs(g) + eps)
+            theta[i] = theta[i] - lr * m[i] / ((1 - pow(beta1, Double(t))) * u[i])
+        }
+    }
+
+    var state: [String: [Double]] { t == 0 ? [:] : ["exp_avg": m, "exp_inf": u] }
+}
+
 /// torch.optim.Rprop (https://pytorch.org/docs/stable/generated/torch.optim.Rprop.html):
 ///
 ///     input: θ₀ ∈ R^d (params), f(θ) (objective), η_{+/−} (etaplus, etaminus),
@@ -286,6 +308,9 @@ func referenceOptimizer(_ o: OptimizerOptions) -> any ReferenceOptimizer {
     case .rprop:
         return TorchRprop(lr: o.learningRate, etaMinus: o.etaMinus, etaPlus: o.etaPlus,
                           stepMin: o.stepSizeMin, stepMax: o.stepSizeMax)
+    case .adamax:
+        return TorchAdamax(lr: o.learningRate, beta1: o.beta1, beta2: o.beta2, eps: o.epsilon,
+                           weightDecay: o.weightDecay)
     }
 }
 

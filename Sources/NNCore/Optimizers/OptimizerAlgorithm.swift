@@ -61,6 +61,8 @@ extension OptimizerOptions {
         case adagrad
         /// torch.optim.Rprop (FANN's default training algorithm)
         case rprop
+        /// torch.optim.Adamax (Adam with the infinity norm)
+        case adamax
     }
 }
 
@@ -75,6 +77,7 @@ extension OptimizerOptions.Kind {
         case .rmsprop: return RMSprop.self
         case .adagrad: return Adagrad.self
         case .rprop: return Rprop.self
+        case .adamax: return Adamax.self
         }
     }
 
@@ -88,6 +91,7 @@ extension OptimizerOptions.Kind {
         case .rmsprop: return 4
         case .adagrad: return 5
         case .rprop: return 6
+        case .adamax: return 7
         }
     }
 

@@ -16,7 +16,7 @@ again when a model is compiled; a value out of range raises
 nn.InvalidArgumentError (a ValueError) whose message names it.
 
 Names for compile(optimizer=...): 'sgd', 'adam', 'adamw', 'rmsprop',
-'adagrad', 'rprop' (each with its defaults).
+'adagrad', 'rprop', 'adamax' (each with its defaults).
 """
 
 import ctypes
@@ -341,9 +341,45 @@ class Rprop(Optimizer):
                    step_sizes=(fields["step_size_min"], fields["step_size_max"]), **clipping)
 
 
+class Adamax(Optimizer):
+    """Adamax, torch.optim.Adamax's rule: Adam with the infinity norm.
+
+    With g = grad + weight_decay * w and t the step count from 1:
+        m = beta_1 * m + (1 - beta_1) * g
+        u = max(beta_2 * u, |g| + epsilon)
+        w -= learning_rate / (1 - beta_1^t) * m / u
+
+    Defaults are PyTorch's: learning_rate=0.002 (Keras uses 0.001),
+    beta_1=0.9, beta_2=0.999, epsilon=1e-8 (Keras uses 1e-7),
+    weight_decay=0.0.
+    """
+
+    kind = _lib.NN_OPTIMIZER_ADAMAX
+
+    def __init__(self, learning_rate=0.002, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 weight_decay=0.0, clipvalue=None, clipnorm=None, global_clipnorm=None):
+        super().__init__(learning_rate, clipvalue, clipnorm, global_clipnorm)
+        self.beta_1 = _number(beta_1, "beta_1")
+        self.beta_2 = _number(beta_2, "beta_2")
+        self.epsilon = _number(epsilon, "epsilon")
+        self.weight_decay = _number(weight_decay, "weight_decay")
+        self._check()
+
+    def _fill(self, options):
+        options.beta1 = self.beta_1
+        options.beta2 = self.beta_2
+        options.epsilon = self.epsilon
+        options.weight_decay = self.weight_decay
+
+    @classmethod
+    def _from_libnn(cls, fields, learning_rate, **clipping):
+        return cls(learning_rate, beta_1=fields["beta1"], beta_2=fields["beta2"],
+                   epsilon=fields["epsilon"], weight_decay=fields["weight_decay"], **clipping)
+
+
 #: name -> class; the names are libnn's (nn_enum_name).
-_BY_NAME = _names.name_classes(_lib.NN_ENUM_OPTIMIZER, (SGD, Adam, AdamW, RMSprop, Adagrad, Rprop),
-                               attribute="kind")
+_BY_NAME = _names.name_classes(_lib.NN_ENUM_OPTIMIZER,
+                               (SGD, Adam, AdamW, RMSprop, Adagrad, Rprop, Adamax), attribute="kind")
 
 
 def get(identifier):

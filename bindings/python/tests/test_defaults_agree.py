@@ -148,6 +148,11 @@ OPTIMIZERS = {
                          ("initial_accumulator_value", None, "initial_accumulator_value", as_c),
                          ("epsilon", None, "epsilon", as_c),
                          ("weight_decay", None, "weight_decay", as_c)] + CLIPPING,
+    optimizers.Adamax: [("learning_rate", None, "learning_rate", as_c),
+                        ("beta_1", None, "beta1", as_c),
+                        ("beta_2", None, "beta2", as_c),
+                        ("epsilon", None, "epsilon", as_c),
+                        ("weight_decay", None, "weight_decay", as_c)] + CLIPPING,
     optimizers.Rprop: [("learning_rate", None, "learning_rate", as_c),
                        ("etas", 0, "eta_minus", as_c),
                        ("etas", 1, "eta_plus", as_c),
@@ -370,9 +375,8 @@ def test_parse_default_forms():
 
 
 # Kind names as nn.h's comments write them.
-OPTIMIZER_KINDS = {"SGD": _lib.NN_OPTIMIZER_SGD, "Adam": _lib.NN_OPTIMIZER_ADAM,
-                   "AdamW": _lib.NN_OPTIMIZER_ADAMW, "RMSprop": _lib.NN_OPTIMIZER_RMSPROP,
-                   "Adagrad": _lib.NN_OPTIMIZER_ADAGRAD, "Rprop": _lib.NN_OPTIMIZER_RPROP}
+# (the Python class names: "SGD", "RMSprop", ...).
+OPTIMIZER_KINDS = {cls.__name__: cls.kind for cls in optimizers._BY_NAME.values()}
 SCHEDULE_KINDS = {"STEP": _lib.NN_SCHEDULE_STEP, "EXPONENTIAL": _lib.NN_SCHEDULE_EXPONENTIAL,
                   "COSINE": _lib.NN_SCHEDULE_COSINE,
                   "REDUCE_ON_PLATEAU": _lib.NN_SCHEDULE_REDUCE_ON_PLATEAU}
