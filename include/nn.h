@@ -156,7 +156,8 @@ typedef enum nn_activation {
     NN_ACTIVATION_ELU = 6,      /**< f(z) = z for z > 0, else alpha (exp(z) - 1); parameter: alpha > 0, default 1 */
     NN_ACTIVATION_GELU = 7,     /**< f(z) = z * Phi(z), Phi the standard normal CDF (exact form, PyTorch's default) */
     NN_ACTIVATION_SOFTPLUS = 8, /**< f(z) = log(1 + exp(z)) */
-    NN_ACTIVATION_STEP = 9      /**< f(z) = 1 for z > 0, else 0: perceptron threshold for inference; fit refuses to train through it (its derivative is 0 almost everywhere) */
+    NN_ACTIVATION_STEP = 9,     /**< f(z) = 1 for z > 0, else 0: perceptron threshold for inference; fit refuses to train through it (its derivative is 0 almost everywhere) */
+    NN_ACTIVATION_MISH = 10     /**< f(z) = z * tanh(softplus(z)) (PyTorch's Mish, Keras's mish; libnn 0.5) */
 } nn_activation;
 
 /** Weight initializers, with Keras's formulas (fan_in = inputs, fan_out = units). */

@@ -186,7 +186,8 @@ final class PropertyTests: XCTestCase {
 
     func testActivationNamesAndParameters() {
         XCTAssertEqual(Activation.allCases.map(\.name),
-                       ["linear", "sigmoid", "tanh", "relu", "softmax", "leaky_relu", "elu", "gelu", "softplus", "step"])
+                       ["linear", "sigmoid", "tanh", "relu", "softmax", "leaky_relu", "elu", "gelu", "softplus", "step",
+                        "mish"])
         for f in Activation.allCases { XCTAssertEqual(Activation(name: f.name), f) }
         XCTAssertNil(Activation(name: "swish"))
         XCTAssertNil(Activation(name: "ReLU"))

@@ -304,6 +304,7 @@ func applyActivation(_ f: Activation, _ z: [Double], rows: Int, cols: Int) -> [D
     case .gelu: return z.map { $0 * Foundation.erfc(-$0 / 2.0.squareRoot()) / 2 }
     case .softplus: return z.map { Double.log(1 + Double.exp($0)) }
     case .step: return z.map { $0 > 0 ? 1 : 0 }
+    case .mish: return z.map { $0 * Double.tanh(Double.log(1 + Double.exp($0))) }
     case .softmax:
         var out = z
         for r in 0..<rows {

@@ -10,6 +10,8 @@
 /// - `gelu`:      f(z) = z · Φ(z), Φ the standard normal CDF (the exact form,
 ///   PyTorch's default and Keras's `approximate=False`)
 /// - `softplus`:  f(z) = log(1 + e^z)
+/// - `mish`:      f(z) = z · tanh(softplus(z)) (PyTorch's `nn.Mish`,
+///   Keras's `mish`)
 /// - `step`:      f(z) = 1 for z > 0, else 0 — the classic perceptron's
 ///   threshold unit, for inference only: its derivative is 0 almost
 ///   everywhere, so training through it is refused.
@@ -17,7 +19,7 @@ public enum Activation: Hashable, Sendable {
     case linear, sigmoid, tanh, relu, softmax
     case leakyRelu(negativeSlope: Double)
     case elu(alpha: Double)
-    case gelu, softplus, step
+    case gelu, softplus, step, mish
 
     /// leaky_relu with Keras's default slope 0.2.
     public static let defaultLeakyRelu = Activation.leakyRelu(negativeSlope: 0.2)
@@ -26,7 +28,7 @@ public enum Activation: Hashable, Sendable {
 
     /// Every activation, parameterized ones with their defaults.
     public static let allCases: [Activation] = [
-        .linear, .sigmoid, .tanh, .relu, .softmax, defaultLeakyRelu, defaultElu, .gelu, .softplus, .step,
+        .linear, .sigmoid, .tanh, .relu, .softmax, defaultLeakyRelu, defaultElu, .gelu, .softplus, .step, .mish,
     ]
 
     /// Every activation that can be trained through.
@@ -45,6 +47,7 @@ public enum Activation: Hashable, Sendable {
         case .gelu: return "gelu"
         case .softplus: return "softplus"
         case .step: return "step"
+        case .mish: return "mish"
         }
     }
 
@@ -89,6 +92,7 @@ public enum Activation: Hashable, Sendable {
         // log(1 + e^z) = max(z, 0) + log1p(e^−|z|), finite for any z
         case .softplus: return max(z, 0) + T.log1p(T.exp(-abs(z)))
         case .step: return z > 0 ? 1 : 0
+        case .mish: return z * T.tanh(Activation.softplus.value(z))
         }
     }
 
@@ -110,6 +114,10 @@ public enum Activation: Hashable, Sendable {
         // f'(z) = σ(z) = 1 − e^−y
         case .softplus: return dy * -T.expm1(-y)
         case .step: return 0
+        // f'(z) = tanh(sp) + z σ(z) (1 − tanh²(sp)), sp = softplus(z)
+        case .mish:
+            let t = T.tanh(Activation.softplus.value(z))
+            return dy * (t + z * Reference.sigmoid(z) * (1 - t * t))
         }
     }
 
@@ -127,6 +135,7 @@ public enum Activation: Hashable, Sendable {
         case .gelu: return 7
         case .softplus: return 8
         case .step: return 9
+        case .mish: return 10
         }
     }
 
@@ -141,8 +150,8 @@ public enum Activation: Hashable, Sendable {
     public var isDifferentiable: Bool { self != .step }
 
     /// Whether the backward pass needs the pre-activation z (not only the
-    /// output y): only gelu's derivative cannot be written in terms of y.
-    public var needsPreactivation: Bool { self == .gelu }
+    /// output y): gelu's and mish's derivatives cannot be written in terms of y.
+    public var needsPreactivation: Bool { self == .gelu || self == .mish }
 
     /// Throws invalidArgument if the parameter is out of range.
     public func validate() throws {

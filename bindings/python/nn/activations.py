@@ -10,7 +10,7 @@ parameter::
     nn.layers.Activation(nn.activations.ELU(alpha=0.5))
 
 Names: 'linear' (also None), 'sigmoid', 'tanh', 'relu', 'softmax',
-'leaky_relu', 'elu', 'gelu', 'softplus', 'step'.
+'leaky_relu', 'elu', 'gelu', 'softplus', 'step', 'mish'.
 
 'leaky_relu' without a parameter uses slope 0.2, as
 keras.activations.leaky_relu does (PyTorch's nn.LeakyReLU uses 0.01 and
@@ -157,9 +157,14 @@ class Step(ActivationFunction):
     code = _lib.NN_ACTIVATION_STEP
 
 
+class Mish(ActivationFunction):
+    """f(z) = z * tanh(softplus(z)) (PyTorch's nn.Mish, Keras's mish)."""
+    code = _lib.NN_ACTIVATION_MISH
+
+
 #: Keras name -> class; the names are libnn's (nn_enum_name).
 _BY_NAME = _names.name_classes(_lib.NN_ENUM_ACTIVATION, (Linear, Sigmoid, Tanh, ReLU, Softmax, LeakyReLU,
-                                                         ELU, GELU, Softplus, Step))
+                                                         ELU, GELU, Softplus, Step, Mish))
 
 #: nn_activation value -> Keras name.
 NAMES = {cls.code: name for name, cls in _BY_NAME.items()}
