@@ -36,7 +36,7 @@ static const struct {
 #undef NN_SIGNATURE
 };
 
-/* The number of functions nn.h 0.4.0 declares. */
+/* The number of functions nn.h 0.5.0 declares. */
 #define NN_FUNCTION_COUNT 70
 
 int main(void) {
