@@ -1,7 +1,9 @@
 /// The description of a layer: what it is and how to initialize it, without
 /// its numbers. A `Sequential` model is a list of these; each one makes the
 /// `LayerOperation` that computes it, in Float for production or in Double
-/// for reference checks.
+/// for reference checks. A layer kind says everything about itself here and
+/// in its operation (summary label, penalty, PyTorch names); the kinds that
+/// model files and nn.h know are listed once, in `LayerRegistry`.
 public protocol Layer: Sendable {
     /// Kind name for summaries and files ("Dense", "Dropout", ...).
     var kindName: String { get }
@@ -131,7 +133,7 @@ public protocol LayerOperation<Scalar>: AnyObject {
 
     /// The layer as one step of the network's small-network path, if it can
     /// be one (a Dense whose activation needs no stored pre-activation: see
-    /// `DenseKernel`); nil (the default) otherwise.
+    /// `DenseStep`); nil (the default) otherwise.
     var denseStep: DenseStep? { get }
 }
 
