@@ -671,6 +671,27 @@ void nn_fit_options_init(nn_fit_options *options);
 NN_NODISCARD nn_status nn_model_fit(nn_model *model, const float *x, const float *y, size_t rows,
                                     size_t x_cols, size_t y_cols, const nn_fit_options *options);
 
+/** The logs of the most recent nn_model_fit on this model, kept so that a
+ *  caller needs no per-epoch callback to learn them (a binding that fills
+ *  a History once at the end: one call per log instead of one per epoch):
+ *  *epochs = the epochs it ran (after early stopping or a callback's stop,
+ *  fewer than asked; after a failed fit, those it completed), *logs = the
+ *  number of log names (those the callback receives, in order of first
+ *  appearance). Both 0 before any fit. Since 0.5.
+ *  Returns NN_ERROR_NULL_POINTER for a NULL argument. */
+NN_NODISCARD nn_status nn_model_fit_logs(const nn_model *model, size_t *epochs, size_t *logs);
+
+/** Log `index` (< *logs of nn_model_fit_logs) of the most recent fit: its
+ *  name (*name; the string belongs to the model and lives as long as it)
+ *  and its value at each epoch into values[0 .. epochs) (NaN for an epoch
+ *  that did not log it); capacity must be >= epochs (values may be NULL
+ *  when epochs is 0). Since 0.5.
+ *  Returns NN_ERROR_INVALID_ARGUMENT for an index out of range,
+ *  NN_ERROR_SHAPE_MISMATCH for a capacity below epochs,
+ *  NN_ERROR_NULL_POINTER for a NULL name or values. */
+NN_NODISCARD nn_status nn_model_fit_log(const nn_model *model, size_t index, const char **name,
+                                        double *values, size_t capacity);
+
 /** Computes the loss and the metrics of the model on x [rows, x_cols] and
  *  y [rows, y_cols], in inference mode. values receives
  *  nn_model_metric_count numbers in the order of nn_model_metric_name;

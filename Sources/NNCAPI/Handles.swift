@@ -18,6 +18,9 @@ final class ModelHandle: @unchecked Sendable {  // one thread at a time, as nn.h
     private(set) var diagnosis: Diagnosis?
     private var diagnosisStrings: [String: UnsafeMutablePointer<CChar>] = [:]
 
+    /// The logs of the most recent nn_model_fit (nn_model_fit_logs).
+    var fitLogs = FitLogs()
+
     init(_ model: Sequential) { self.model = model }
 
     deinit {
@@ -47,6 +50,28 @@ final class ModelHandle: @unchecked Sendable {  // one thread at a time, as nn.h
         let p = strdup(name)!
         cNames[name] = p
         return UnsafePointer(p)
+    }
+}
+
+/// The per-epoch logs of one fit, one column per log name, every column as
+/// long as the number of epochs (NaN where an epoch did not log a name), so
+/// that a caller without a per-epoch callback reads each log in one call.
+struct FitLogs {
+    private(set) var epochs = 0
+    private(set) var names: [String] = []
+    private(set) var columns: [[Double]] = []
+
+    mutating func append(_ logs: EpochLogs) {
+        for (name, value) in zip(logs.names, logs.values) {
+            if let i = names.firstIndex(of: name) {
+                columns[i].append(value)
+            } else {
+                names.append(name)
+                columns.append([Double](repeating: .nan, count: epochs) + [value])
+            }
+        }
+        epochs += 1
+        for i in columns.indices where columns[i].count < epochs { columns[i].append(.nan) }
     }
 }
 

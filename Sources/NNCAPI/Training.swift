@@ -86,20 +86,53 @@ public func nn_model_fit(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ 
                 patience: try countArgument(e.patience, "early_stopping.patience"), mode: try MonitorMode(c: e.mode),
                 restoreBestWeights: try flagArgument(e.restore_best_weights, "early_stopping.restore_best_weights"))
         }
-        if let callback = o.on_epoch_end {
-            let userData = o.user_data
-            fit.onEpochEnd = { epoch, logs in
-                // C strings for the names, valid during the call.
-                let names = logs.names.map { handle.cString($0) }
-                let stop = names.map { Optional($0) }.withUnsafeBufferPointer { namesBuffer in
-                    logs.values.withUnsafeBufferPointer { valuesBuffer in
-                        callback(userData, epoch, logs.names.count, namesBuffer.baseAddress, valuesBuffer.baseAddress)
-                    }
+        // Every epoch's logs are kept for nn_model_fit_logs; the caller's
+        // callback, if any, sees them too.
+        handle.fitLogs = FitLogs()
+        let callback = o.on_epoch_end, userData = o.user_data
+        fit.onEpochEnd = { epoch, logs in
+            handle.fitLogs.append(logs)
+            guard let callback else { return .continue }
+            // C strings for the names, valid during the call.
+            let names = logs.names.map { handle.cString($0) }
+            let stop = names.map { Optional($0) }.withUnsafeBufferPointer { namesBuffer in
+                logs.values.withUnsafeBufferPointer { valuesBuffer in
+                    callback(userData, epoch, logs.names.count, namesBuffer.baseAddress, valuesBuffer.baseAddress)
                 }
-                return stop == 0 ? .continue : .stop
             }
+            return stop == 0 ? .continue : .stop
         }
         _ = try handle.model.fit(x: xv, y: yv, sampleWeights: o.sample_weights, validation: validation, options: fit)
+    }
+}
+
+@c @implementation
+public func nn_model_fit_logs(_ model: OpaquePointer?, _ epochs: UnsafeMutablePointer<Int>?,
+                              _ logs: UnsafeMutablePointer<Int>?) -> nn_status {
+    guarded {
+        let handle = try Handles.model(model)
+        let epochsOut = try required(epochs, "epochs"), logsOut = try required(logs, "logs")
+        epochsOut.pointee = handle.fitLogs.epochs
+        logsOut.pointee = handle.fitLogs.names.count
+    }
+}
+
+@c @implementation
+public func nn_model_fit_log(_ model: OpaquePointer?, _ index: Int, _ name: UnsafeMutablePointer<UnsafePointer<CChar>?>?,
+                             _ values: UnsafeMutablePointer<Double>?, _ capacity: Int) -> nn_status {
+    guarded {
+        let handle = try Handles.model(model)
+        let logs = handle.fitLogs
+        try checkIndex(index, logs.names.count, "log", "logs")
+        let nameOut = try required(name, "name")
+        if logs.epochs > 0 {
+            let out = try required(values, "values")
+            guard bufferCapacity(capacity) >= logs.epochs else {
+                throw APIError.shape("values holds \(capacity) numbers but the last fit ran \(logs.epochs) epochs")
+            }
+            for (e, v) in logs.columns[index].enumerated() { out[e] = v }
+        }
+        nameOut.pointee = handle.cString(logs.names[index])
     }
 }
 

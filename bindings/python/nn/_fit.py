@@ -216,6 +216,33 @@ def start_callbacks(model, cbs, data):
     model.stop_training = False
 
 
+def needs_epoch_callback(cbs, data):
+    """Whether fit must hear from libnn after each epoch: to print progress
+    (verbose), or for a callback or layer statistics. Otherwise libnn runs
+    the whole fit without calling back into Python, and `read_history`
+    fills the History in one pass at the end (one call per log name)."""
+    return bool(data.verbose) or len(cbs.hooks) > 1 or cbs.statistics is not None
+
+
+def read_history(model, history):
+    """The History of a fit that ran without a per-epoch callback, from the
+    logs libnn kept (nn_model_fit_logs): the same epochs and values the
+    callback would have given it."""
+    handle = model._handle
+    epochs, count = ctypes.c_size_t(), ctypes.c_size_t()
+    handle.call(_lib.nn_model_fit_logs, ctypes.byref(epochs), ctypes.byref(count))
+    n = epochs.value
+    values = np.empty(n, dtype=np.float64)
+    name = ctypes.c_char_p()
+    columns = {}
+    for i in range(count.value):
+        handle.call(_lib.nn_model_fit_log, i, ctypes.byref(name),
+                    values.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), n)
+        columns[name.value.decode()] = values.tolist()
+    history.epoch = list(range(n))
+    history.history = columns
+
+
 def call_hooks(hooks, method, *args):
     """Call `method` on every hook that has it, in order."""
     for hook in hooks:
@@ -292,7 +319,7 @@ def fit_options(data, stopper, c_callback):
     """nn_fit_options for the call, pointing into data's arrays; returns the
     options and the early-stopping options they point to (the caller keeps
     both, the arrays and c_callback alive for the whole call)."""
-    ptr = _arrays._ptr
+    ptr = _arrays._pointer
     options = _lib.nn_fit_options()
     _lib.nn_fit_options_init_sized(ctypes.byref(options), ctypes.sizeof(options))
     options.epochs = data.epochs
@@ -312,7 +339,8 @@ def fit_options(data, stopper, c_callback):
     stopping = stopper._c_options() if stopper is not None else None
     if stopping is not None:
         options.early_stopping = ctypes.pointer(stopping)
-    options.on_epoch_end = c_callback
+    if c_callback is not None:  # else NULL: libnn does not call back
+        options.on_epoch_end = c_callback
     return options, stopping
 
 
@@ -356,11 +384,15 @@ def train(model, data, cbs, bridge, options):
     except Error as c_error:
         if bridge.error is not None:  # the callback's exception comes first
             raise bridge.error from c_error
+        if not options.on_epoch_end:
+            read_history(model, cbs.history)  # the epochs before the failure
         raise
     finally:
         if statistics is not None:
             # only for this fit (the exception above already holds its message)
             handle.call(_lib.nn_model_set_layer_statistics, 0)
+    if not options.on_epoch_end:
+        read_history(model, cbs.history)
     if bridge.error is not None:
         raise bridge.error
 

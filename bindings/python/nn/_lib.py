@@ -652,6 +652,14 @@ nn_model_fit.argtypes = [nn_model_p, POINTER(c_float), POINTER(c_float), c_size_
                          c_size_t, POINTER(nn_fit_options)]
 nn_model_fit.restype = nn_status
 
+nn_model_fit_logs = lib.nn_model_fit_logs
+nn_model_fit_logs.argtypes = [nn_model_p, POINTER(c_size_t), POINTER(c_size_t)]
+nn_model_fit_logs.restype = nn_status
+
+nn_model_fit_log = lib.nn_model_fit_log
+nn_model_fit_log.argtypes = [nn_model_p, c_size_t, POINTER(c_char_p), POINTER(c_double), c_size_t]
+nn_model_fit_log.restype = nn_status
+
 nn_model_evaluate = lib.nn_model_evaluate
 nn_model_evaluate.argtypes = [nn_model_p, POINTER(c_float), POINTER(c_float), c_size_t,
                               c_size_t, c_size_t, POINTER(c_double), c_size_t]
@@ -875,6 +883,8 @@ FUNCTIONS = (
     "nn_fit_options_init_sized",
     "nn_fit_options_init",
     "nn_model_fit",
+    "nn_model_fit_logs",
+    "nn_model_fit_log",
     "nn_model_evaluate",
     "nn_model_predict",
     "nn_model_confusion_matrix",

@@ -9,8 +9,10 @@ from . import _config, _files, _fit, _handle, _lib, debugging, losses as losses_
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from ._arrays import _as_matrix, _as_targets, _check_rows, _ptr, _size  # noqa: F401 (numpy <-> C)
-from ._handle import Error, InvalidStateError, ModelHandle
+from ._handle import Error, InvalidStateError, ModelHandle, _check
 from .layers import KIND_NAMES, Dense, Input, Layer, positive_int
+
+_FLOAT32 = np.dtype(np.float32)
 
 _SIZE_P = ctypes.POINTER(ctypes.c_size_t)
 DEFAULT_SEED = 0
@@ -46,6 +48,7 @@ class Sequential:
         self.name = name or "sequential"
         self._layers = []
         self._input_dim = None
+        self._output_dim = None          # the last layer's width, once known
         self._handle = None
         self._loss = None
         self._optimizer = None
@@ -120,6 +123,7 @@ class Sequential:
         for layer in self._layers:
             layer.input_dim = width
             width = layer.output_dim
+        self._output_dim = width
 
     def _build_if_ready(self):
         if self._handle is None and self._input_dim is not None:
@@ -350,7 +354,10 @@ class Sequential:
         cbs = _fit.sort_callbacks(callbacks, self._optimizer.schedule)
         _fit.start_callbacks(self, cbs, data)
         bridge = _fit.EpochBridge(self, cbs, data)
-        c_callback = _lib.nn_epoch_callback(bridge.on_epoch_end)
+        # Without progress output or callbacks libnn runs every epoch without
+        # calling back, and the History is read from libnn at the end.
+        c_callback = (_lib.nn_epoch_callback(bridge.on_epoch_end)
+                      if _fit.needs_epoch_callback(cbs, data) else None)
         options, stopping = _fit.fit_options(data, cbs.stopper, c_callback)
         _fit.install_lr_schedule(self, cbs.plateau)
         # c_callback, options, stopping and data's arrays stay referenced by
@@ -590,13 +597,26 @@ class Sequential:
         (samples, outputs), filled by libnn, in inference mode. batch_size is
         accepted for Keras compatibility; the whole array is computed in one
         call."""
+        handle = self._handle
+        if (handle is not None and batch_size is None and type(x) is np.ndarray
+                and x.dtype is _FLOAT32 and x.ndim == 2 and x.flags.c_contiguous):
+            # The common case (a built model, a float32 matrix) with nothing
+            # to convert: straight to libnn, which checks x's width and
+            # values and the output's size with its own messages.
+            out = np.empty((x.shape[0], self._output_dim), dtype=_FLOAT32)
+            with handle._lock:
+                _check(_lib.nn_model_predict(handle._require(), _ptr(x), x.shape[0], x.shape[1],
+                                             _ptr(out), out.size))
+            return out
         self._require_open()
         x = _as_matrix(x, "x")
         if batch_size is not None:
             positive_int(batch_size, "batch_size")
         self._ensure_built_from(x)
-        outputs = self._handle.get_size(_lib.nn_model_output_dim)
-        out = np.empty((x.shape[0], outputs), dtype=np.float32)
+        # The output width is the last layer's (kept by _propagate_widths):
+        # no call into libnn to ask it. libnn checks x's width and the
+        # buffer's size itself, with its own messages.
+        out = np.empty((x.shape[0], self._output_dim), dtype=np.float32)
         self._handle.call(_lib.nn_model_predict, _ptr(x), x.shape[0], x.shape[1], _ptr(out),
                           out.size)
         return out
