@@ -16,6 +16,9 @@ with R > 1 meaning libnn is better (faster, or lower latency).
                 throughput, libnn (from C) vs FANN and PyTorch
   fit_overhead  model.fit through the Python binding vs the same nn_model_fit
                 called directly through ctypes
+  libnn-python  W3's one-sample model.predict and W2's fit through Python,
+                against the same from C (ratio > 1: faster than C; the
+                goals of issue 12 are >= 0.77 and >= 1.0x FANN)
   w1_anomaly    the W1 fit with anomaly detection switched off explicitly vs
                 never switched on (must be 1.00), and switched on (its price)
 
@@ -311,6 +314,52 @@ def c_benchmarks():
     return results
 
 
+def python_small_benchmarks():
+    """What a Python user sees on the small workloads, one thread: W3's
+    one-sample model.predict and W2's model.fit(xor, epochs=50000,
+    batch_size=1, verbose=0); returns {(bench, metric): value}."""
+    import numpy as np
+    import nn
+    nn.set_num_threads(1)
+    results = {}
+    w1 = nn.Sequential([nn.layers.Dense(256, activation="relu", input_dim=784),
+                        nn.layers.Dense(128, activation="relu"), nn.layers.Dense(10, activation="softmax")])
+    one = np.sin(np.arange(784, dtype=np.float32) * 0.001).reshape(1, 784)
+    results[("w3_predict_latency", "microseconds")] = best_time(lambda: w1.predict(one), repeat=7) * 1e6
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+    y = np.array([[0], [1], [1], [0]], dtype=np.float32)
+    xor = nn.Sequential([nn.layers.Dense(8, activation="sigmoid", input_dim=2),
+                         nn.layers.Dense(1, activation="sigmoid")])
+    xor.compile(loss="mse", optimizer=nn.optimizers.SGD(learning_rate=0.5))
+    t = best_time(lambda: xor.fit(x, y, epochs=50000, batch_size=1, shuffle=False, verbose=0),
+                  repeat=3, min_time=0)
+    results[("w2_xor_online", "steps_per_s")] = 200000 / t
+    for (bench, metric), value in results.items():
+        emit(bench, "libnn-python", 1, metric, value)
+    return results
+
+
+def python_ratios(c, python, torch):
+    """The Python rows of issue 12's table: each against libnn from C, FANN
+    and PyTorch in this run."""
+    latency = python.get(("w3_predict_latency", "microseconds"))
+    if latency is not None:
+        reference = c.get(("w3_predict_latency", "libnn-c", 1, "microseconds"))
+        if reference is not None:
+            print(f"ratio=libnn-python/libnn-c bench=w3_predict_latency threads=1 "
+                  f"value={reference / latency:.3f}", flush=True)
+        if ("w3_predict_latency", "microseconds") in torch:
+            print(f"ratio=libnn-python/pytorch bench=w3_predict_latency threads=1 "
+                  f"value={torch[('w3_predict_latency', 'microseconds')] / latency:.3f}", flush=True)
+    steps = python.get(("w2_xor_online", "steps_per_s"))
+    if steps is not None:
+        for system in ("libnn-c", "fann"):
+            reference = c.get(("w2_xor_online", system, 1, "steps_per_s"))
+            if reference is not None:
+                print(f"ratio=libnn-python/{system} bench=w2_xor_online threads=1 "
+                      f"value={steps / reference:.3f}", flush=True)
+
+
 def small_network_ratios(c, torch):
     for threads in (1, 2):
         for bench, metric in (("w2_xor_online", "steps_per_s"), ("w3_predict_batch1024", "samples_per_s")):
@@ -361,6 +410,7 @@ def main():
     c = c_benchmarks()
     torch = torch_small_benchmarks()
     small_network_ratios(c, torch)
+    python_ratios(c, python_small_benchmarks(), torch)
 
 
 if __name__ == "__main__":
