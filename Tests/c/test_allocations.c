@@ -84,24 +84,27 @@ static size_t fit_allocations(nn_model *model, const float *x, const float *y, s
 
 static void training_steps_allocate_nothing(void **state) {
     (void)state;
-    const size_t rows = 200 * BATCH;
+    const size_t rows = 400 * BATCH;
     float *x = __libc_malloc(sizeof(float) * rows * IN), *y = __libc_malloc(sizeof(float) * rows);
     fill(x, y, rows);
     nn_model *model = make_model();
     /* warm-up: workspaces, optimizer state, the largest shuffling order */
-    fit_allocations(model, x, y, 200);
+    fit_allocations(model, x, y, 400);
     fit_allocations(model, x, y, 100);
     /* The model's history grows by one epoch per call, and its arrays
-     * reallocate now and then (capacity doubling): take the least of
-     * several interleaved calls of each length. */
-    size_t hundred = SIZE_MAX, two_hundred = SIZE_MAX;
+     * reallocate now and then (capacity doubling); and parts of a parallel
+     * product go to whichever thread claims them first, so a thread's
+     * workspace may grow in one call rather than another: take the least
+     * of several interleaved calls of each length, and allow that one
+     * growth. An allocation per step would add 300. */
+    size_t hundred = SIZE_MAX, four_hundred = SIZE_MAX;
     for (int i = 0; i < 4; i++) {
-        size_t a = fit_allocations(model, x, y, 100), b = fit_allocations(model, x, y, 200);
+        size_t a = fit_allocations(model, x, y, 100), b = fit_allocations(model, x, y, 400);
         if (a < hundred) hundred = a;
-        if (b < two_hundred) two_hundred = b;
+        if (b < four_hundred) four_hundred = b;
     }
-    print_message("allocations per fit call: %zu for 100 steps, %zu for 200 steps\n", hundred, two_hundred);
-    assert_int_equal(hundred, two_hundred);
+    print_message("allocations per fit call: %zu for 100 steps, %zu for 400 steps\n", hundred, four_hundred);
+    assert_true(four_hundred <= hundred + 1);
     assert_true(hundred < 100); /* per call, not per step */
     nn_model_free(model);
     __libc_free(x);

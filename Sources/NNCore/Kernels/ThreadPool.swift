@@ -12,10 +12,19 @@ import Darwin
 /// microseconds; a persistent pool with a bounded spin, then a sleep, hands
 /// work off in well under a microsecond).
 ///
-/// `run(parts:_:)` calls `body(0) … body(parts − 1)`, part 0 on the calling
-/// thread and the others on workers, and returns when all are done. Callers
-/// give each part a fixed, disjoint slice of the work, so results do not
-/// depend on how many threads run them.
+/// `run(parts:_:)` calls `body(0) … body(parts − 1)` on the calling thread
+/// and the workers, and returns when all are done. Callers give each part a
+/// fixed, disjoint slice of the work, so results do not depend on how many
+/// threads run them, nor on which thread runs which part.
+///
+/// Parts are handed out dynamically: each thread, the caller included,
+/// claims the next unclaimed part (one atomic compare-and-swap) until none
+/// is left. A worker that the OS has descheduled (another process, or
+/// numpy's BLAS threads spinning on the same cores) therefore delays
+/// nothing: the threads that run take its parts, and a job is done when its
+/// parts are, not when every worker has checked in. A worker that wakes up
+/// late finds the job's parts all claimed (or a newer job) and claims
+/// nothing.
 ///
 /// The pool is used by one caller at a time (the kernels of one model step);
 /// a call made while another is in progress — from a second thread, or from
@@ -37,18 +46,24 @@ public final class ThreadPool: @unchecked Sendable {
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     /// Jobs published so far; the current job's number.
     private nonisolated(unsafe) var generation = 0
-    /// Threads (caller included) that have not finished the current job.
-    private let pending = Atomic<Int>(0)
+    /// The claim word of the current job: its number (24 bits), its part
+    /// count (20 bits) and the next unclaimed part (20 bits). One word, so
+    /// that a claim (a compare-and-swap) succeeds only for a part of the job
+    /// the claimer was given, while that job is running.
+    private let claim = Atomic<UInt64>(0)
+    /// Parts of the current job that are done.
+    private let completed = Atomic<Int>(0)
     /// Whether a job is being run (the pool is busy).
     private let busy = Atomic<Bool>(false)
     /// Number of workers asleep on `wake`.
     private let sleepers = Atomic<Int>(0)
-    /// The job: parts, the threads sharing them, and body. Written by the
-    /// caller before it assigns the job; stable until every assigned thread
-    /// has finished it.
-    private nonisolated(unsafe) var parts = 0
-    private nonisolated(unsafe) var jobThreads = 1
+    /// The job's body. Written by the caller before it publishes the job;
+    /// read only by a thread that has claimed a part of it, so stable while
+    /// read (the job cannot end before that part does).
     private nonisolated(unsafe) var body: ((Int) -> Void)?
+    /// Part counts up to this fit the claim word; larger jobs run on the
+    /// caller alone.
+    static let maximumParts = (1 << 20) - 1
     /// One slot per worker: the number of the last job assigned to it.
     private nonisolated(unsafe) var slots: [WorkerSlot] = []
     private let active = Atomic<Int>(0)
@@ -95,30 +110,30 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// Calls body(0 ..< parts) in parallel; returns when every part is done.
     public func run(parts: Int, _ body: (Int) -> Void) {
-        guard parts > 1, active.load(ordering: .relaxed) > 0,
+        guard parts > 1, parts <= Self.maximumParts, active.load(ordering: .relaxed) > 0,
               busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             for p in 0..<max(parts, 0) { body(p) }
             return
         }
         withoutActuallyEscaping(body) { escapable in
             let threads = min(threadCount, parts)
-            self.parts = parts
-            self.jobThreads = threads
             self.body = escapable
             generation += 1
-            pending.store(threads, ordering: .relaxed)
+            let job = generation & Self.jobMask
+            completed.store(0, ordering: .relaxed)
+            claim.store(UInt64(job) << 40 | UInt64(parts) << 20, ordering: .releasing)
             // Sequentially consistent: with the worker's sleepers.add and
             // assigned.load, one side always sees the other (no lost wake-up).
-            for i in 0..<(threads - 1) { slots[i].assigned.store(generation, ordering: .sequentiallyConsistent) }
+            for i in 0..<(threads - 1) { slots[i].assigned.store(job, ordering: .sequentiallyConsistent) }
             if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
                 pthread_mutex_lock(lock)
                 pthread_cond_broadcast(wake)
                 pthread_mutex_unlock(lock)
             }
-            runParts(thread: 0)
+            runParts(job: job)
             var spins = 0
             let yieldEvery = oversubscribed ? 64 : Self.spinLimit
-            while pending.load(ordering: .acquiring) > 0 {
+            while completed.load(ordering: .acquiring) < parts {
                 spins += 1
                 if spins > Self.spinLimit || spins % yieldEvery == 0 { sched_yield() }
             }
@@ -127,19 +142,31 @@ public final class ThreadPool: @unchecked Sendable {
         busy.store(false, ordering: .releasing)
     }
 
-    /// Part p of the job goes to thread p mod jobThreads (a fixed
-    /// assignment). A thread drops its reference to the body before it
-    /// reports done, so none outlives the caller's closure.
-    private func runParts(thread: Int) {
-        let threads = jobThreads, n = parts
-        if let body {
-            var p = thread
-            while p < n {
-                body(p)
-                p += threads
+    /// Job numbers wrap at 2^24 in the claim word.
+    private static let jobMask = (1 << 24) - 1
+
+    /// Claims and runs parts of job `job` until none is left (or a newer
+    /// job has replaced it). Returns how many parts this thread ran.
+    @discardableResult
+    private func runParts(job: Int) -> Int {
+        var ran = 0
+        var word = claim.load(ordering: .acquiring)
+        while true {
+            let next = Int(word & 0xFFFFF), parts = Int(word >> 20 & 0xFFFFF)
+            guard Int(word >> 40) == job, next < parts else { return ran }
+            let (exchanged, current) = claim.compareExchange(expected: word, desired: word + 1,
+                                                             ordering: .acquiringAndReleasing)
+            guard exchanged else {
+                word = current
+                continue
             }
+            // Part `next` is ours: the job cannot end before it is done, so
+            // the body is the job's.
+            body!(next)
+            ran += 1
+            completed.add(1, ordering: .releasing)
+            word = claim.load(ordering: .acquiring)
         }
-        pending.subtract(1, ordering: .releasing)
     }
 
     /// A worker: waits for a job assigned to it, runs its parts, repeats.
@@ -170,7 +197,13 @@ public final class ThreadPool: @unchecked Sendable {
                 job = slot.assigned.load(ordering: .acquiring)
             }
             seen = job
-            runParts(thread: slot.index)
+            #if NN_TEST_HOOKS
+            if let delay = testHookWorkerDelay, delay.worker == slot.index {
+                var pause = timespec(tv_sec: 0, tv_nsec: delay.nanoseconds)
+                nanosleep(&pause, nil)
+            }
+            #endif
+            slot.partsRun += runParts(job: job)
         }
     }
 }
@@ -180,9 +213,14 @@ public final class ThreadPool: @unchecked Sendable {
 /// every thread it was assigned to, so a worker always reads the fields of
 /// the job it was given.
 private final class WorkerSlot {
-    unowned let pool: ThreadPool
+    /// Strong: workers run for the life of the process, so their pool does
+    /// too (a worker may first run after its creator has let the pool go,
+    /// since a job no longer waits for every worker).
+    let pool: ThreadPool
     let index: Int
     let assigned = Atomic<Int>(0)
+    /// Parts this worker has run (for tests: read while the pool is idle).
+    nonisolated(unsafe) var partsRun = 0
 
     init(pool: ThreadPool, index: Int) {
         self.pool = pool
@@ -195,6 +233,19 @@ private final class WorkerSlot {
         return nil
     }
 }
+
+extension ThreadPool {
+    /// Parts run by each worker so far (worker 1 first; the caller's are
+    /// not counted). For tests; read while no job runs.
+    public var partsRunByWorkers: [Int] { slots.map(\.partsRun) }
+}
+
+#if NN_TEST_HOOKS
+/// Test hook (debug builds only): worker `worker` (1-based) sleeps this long
+/// after it is given each job and before it claims a part, as a thread the
+/// OS has descheduled would; the others must take its parts.
+nonisolated(unsafe) public var testHookWorkerDelay: (worker: Int, nanoseconds: Int)? = nil
+#endif
 
 /// A monotonic clock in nanoseconds.
 @inline(__always)

@@ -1,0 +1,97 @@
+import XCTest
+@testable import NNCore
+
+/// Parts are handed out dynamically (issue 12, "threads that never lose"):
+/// a worker the OS deschedules delays nothing, and results stay bit-identical
+/// for any schedule. `testHookWorkerDelay` (debug builds) makes a worker
+/// sleep after it is given each job, before it claims a part, as a
+/// descheduled thread would.
+final class ThreadPoolDelayTests: XCTestCase {
+    override func tearDown() {
+        testHookWorkerDelay = nil
+        super.tearDown()
+    }
+
+    func testADelayedWorkerRunsNoPartTheOthersCanTake() {
+        let pool = ThreadPool(threads: 3)
+        // Warm up: every worker has run parts at least once.
+        for _ in 0..<50 { pool.run(parts: 12) { _ in } }
+        testHookWorkerDelay = (worker: 1, nanoseconds: 200_000_000)
+        let before = pool.partsRunByWorkers
+        let done = UnsafeMutablePointer<Int>.allocate(capacity: 12)
+        done.initialize(repeating: 0, count: 12)
+        defer { done.deallocate() }
+        pool.run(parts: 12) { p in done[p] += 1 }
+        // The job is done (run returned) while worker 1 still sleeps: the
+        // caller and worker 2 took its parts.
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: done, count: 12)), [Int](repeating: 1, count: 12))
+        XCTAssertEqual(pool.partsRunByWorkers[0], before[0], "the sleeping worker ran no part")
+        testHookWorkerDelay = nil
+        // Once awake it finds the job's parts all claimed, and later jobs
+        // still run every part exactly once.
+        usleep(300_000)
+        XCTAssertEqual(pool.partsRunByWorkers[0], before[0])
+        for job in 0..<200 {
+            let parts = 2 + job % 9
+            let counts = UnsafeMutablePointer<Int>.allocate(capacity: parts)
+            counts.initialize(repeating: 0, count: parts)
+            pool.run(parts: parts) { p in counts[p] += 1 }
+            for p in 0..<parts where counts[p] != 1 { XCTFail("job \(job): part \(p) ran \(counts[p]) times") }
+            counts.deallocate()
+        }
+    }
+
+    func testEveryPartOnceWithAWorkerDelayedAtRandom() {
+        // Short delays that land anywhere in the other threads' work.
+        let pool = ThreadPool(threads: 3)
+        for job in 0..<300 {
+            testHookWorkerDelay = (worker: 1 + job % 2, nanoseconds: (job * 7919) % 50_000)
+            let parts = 2 + job % 11
+            let counts = UnsafeMutablePointer<Int>.allocate(capacity: parts)
+            counts.initialize(repeating: 0, count: parts)
+            pool.run(parts: parts) { p in
+                counts[p] += 1
+                if p % 3 == 0 { usleep(10) }
+            }
+            for p in 0..<parts where counts[p] != 1 { XCTFail("job \(job): part \(p) ran \(counts[p]) times") }
+            counts.deallocate()
+        }
+    }
+
+    /// GEMM and a training run give the same bits with a delayed worker as
+    /// on one thread.
+    func testBitIdenticalWithADelayedWorker() throws {
+        let pool = ThreadPool.shared
+        let saved = pool.threadCount
+        defer { pool.setThreadCount(saved) }
+        let (m, n, k) = (128, 256, 784)
+        let a = uniformValues(m * k, -1, 1, seed: 5).map { Float($0) }
+        let b = uniformValues(k * n, -1, 1, seed: 6).map { Float($0) }
+        let A = Buffer<Float>(a), B = Buffer<Float>(b)
+        func product() -> [Float] {
+            let C = Buffer<Float>(repeating: 0.5, count: m * n)
+            ParallelGemm.gemm(false, false, m, n, k, 1, A.pointer, k, B.pointer, n, 1, C.pointer, n)
+            return C.array
+        }
+        func train() throws -> [[Float]] {
+            let model = try Sequential(inputDim: 16, seed: 3)
+            try model.add(Dense(256, activation: .relu))
+            try model.add(Dense(4, activation: .softmax))
+            try model.compile(loss: .categoricalCrossentropy, optimizer: .adam())
+            let x = try Tensor(shape: [512, 16], scalars: uniformValues(512 * 16, -1, 1, seed: 7).map { Float($0) })
+            let y = try Tensor(shape: [512, 4], scalars: (0..<512 * 4).map { Float($0 % 4 == ($0 / 4) % 4 ? 1 : 0) })
+            _ = try model.fit(x: x, y: y, options: FitOptions(epochs: 2, batchSize: 256))
+            return try (0..<model.weightSpecs.count).map { try model.weight($0) }
+        }
+        pool.setThreadCount(1)
+        let gemmOne = product(), trainOne = try train()
+        pool.setThreadCount(3)
+        testHookWorkerDelay = (worker: 1, nanoseconds: 2_000_000)
+        XCTAssertEqual(product(), gemmOne)
+        XCTAssertEqual(try train(), trainOne)
+        testHookWorkerDelay = (worker: 2, nanoseconds: 30_000)
+        XCTAssertEqual(product(), gemmOne)
+        XCTAssertEqual(try train(), trainOne)
+        keepAlive(A, B)
+    }
+}
