@@ -18,8 +18,21 @@ final class ModelHandle: @unchecked Sendable {  // one thread at a time, as nn.h
     private(set) var diagnosis: Diagnosis?
     private var diagnosisStrings: [String: UnsafeMutablePointer<CChar>] = [:]
 
-    /// The logs of the most recent nn_model_fit (nn_model_fit_logs).
-    var fitLogs = FitLogs()
+    /// Where the model's history stood when the most recent nn_model_fit
+    /// began; nn_model_fit_logs reads that fit's logs from the history
+    /// (nothing is recorded per epoch for it).
+    var fitStart: FitLogs.Start? {
+        didSet { fitLogsCache = nil }
+    }
+    private var fitLogsCache: FitLogs?
+
+    /// The logs of the most recent nn_model_fit (computed once per fit).
+    var fitLogs: FitLogs {
+        if let cached = fitLogsCache { return cached }
+        let logs = fitStart.map { FitLogs(since: $0, in: model.history) } ?? FitLogs()
+        fitLogsCache = logs
+        return logs
+    }
 
     init(_ model: Sequential) { self.model = model }
 
@@ -54,24 +67,40 @@ final class ModelHandle: @unchecked Sendable {  // one thread at a time, as nn.h
 }
 
 /// The per-epoch logs of one fit, one column per log name, every column as
-/// long as the number of epochs (NaN where an epoch did not log a name), so
-/// that a caller without a per-epoch callback reads each log in one call.
+/// long as the number of epochs (NaN before an epoch that first logged a
+/// name), so that a caller without a per-epoch callback reads each log in
+/// one call. Taken from the model's history: the epochs and the values each
+/// log gained since the fit began.
 struct FitLogs {
+    /// The history's size when a fit began.
+    struct Start {
+        let epochs: Int
+        let counts: [String: Int]
+
+        init(_ history: History) {
+            epochs = history.epochs.count
+            var counts: [String: Int] = [:]
+            for name in history.logNames { counts[name] = history[name]?.count ?? 0 }
+            self.counts = counts
+        }
+    }
+
     private(set) var epochs = 0
     private(set) var names: [String] = []
     private(set) var columns: [[Double]] = []
 
-    mutating func append(_ logs: EpochLogs) {
-        for (name, value) in zip(logs.names, logs.values) {
-            if let i = names.firstIndex(of: name) {
-                columns[i].append(value)
-            } else {
-                names.append(name)
-                columns.append([Double](repeating: .nan, count: epochs) + [value])
-            }
+    init() {}
+
+    init(since start: Start, in history: History) {
+        epochs = max(0, history.epochs.count - start.epochs)
+        guard epochs > 0 else { return }
+        for name in history.logNames {
+            let column = history[name] ?? []
+            let added = min(epochs, column.count - start.counts[name, default: 0])
+            guard added > 0 else { continue }
+            names.append(name)
+            columns.append([Double](repeating: .nan, count: epochs - added) + column.suffix(added))
         }
-        epochs += 1
-        for i in columns.indices where columns[i].count < epochs { columns[i].append(.nan) }
     }
 }
 

@@ -86,22 +86,21 @@ public func nn_model_fit(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ 
                 patience: try countArgument(e.patience, "early_stopping.patience"), mode: try MonitorMode(c: e.mode),
                 restoreBestWeights: try flagArgument(e.restore_best_weights, "early_stopping.restore_best_weights"))
         }
-        // Every epoch's logs are kept for nn_model_fit_logs; the caller's
-        // callback, if any, sees them too.
-        handle.fitLogs = FitLogs()
-        let callback = o.on_epoch_end, userData = o.user_data
-        fit.onEpochEnd = { epoch, logs in
-            handle.fitLogs.append(logs)
-            guard let callback else { return .continue }
-            // C strings for the names, valid during the call.
-            let names = logs.names.map { handle.cString($0) }
-            let stop = names.map { Optional($0) }.withUnsafeBufferPointer { namesBuffer in
-                logs.values.withUnsafeBufferPointer { valuesBuffer in
-                    callback(userData, epoch, logs.names.count, namesBuffer.baseAddress, valuesBuffer.baseAddress)
+        if let callback = o.on_epoch_end {
+            let userData = o.user_data
+            fit.onEpochEnd = { epoch, logs in
+                // C strings for the names, valid during the call.
+                let names = logs.names.map { handle.cString($0) }
+                let stop = names.map { Optional($0) }.withUnsafeBufferPointer { namesBuffer in
+                    logs.values.withUnsafeBufferPointer { valuesBuffer in
+                        callback(userData, epoch, logs.names.count, namesBuffer.baseAddress, valuesBuffer.baseAddress)
+                    }
                 }
+                return stop == 0 ? .continue : .stop
             }
-            return stop == 0 ? .continue : .stop
         }
+        // nn_model_fit_logs reads this fit's logs from the history later.
+        handle.fitStart = FitLogs.Start(handle.model.history)
         _ = try handle.model.fit(x: xv, y: yv, sampleWeights: o.sample_weights, validation: validation, options: fit)
     }
 }

@@ -288,9 +288,15 @@ extension FloatKernels {
     /// split and thread count.
     @inline(__always)
     static func byColumns(_ rows: Int, _ cols: Int, _ body: (Int, Int) -> Void) {
+        // The size first: a small block (a tiny network's every step) never
+        // touches the shared pool, whose lazy global costs a swift_once.
+        guard rows * cols >= parallelElements else {
+            body(0, cols)
+            return
+        }
         let pool = ThreadPool.shared
         let parts = min(pool.threadCount, cols / 16)
-        guard parts > 1, rows * cols >= parallelElements else {
+        guard parts > 1 else {
             body(0, cols)
             return
         }

@@ -40,6 +40,9 @@ public struct History: Sendable {
         Dictionary(uniqueKeysWithValues: zip(names, columns))
     }
 
+    /// The log names, in order of first appearance.
+    public var logNames: [String] { names }
+
     /// The values of one log name, or nil if no epoch logged it.
     public subscript(name: String) -> [Double]? {
         names.firstIndex(of: name).map { columns[$0] }

@@ -271,9 +271,15 @@ func pow(_ x: Double, _ n: Int) -> Double {
 /// element-wise for results not to.
 func parallelChunks(_ total: Int, _ body: (Int, Int) -> Void) {
     let minimum = 16_384
+    // The size first: a small block never touches the shared pool (a lazy
+    // global: a swift_once per call).
+    guard total >= 2 * minimum else {
+        body(0, total)
+        return
+    }
     let pool = ThreadPool.shared
     let threads = pool.threadCount
-    guard threads > 1, total >= 2 * minimum else {
+    guard threads > 1 else {
         body(0, total)
         return
     }
