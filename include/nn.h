@@ -489,7 +489,8 @@ NN_NODISCARD nn_status nn_schedule_options_init(nn_schedule_options *options, nn
  *  the epoch schedules compute theirs from learning_rate at the next epoch. While a schedule is set, fit logs the rate each epoch used under
  *  "learning_rate". Returns NN_ERROR_INVALID_ARGUMENT for values out of
  *  range (the message names them); a monitor that fit does not log is
- *  reported when fit starts. */
+ *  reported when fit starts. Set from an epoch callback during fit, it
+ *  takes effect at the next nn_model_fit (since 0.5). */
 NN_NODISCARD nn_status nn_model_set_lr_schedule(nn_model *model, const nn_schedule_options *options);
 
 /** The optimizer's current learning rate (after any schedule).
@@ -596,8 +597,9 @@ NN_NODISCARD nn_status nn_model_set_weight(nn_model *model, size_t index, const 
  *  (nn_model_predict, nn_model_evaluate, nn_model_get_weight,
  *  nn_model_set_weight, ...): training resumes from the weights the model
  *  holds when the callback returns. The callback must not free the model;
- *  a new loss, optimizer or metric set during fit takes effect at the next
- *  nn_model_fit. */
+ *  a new loss, optimizer, metric or learning-rate schedule set during fit
+ *  takes effect at the next nn_model_fit (a schedule since 0.5: before, it
+ *  applied from the next epoch). */
 typedef int (*nn_epoch_callback)(void *user_data, size_t epoch, size_t n_logs,
                                  const char *const *names, const double *values);
 
@@ -675,17 +677,17 @@ NN_NODISCARD nn_status nn_model_fit(nn_model *model, const float *x, const float
  *  caller needs no per-epoch callback to learn them (a binding that fills
  *  a History once at the end: one call per log instead of one per epoch):
  *  *epochs = the epochs it ran (after early stopping or a callback's stop,
- *  fewer than asked; after a failed fit, those it completed), *logs = the
- *  number of log names (those the callback receives, in order of first
- *  appearance). Both 0 before any fit. Since 0.5.
+ *  fewer than asked; after a fit that failed while training, those it
+ *  completed; after one refused before training, 0), *logs = the number of
+ *  log names (those the callback receives, in its order; every epoch of a
+ *  fit logs the same names). Both 0 before any fit. Since 0.5.
  *  Returns NN_ERROR_NULL_POINTER for a NULL argument. */
 NN_NODISCARD nn_status nn_model_fit_logs(const nn_model *model, size_t *epochs, size_t *logs);
 
 /** Log `index` (< *logs of nn_model_fit_logs) of the most recent fit: its
  *  name (*name; the string belongs to the model and lives as long as it)
- *  and its value at each epoch into values[0 .. epochs) (NaN for an epoch
- *  that did not log it); capacity must be >= epochs (values may be NULL
- *  when epochs is 0). Since 0.5.
+ *  and its value at each epoch into values[0 .. epochs); capacity must be
+ *  >= epochs (values may be NULL when epochs is 0). Since 0.5.
  *  Returns NN_ERROR_INVALID_ARGUMENT for an index out of range,
  *  NN_ERROR_SHAPE_MISMATCH for a capacity below epochs,
  *  NN_ERROR_NULL_POINTER for a NULL name or values. */

@@ -18,22 +18,6 @@ final class ModelHandle: @unchecked Sendable {  // one thread at a time, as nn.h
     private(set) var diagnosis: Diagnosis?
     private var diagnosisStrings: [String: UnsafeMutablePointer<CChar>] = [:]
 
-    /// Where the model's history stood when the most recent nn_model_fit
-    /// began; nn_model_fit_logs reads that fit's logs from the history
-    /// (nothing is recorded per epoch for it).
-    var fitStart: FitLogs.Start? {
-        didSet { fitLogsCache = nil }
-    }
-    private var fitLogsCache: FitLogs?
-
-    /// The logs of the most recent nn_model_fit (computed once per fit).
-    var fitLogs: FitLogs {
-        if let cached = fitLogsCache { return cached }
-        let logs = fitStart.map { FitLogs(since: $0, in: model.history) } ?? FitLogs()
-        fitLogsCache = logs
-        return logs
-    }
-
     init(_ model: Sequential) { self.model = model }
 
     deinit {
@@ -63,44 +47,6 @@ final class ModelHandle: @unchecked Sendable {  // one thread at a time, as nn.h
         let p = strdup(name)!
         cNames[name] = p
         return UnsafePointer(p)
-    }
-}
-
-/// The per-epoch logs of one fit, one column per log name, every column as
-/// long as the number of epochs (NaN before an epoch that first logged a
-/// name), so that a caller without a per-epoch callback reads each log in
-/// one call. Taken from the model's history: the epochs and the values each
-/// log gained since the fit began.
-struct FitLogs {
-    /// The history's size when a fit began.
-    struct Start {
-        let epochs: Int
-        let counts: [String: Int]
-
-        init(_ history: History) {
-            epochs = history.epochs.count
-            var counts: [String: Int] = [:]
-            for name in history.logNames { counts[name] = history[name]?.count ?? 0 }
-            self.counts = counts
-        }
-    }
-
-    private(set) var epochs = 0
-    private(set) var names: [String] = []
-    private(set) var columns: [[Double]] = []
-
-    init() {}
-
-    init(since start: Start, in history: History) {
-        epochs = max(0, history.epochs.count - start.epochs)
-        guard epochs > 0 else { return }
-        for name in history.logNames {
-            let column = history[name] ?? []
-            let added = min(epochs, column.count - start.counts[name, default: 0])
-            guard added > 0 else { continue }
-            names.append(name)
-            columns.append([Double](repeating: .nan, count: epochs - added) + column.suffix(added))
-        }
     }
 }
 

@@ -59,6 +59,8 @@ public func nn_model_fit(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ 
                          _ options: UnsafePointer<nn_fit_options>?) -> nn_status {
     guarded {
         let handle = try Handles.model(model)
+        // Whatever happens next, nn_model_fit_logs describes this call.
+        handle.model.forgetLastFit()
         let o = try readOptions(options, or: fitDefaults())
         let xv = try matrix(x, rows, x_cols, "x"), yv = try matrix(y, rows, y_cols, "y")
         guard o.epochs >= 0, o.epochs <= Int(Int32.max) else {
@@ -99,8 +101,6 @@ public func nn_model_fit(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ 
                 return stop == 0 ? .continue : .stop
             }
         }
-        // nn_model_fit_logs reads this fit's logs from the history later.
-        handle.fitStart = FitLogs.Start(handle.model.history)
         _ = try handle.model.fit(x: xv, y: yv, sampleWeights: o.sample_weights, validation: validation, options: fit)
     }
 }
@@ -111,8 +111,9 @@ public func nn_model_fit_logs(_ model: OpaquePointer?, _ epochs: UnsafeMutablePo
     guarded {
         let handle = try Handles.model(model)
         let epochsOut = try required(epochs, "epochs"), logsOut = try required(logs, "logs")
-        epochsOut.pointee = handle.fitLogs.epochs
-        logsOut.pointee = handle.fitLogs.names.count
+        let last = handle.model.lastFit
+        epochsOut.pointee = last.epochs.count
+        logsOut.pointee = last.logNames.count
     }
 }
 
@@ -121,17 +122,22 @@ public func nn_model_fit_log(_ model: OpaquePointer?, _ index: Int, _ name: Unsa
                              _ values: UnsafeMutablePointer<Double>?, _ capacity: Int) -> nn_status {
     guarded {
         let handle = try Handles.model(model)
-        let logs = handle.fitLogs
-        try checkIndex(index, logs.names.count, "log", "logs")
+        let last = handle.model.lastFit
+        let names = last.logNames, epochs = last.epochs.count
+        try checkIndex(index, names.count, "log", "logs of the last fit")
         let nameOut = try required(name, "name")
-        if logs.epochs > 0 {
+        if epochs > 0 {
             let out = try required(values, "values")
-            guard bufferCapacity(capacity) >= logs.epochs else {
-                throw APIError.shape("values holds \(capacity) numbers but the last fit ran \(logs.epochs) epochs")
+            guard bufferCapacity(capacity) >= epochs else {
+                throw APIError.shape("values holds \(capacity) numbers but the last fit ran \(epochs) epochs")
             }
-            for (e, v) in logs.columns[index].enumerated() { out[e] = v }
+            // Every epoch of one fit logs the same names (its schedule and
+            // metrics are fixed when it begins); NaN fills a shorter column
+            // all the same.
+            let column = last[names[index]] ?? []
+            for e in 0..<epochs { out[e] = e < column.count ? column[e] : .nan }
         }
-        nameOut.pointee = handle.cString(logs.names[index])
+        nameOut.pointee = handle.cString(names[index])
     }
 }
 

@@ -783,8 +783,73 @@ static void fit_logs_without_callback(void **state) {
     NN_ASSERT_OK(nn_model_fit_logs(watched, &epochs, &logs));
     assert_int_equal(epochs, 1);
     assert_int_equal(logs, 2);  /* loss, accuracy: no validation this time */
+    /* A fit refused before training leaves no logs of an older one. */
+    nn_fit_options zero = fit_options(3, 8, 1);
+    zero.batch_size = 0;
+    NN_ASSERT_ERROR(nn_model_fit(watched, x, y, CN, 2, 1, &zero), NN_ERROR_INVALID_ARGUMENT, "batch_size");
+    NN_ASSERT_OK(nn_model_fit_logs(watched, &epochs, &logs));
+    assert_int_equal(epochs, 0);
+    assert_int_equal(logs, 0);
     nn_model_free(watched);
     nn_model_free(silent);
+}
+
+/* A schedule set from the epoch callback applies from the next fit: the
+ * running fit keeps its own (and logs the same names every epoch), and a
+ * reduce-on-plateau installed mid-fit does not break the running plateau
+ * (it once trapped). */
+typedef struct { nn_model *model; size_t calls; int ok; } scheduler;
+static int install_schedules(void *user_data, size_t epoch, size_t n_logs, const char *const *names,
+                             const double *values) {
+    (void)names;
+    (void)values;
+    (void)n_logs;
+    scheduler *s = user_data;
+    nn_schedule_options o;
+    nn_status status;
+    if (epoch % 2 == 0) {
+        status = nn_schedule_options_init(&o, NN_SCHEDULE_REDUCE_ON_PLATEAU);
+        o.monitor = "loss";
+        if (status == NN_OK) status = nn_model_set_lr_schedule(s->model, &o);
+    } else {
+        status = nn_model_set_lr_schedule(s->model, NULL);
+    }
+    s->ok = s->ok && status == NN_OK;
+    s->calls++;
+    return 0;
+}
+
+static void schedule_set_during_fit_applies_next_fit(void **state) {
+    (void)state;
+    float x[CN * 2], y[CN];
+    classification_data(x, y, 11);
+    nn_model *model = classifier(12, 0);
+    nn_schedule_options plateau;
+    NN_ASSERT_OK(nn_schedule_options_init(&plateau, NN_SCHEDULE_REDUCE_ON_PLATEAU));
+    plateau.monitor = "loss";
+    NN_ASSERT_OK(nn_model_set_lr_schedule(model, &plateau));
+    scheduler s = {model, 0, 1};
+    nn_fit_options o = fit_options(4, 8, 1);
+    o.on_epoch_end = install_schedules;
+    o.user_data = &s;
+    NN_ASSERT_OK(nn_model_fit(model, x, y, CN, 2, 1, &o));
+    assert_int_equal(s.calls, 4);
+    assert_true(s.ok);
+    size_t epochs = 0, logs = 0;
+    NN_ASSERT_OK(nn_model_fit_logs(model, &epochs, &logs));
+    assert_int_equal(epochs, 4);
+    assert_int_equal(logs, 2);  /* loss, learning_rate: every epoch */
+    const char *name = NULL;
+    double rates[4];
+    NN_ASSERT_OK(nn_model_fit_log(model, 1, &name, rates, 4));
+    assert_string_equal(name, "learning_rate");
+    for (size_t e = 0; e < 4; e++) assert_true(isfinite(rates[e]) && rates[e] > 0);
+    /* The last callback (epoch 3) removed the schedule: the next fit logs no rate. */
+    nn_fit_options plain = fit_options(1, 8, 1);
+    NN_ASSERT_OK(nn_model_fit(model, x, y, CN, 2, 1, &plain));
+    NN_ASSERT_OK(nn_model_fit_logs(model, &epochs, &logs));
+    assert_int_equal(logs, 1);
+    nn_model_free(model);
 }
 
 /* The callback may call back into libnn on another model (it runs on the
@@ -881,6 +946,7 @@ static void callback_may_replace_weights(void **state) {
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(fit_options_defaults),
     cmocka_unit_test(fit_logs_without_callback),
+    cmocka_unit_test(schedule_set_during_fit_applies_next_fit),
     cmocka_unit_test(fit_requires_layers_loss_and_optimizer),
     cmocka_unit_test(fit_rejects_loss_that_does_not_fit),
     cmocka_unit_test(fit_rejects_bad_shapes),

@@ -36,6 +36,10 @@ struct FitPlan {
     let bx: Buffer<Float>, by: Buffer<Float>, bw: Buffer<Float>
     /// "loss" and each metric's name.
     let epochNames: [String]
+    /// The learning-rate schedule of this call, fixed when it begins (one
+    /// set from an epoch callback applies from the next fit on, as a new
+    /// loss, optimizer or metric does), so every epoch logs the same names.
+    let schedule: LearningRateSchedule?
     let trainable: [(offset: Int, spec: WeightSpec)]
     let regularized: Bool, clipping: Bool
     /// Debugging aids: anomaly detection, and statistics every this many batches (0: off).
@@ -50,7 +54,6 @@ struct FitState {
     var order: [Int]
     /// One array reused for every epoch's values (no allocation per epoch).
     var epochValues: [Double] = []
-    var thisCall = History()
     var stopper: ImprovementTracker?
     var best: (parameters: [Float], state: [Float])?
     var collector: LayerStatisticsCollector?
@@ -62,6 +65,7 @@ extension Sequential {
     package func fit(x: MatrixView<Float>, y: MatrixView<Float>, sampleWeights: UnsafePointer<Float>?,
                      validation: (MatrixView<Float>, MatrixView<Float>)?,
                      options: FitOptions) throws -> History {
+        lastFit = History()
         let prepared = try prepareFit(x: x, y: y, sampleWeights: sampleWeights, validation: validation,
                                       options: options)
         let plan = prepared.plan
@@ -77,7 +81,7 @@ extension Sequential {
                             accumulators: accumulators, learningRate: learningRate) == .stop { break }
         }
         if let best = state.best { restore(best) }
-        return state.thisCall
+        return lastFit
     }
 
     /// Checks the arguments, in a fixed order (the first failure names the
@@ -105,6 +109,7 @@ extension Sequential {
             weights: weights, n: n, batch: batch, outputs: outputDim, fused: fused, logits: fused || loss.fromLogits,
             bx: Buffer<Float>(count: batch * x.cols), by: Buffer<Float>(count: batch * y.cols),
             bw: Buffer<Float>(count: weights == nil ? 0 : batch), epochNames: epochNames,
+            schedule: learningRateSchedule,
             trainable: network.weightArrays.filter(\.spec.trainable), regularized: mayRegularize,
             clipping: optimizer.options.clipValue != nil || optimizer.options.clipNorm != nil
                 || optimizer.options.globalClipNorm != nil,
@@ -197,7 +202,7 @@ extension Sequential {
     /// metrics' accumulators and the learning rate the epoch trained with.
     private func trainEpoch(_ plan: FitPlan, _ state: inout FitState, epoch: Int, number: Int) throws
         -> (lossSum: Double, accumulators: [any MetricAccumulator], learningRate: Double) {
-        if let schedule = learningRateSchedule,
+        if let schedule = plan.schedule,
            let lr = schedule.learningRate(initial: plan.optimizer.options.learningRate, epoch: number) {
             plan.optimizer.learningRate = lr
         }
@@ -313,21 +318,24 @@ extension Sequential {
             logs.names += plan.epochNames.map { "val_" + $0 }
             logs.values += try evaluateChecked(x: vx, y: vy, loss: plan.loss, weights: plan.heldWeights)
         }
-        if learningRateSchedule != nil {
+        if plan.schedule != nil {
             logs.names.append("learning_rate")
             logs.values.append(learningRate)
         }
         history.append(epoch: epochNumber, logs)
-        state.thisCall.append(epoch: epochNumber, logs)
+        lastFit.append(epoch: epochNumber, logs)
         if state.collector != nil {
             let statistics = EpochLayerStatistics(epoch: epochNumber, layers: state.collector!.finish(self))
             history.append(statistics)
-            state.thisCall.append(statistics)
+            lastFit.append(statistics)
             state.collector!.reset(self)
         }
         var stop = false
         if let callback = plan.options.onEpochEnd, callback(epoch, logs) == .stop { stop = true }
-        if case .reduceOnPlateau(let p) = learningRateSchedule, let value = logs[p.monitor] {
+        if case .reduceOnPlateau(let p) = plan.schedule, let value = logs[p.monitor] {
+            // (a schedule set from the callback above dropped the plateau's
+            // state: start it again rather than trap)
+            if plateau == nil { plateau = PlateauState(p) }
             plan.optimizer.learningRate = plateau!.step(p, value: value, learningRate: plan.optimizer.learningRate)
         }
         if let stopping = plan.options.earlyStopping, let value = logs[stopping.monitor] {

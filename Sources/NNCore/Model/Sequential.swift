@@ -31,6 +31,13 @@ public final class Sequential {
     public private(set) var learningRateSchedule: LearningRateSchedule?
     /// Per-epoch logs of every `fit` so far, appended epoch by epoch.
     public internal(set) var history = History()
+    /// The logs of the most recent `fit` call alone, appended epoch by epoch
+    /// (after a failed call, the epochs it completed); what that call returns.
+    public internal(set) var lastFit = History()
+
+    /// Empties `lastFit`, for a caller whose own checks refuse a fit before
+    /// `fit` runs (nn_model_fit), so that it never shows an older call's logs.
+    public func forgetLastFit() { lastFit = History() }
 
     let network: Network<Float>
     var rng: RandomGenerator

@@ -123,3 +123,14 @@ def test_failed_fit_keeps_the_epochs_before_the_failure():
     assert 0 < len(quiet.epoch) < 200
     assert quiet.history == watched.history
     assert all(np.isfinite(quiet.history["loss"]))
+
+
+def test_refused_fit_shows_no_older_logs():
+    """A fit libnn refuses before training (batch_size 0) leaves an empty
+    History, not the previous fit's epochs."""
+    x, y = data()
+    model = mlp()
+    model.fit(x, y, epochs=3, verbose=0)
+    with pytest.raises(nn.InvalidArgumentError, match="batch_size"):
+        model.fit(x, y, epochs=3, batch_size=0, verbose=0)
+    assert model.history.epoch == [] and model.history.history == {}
