@@ -100,15 +100,24 @@ class Optimizer:
         self._fill(options)
         return options
 
+    #: (argument, field) for each hyper-parameter beyond the learning rate
+    #: and clipping: the attribute and __init__ argument, and its name in
+    #: nn_optimizer_options and in libnn's model configuration (the same).
+    _parameters = ()
+
     def _fill(self, options):
-        raise NotImplementedError
+        """The hyper-parameters into nn_optimizer_options (flags as 0/1)."""
+        for argument, field in self._parameters:
+            value = getattr(self, argument)
+            setattr(options, field, int(value) if isinstance(value, bool) else value)
 
     @classmethod
     def _from_libnn(cls, fields, learning_rate, **clipping):
         """The optimizer libnn's model configuration describes (the
         "optimizer" object of nn_model_config, read by nn.load_model);
         `fields[name]` is one of its values."""
-        raise NotImplementedError
+        arguments = {argument: fields[field] for argument, field in cls._parameters}
+        return cls(learning_rate, **arguments, **clipping)
 
     def _check(self):
         """Let libnn check every hyper-parameter now."""
@@ -137,6 +146,8 @@ class SGD(Optimizer):
     """
 
     kind = _lib.NN_OPTIMIZER_SGD
+    _parameters = (("momentum", "momentum"), ("dampening", "dampening"), ("nesterov", "nesterov"),
+                   ("weight_decay", "weight_decay"))
 
     def __init__(self, learning_rate=0.01, momentum=0.0, dampening=0.0, nesterov=False,
                  weight_decay=0.0, clipvalue=None, clipnorm=None, global_clipnorm=None):
@@ -146,17 +157,6 @@ class SGD(Optimizer):
         self.nesterov = _flag(nesterov, "nesterov")
         self.weight_decay = _number(weight_decay, "weight_decay")
         self._check()
-
-    def _fill(self, options):
-        options.momentum = self.momentum
-        options.dampening = self.dampening
-        options.nesterov = 1 if self.nesterov else 0
-        options.weight_decay = self.weight_decay
-
-    @classmethod
-    def _from_libnn(cls, fields, learning_rate, **clipping):
-        return cls(learning_rate, momentum=fields["momentum"], dampening=fields["dampening"],
-                   nesterov=bool(fields["nesterov"]), weight_decay=fields["weight_decay"], **clipping)
 
 
 class Adam(Optimizer):
@@ -172,6 +172,8 @@ class Adam(Optimizer):
     """
 
     kind = _lib.NN_OPTIMIZER_ADAM
+    _parameters = (("beta_1", "beta1"), ("beta_2", "beta2"), ("epsilon", "epsilon"),
+                   ("weight_decay", "weight_decay"), ("amsgrad", "amsgrad"))
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  weight_decay=0.0, amsgrad=False, clipvalue=None, clipnorm=None,
@@ -183,19 +185,6 @@ class Adam(Optimizer):
         self.weight_decay = _number(weight_decay, "weight_decay")
         self.amsgrad = _flag(amsgrad, "amsgrad")
         self._check()
-
-    def _fill(self, options):
-        options.beta1 = self.beta_1
-        options.beta2 = self.beta_2
-        options.epsilon = self.epsilon
-        options.weight_decay = self.weight_decay
-        options.amsgrad = 1 if self.amsgrad else 0
-
-    @classmethod
-    def _from_libnn(cls, fields, learning_rate, **clipping):
-        return cls(learning_rate, beta_1=fields["beta1"], beta_2=fields["beta2"],
-                   epsilon=fields["epsilon"], weight_decay=fields["weight_decay"],
-                   amsgrad=bool(fields["amsgrad"]), **clipping)
 
 
 class AdamW(Adam):
@@ -231,6 +220,8 @@ class RMSprop(Optimizer):
     """
 
     kind = _lib.NN_OPTIMIZER_RMSPROP
+    _parameters = (("rho", "alpha"), ("momentum", "momentum"), ("epsilon", "epsilon"),
+                   ("centered", "centered"), ("weight_decay", "weight_decay"))
 
     def __init__(self, learning_rate=0.01, rho=0.99, momentum=0.0, epsilon=1e-8,
                  centered=False, weight_decay=0.0, clipvalue=None, clipnorm=None,
@@ -256,19 +247,6 @@ class RMSprop(Optimizer):
         """PyTorch's name for rho."""
         return self.rho
 
-    def _fill(self, options):
-        options.alpha = self.rho
-        options.momentum = self.momentum
-        options.epsilon = self.epsilon
-        options.centered = 1 if self.centered else 0
-        options.weight_decay = self.weight_decay
-
-    @classmethod
-    def _from_libnn(cls, fields, learning_rate, **clipping):
-        return cls(learning_rate, rho=fields["alpha"], momentum=fields["momentum"],
-                   epsilon=fields["epsilon"], centered=bool(fields["centered"]),
-                   weight_decay=fields["weight_decay"], **clipping)
-
 
 class Adagrad(Optimizer):
     """Adagrad, torch.optim.Adagrad's rule.
@@ -283,6 +261,8 @@ class Adagrad(Optimizer):
     """
 
     kind = _lib.NN_OPTIMIZER_ADAGRAD
+    _parameters = (("lr_decay", "lr_decay"), ("initial_accumulator_value", "initial_accumulator_value"),
+                   ("epsilon", "epsilon"), ("weight_decay", "weight_decay"))
 
     def __init__(self, learning_rate=0.01, lr_decay=0.0, initial_accumulator_value=0.0,
                  epsilon=1e-10, weight_decay=0.0, clipvalue=None, clipnorm=None,
@@ -294,18 +274,6 @@ class Adagrad(Optimizer):
         self.epsilon = _number(epsilon, "epsilon")
         self.weight_decay = _number(weight_decay, "weight_decay")
         self._check()
-
-    def _fill(self, options):
-        options.lr_decay = self.lr_decay
-        options.initial_accumulator_value = self.initial_accumulator_value
-        options.epsilon = self.epsilon
-        options.weight_decay = self.weight_decay
-
-    @classmethod
-    def _from_libnn(cls, fields, learning_rate, **clipping):
-        return cls(learning_rate, lr_decay=fields["lr_decay"],
-                   initial_accumulator_value=fields["initial_accumulator_value"],
-                   epsilon=fields["epsilon"], weight_decay=fields["weight_decay"], **clipping)
 
 
 class Rprop(Optimizer):
@@ -355,6 +323,8 @@ class Adamax(Optimizer):
     """
 
     kind = _lib.NN_OPTIMIZER_ADAMAX
+    _parameters = (("beta_1", "beta1"), ("beta_2", "beta2"), ("epsilon", "epsilon"),
+                   ("weight_decay", "weight_decay"))
 
     def __init__(self, learning_rate=0.002, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  weight_decay=0.0, clipvalue=None, clipnorm=None, global_clipnorm=None):
@@ -364,18 +334,6 @@ class Adamax(Optimizer):
         self.epsilon = _number(epsilon, "epsilon")
         self.weight_decay = _number(weight_decay, "weight_decay")
         self._check()
-
-    def _fill(self, options):
-        options.beta1 = self.beta_1
-        options.beta2 = self.beta_2
-        options.epsilon = self.epsilon
-        options.weight_decay = self.weight_decay
-
-    @classmethod
-    def _from_libnn(cls, fields, learning_rate, **clipping):
-        return cls(learning_rate, beta_1=fields["beta1"], beta_2=fields["beta2"],
-                   epsilon=fields["epsilon"], weight_decay=fields["weight_decay"], **clipping)
-
 
 #: name -> class; the names are libnn's (nn_enum_name).
 _BY_NAME = _names.name_classes(_lib.NN_ENUM_OPTIMIZER,
