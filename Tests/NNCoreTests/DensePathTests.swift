@@ -6,9 +6,11 @@ import XCTest
 /// bits of the general path, which goes through the kernel table and each
 /// layer's operation.
 final class DensePathTests: XCTestCase {
-    func model(seed: UInt64, activations: [Activation], loss: Loss) throws -> Sequential {
+    func model(seed: UInt64, activations: [Activation], loss: Loss, widths: [Int]? = nil) throws -> Sequential {
         let m = try Sequential(inputDim: 3, seed: seed)
-        for (i, f) in activations.enumerated() { try m.add(Dense(i == activations.count - 1 ? 2 : 6, activation: f)) }
+        for (i, f) in activations.enumerated() {
+            try m.add(Dense(widths?[i] ?? (i == activations.count - 1 ? 2 : 6), activation: f))
+        }
         try m.compile(loss: loss, optimizer: .adam(learningRate: 0.05), metrics: [.accuracy])
         return m
     }
@@ -41,6 +43,41 @@ final class DensePathTests: XCTestCase {
                 XCTAssertEqual(try fast.weight(i), try general.weight(i), "\(activations): weight \(i)")
             }
             XCTAssertEqual(try fast.predict(x), try general.predict(x))
+        }
+    }
+
+    /// One row at a time takes the fused row kernels (`denseRowForward`,
+    /// `denseRowBackward`): widths that cover their vector part, their rest
+    /// and the one-unit output, for each activation they fuse and one they
+    /// leave to the general step.
+    func testFusedRowKernelsMatchTheGeneralPathBitForBit() throws {
+        let x = try Tensor(shape: [6, 3], scalars: (0..<18).map { Float(($0 * 5) % 13) / 6 - 1 })
+        let y = try Tensor(shape: [6, 1], scalars: (0..<6).map { Float($0 % 2) })
+        let cases: [([Activation], [Int])] = [
+            ([.sigmoid, .sigmoid], [8, 1]),
+            ([.relu, .tanh, .sigmoid], [11, 17, 1]),
+            ([.tanh, .relu, .linear], [3, 19, 1]),
+            ([.sigmoid, .elu(alpha: 1), .sigmoid], [16, 5, 1]),
+        ]
+        for (activations, widths) in cases {
+            let fast = try model(seed: 7, activations: activations, loss: .meanSquaredError, widths: widths)
+            let general = try model(seed: 7, activations: activations, loss: .meanSquaredError, widths: widths)
+            let table = KernelTable<Float>.production
+            let gemm = table.gemm
+            table.gemm = gemm
+            general.network.kernels = table
+            try fast.compile(loss: .meanSquaredError, optimizer: .sgd(learningRate: 0.3))
+            try general.compile(loss: .meanSquaredError, optimizer: .sgd(learningRate: 0.3))
+            let options = FitOptions(epochs: 20, batchSize: 1, shuffle: true, seed: 3)
+            let a = try fast.fit(x: x, y: y, options: options), b = try general.fit(x: x, y: y, options: options)
+            XCTAssertEqual(a.values, b.values, "\(activations) \(widths): logs")
+            for i in 0..<fast.weightShapes.count {
+                XCTAssertEqual(try fast.weight(i), try general.weight(i), "\(activations) \(widths): weight \(i)")
+            }
+            for r in 0..<6 {
+                let row = try Tensor(shape: [1, 3], scalars: Array(x.scalars[(r * 3)..<(r * 3 + 3)]))
+                XCTAssertEqual(try fast.predict(row), try general.predict(row))
+            }
         }
     }
 }

@@ -120,19 +120,23 @@ public enum FloatKernels {
         while j < n { y[j] += s * x[j]; j += 1 }
     }
 
-    /// Σ x[i] · y[i], in a fixed order (8 partial sums, then the tail).
+    /// Σ x[i] · y[i], in a fixed order (8 partial sums, then the tail; below
+    /// 8 terms, +0 then the tail, as the sum of 8 zero partial sums is +0).
     @inline(__always)
     static func dot(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
-        var acc = SIMD8<Float>(repeating: 0)
+        var s: Float = 0
         var j = 0
-        let xr = UnsafeRawPointer(x), yr = UnsafeRawPointer(y)
-        while j + 8 <= n {
-            let off = j * MemoryLayout<Float>.stride
-            acc += xr.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-                * yr.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-            j += 8
+        if n >= 8 {
+            var acc = SIMD8<Float>(repeating: 0)
+            let xr = UnsafeRawPointer(x), yr = UnsafeRawPointer(y)
+            while j + 8 <= n {
+                let off = j * MemoryLayout<Float>.stride
+                acc += xr.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
+                    * yr.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
+                j += 8
+            }
+            s = acc.sum()
         }
-        var s = acc.sum()
         while j < n { s += x[j] * y[j]; j += 1 }
         return s
     }

@@ -40,11 +40,17 @@ struct FitPlan {
     /// set from an epoch callback applies from the next fit on, as a new
     /// loss, optimizer or metric does), so every epoch logs the same names.
     let schedule: LearningRateSchedule?
+    /// schedule != nil (tested without copying the schedule).
+    let scheduled: Bool
     let trainable: [(offset: Int, spec: WeightSpec)]
     let regularized: Bool, clipping: Bool
     /// Debugging aids: anomaly detection, and statistics every this many batches (0: off).
     let anomaly: Bool, watch: AnomalyWatch
     let statisticsEvery: Int
+    /// Whether the end of an epoch has more to do than log: a callback,
+    /// reduce-on-plateau or early stopping (a tiny network's epoch is a few
+    /// steps, so the common case tests one flag).
+    let epochHooks: Bool
 }
 
 /// What changes from epoch to epoch of a `fit` call.
@@ -52,7 +58,8 @@ struct FitState {
     /// This call's own shuffling generator (nil: the model's), and the row order.
     var shuffler: RandomGenerator?
     var order: [Int]
-    /// One array reused for every epoch's values (no allocation per epoch).
+    /// One array reused for every epoch's training values, "loss" then each
+    /// metric (no allocation per epoch).
     var epochValues: [Double] = []
     var stopper: ImprovementTracker?
     var best: (parameters: [Float], state: [Float])?
@@ -102,18 +109,19 @@ extension Sequential {
         try checkWorkspace(rows: batch, what: "batch_size \(batch)")
         let fused = loss.fusesActivation(layers.last!.activation)
         var state = FitState(shuffler: options.seed.map { RandomGenerator(seed: $0) }, order: Array(0..<n))
-        state.epochValues.reserveCapacity(epochNames.count)
+        state.epochValues = Array(repeating: 0, count: epochNames.count)
         network.reserve(rows: batch)
         let plan = FitPlan(
             loss: loss, optimizer: optimizer, options: options, train: train, held: held, heldWeights: heldWeights,
             weights: weights, n: n, batch: batch, outputs: outputDim, fused: fused, logits: fused || loss.fromLogits,
             bx: Buffer<Float>(count: batch * x.cols), by: Buffer<Float>(count: batch * y.cols),
             bw: Buffer<Float>(count: weights == nil ? 0 : batch), epochNames: epochNames,
-            schedule: learningRateSchedule,
+            schedule: learningRateSchedule, scheduled: learningRateSchedule != nil,
             trainable: network.weightArrays.filter(\.spec.trainable), regularized: mayRegularize,
             clipping: optimizer.options.clipValue != nil || optimizer.options.clipNorm != nil
                 || optimizer.options.globalClipNorm != nil,
-            anomaly: anomalyDetection, watch: AnomalyWatch(), statisticsEvery: layerStatisticsEvery)
+            anomaly: anomalyDetection, watch: AnomalyWatch(), statisticsEvery: layerStatisticsEvery,
+            epochHooks: options.onEpochEnd != nil || options.earlyStopping != nil || learningRateSchedule?.isPlateau == true)
         if options.epochs > 0 { markTrained() }
         state.stopper = options.earlyStopping.map {
             ImprovementTracker(monitor: $0.monitor, mode: $0.mode, minDelta: $0.minDelta)
@@ -202,7 +210,7 @@ extension Sequential {
     /// metrics' accumulators and the learning rate the epoch trained with.
     private func trainEpoch(_ plan: FitPlan, _ state: inout FitState, epoch: Int, number: Int) throws
         -> (lossSum: Double, accumulators: [any MetricAccumulator], learningRate: Double) {
-        if let schedule = plan.schedule,
+        if plan.scheduled, let schedule = plan.schedule,
            let lr = schedule.learningRate(initial: plan.optimizer.options.learningRate, epoch: number) {
             plan.optimizer.learningRate = lr
         }
@@ -214,7 +222,7 @@ extension Sequential {
             for i in 0..<plan.n { state.order[i] = i }
             if state.shuffler != nil { state.shuffler!.shuffle(&state.order) } else { rng.shuffle(&state.order) }
         }
-        var accumulators = metrics.map {
+        var accumulators: [any MetricAccumulator] = metrics.isEmpty ? [] : metrics.map {
             $0.makeAccumulator(loss: plan.loss, outputs: plan.outputs, outputsAreLogits: plan.logits)
         }
         var lossSum = 0.0
@@ -310,26 +318,26 @@ extension Sequential {
     private func endEpoch(_ plan: FitPlan, _ state: inout FitState, epoch: Int, number epochNumber: Int,
                           lossSum: Double, accumulators: [any MetricAccumulator],
                           learningRate: Double) throws -> TrainingControl {
-        state.epochValues.removeAll(keepingCapacity: true)
-        state.epochValues.append(lossSum / Double(plan.n))
-        for accumulator in accumulators { state.epochValues.append(accumulator.result) }
+        state.epochValues[0] = lossSum / Double(plan.n)
+        for (i, accumulator) in accumulators.enumerated() { state.epochValues[i + 1] = accumulator.result }
         var logs = EpochLogs(names: plan.epochNames, values: state.epochValues)
         if let (vx, vy) = plan.held {
             logs.names += plan.epochNames.map { "val_" + $0 }
             logs.values += try evaluateChecked(x: vx, y: vy, loss: plan.loss, weights: plan.heldWeights)
         }
-        if plan.schedule != nil {
+        if plan.scheduled {
             logs.names.append("learning_rate")
             logs.values.append(learningRate)
         }
         history.append(epoch: epochNumber, logs)
         lastFit.append(epoch: epochNumber, logs)
-        if state.collector != nil {
+        if plan.statisticsEvery > 0 {
             let statistics = EpochLayerStatistics(epoch: epochNumber, layers: state.collector!.finish(self))
             history.append(statistics)
             lastFit.append(statistics)
             state.collector!.reset(self)
         }
+        guard plan.epochHooks else { return .continue }
         var stop = false
         if let callback = plan.options.onEpochEnd, callback(epoch, logs) == .stop { stop = true }
         if case .reduceOnPlateau(let p) = plan.schedule, let value = logs[p.monitor] {

@@ -270,7 +270,8 @@ extension Network {
     /// the production GEMM would run its plain loops anyway — so the path
     /// calls the very same kernels (the same bits) directly, without the
     /// per-layer dynamic dispatch and reference counting that dominate a tiny
-    /// network's step (an XOR network trains one sample at a time).
+    /// network's step (an XOR network trains one sample at a time). One row
+    /// takes the fused row kernels (`denseRowForward`, the same bits again).
     @inline(__always)
     private func denseSteps(rows: Int) -> UnsafeMutableBufferPointer<ResolvedDenseStep>? {
         guard !resolvedPlan.isEmpty, rows <= capacity, rows * largestDenseProduct <= ParallelGemm.tinyLimit,
@@ -292,8 +293,12 @@ extension Network {
         let last = plan.count - 1
         for i in 0...last {
             let resolved = plan[i]
-            denseStep(resolved, last: i == last).forward(ProductionKernels(), x: input, z: resolved.output,
-                                                         y: resolved.output, rows: rows, params: resolved.kernel)
+            let step = denseStep(resolved, last: i == last)
+            if rows != 1 || !FloatKernels.denseRowForward(step.activation, input, inputs: step.inputs, units: step.units,
+                                                          resolved.kernel, resolved.output) {
+                step.forward(ProductionKernels(), x: input, z: resolved.output, y: resolved.output, rows: rows,
+                             params: resolved.kernel)
+            }
             input = UnsafePointer(resolved.output)
         }
         return UnsafeMutableRawPointer(plan[last].output).assumingMemoryBound(to: T.self)
@@ -310,9 +315,12 @@ extension Network {
             let input = i == 0 ? UnsafeRawPointer(x).assumingMemoryBound(to: Float.self) : UnsafePointer(plan[i - 1].output)
             let y = UnsafePointer(resolved.output)
             // The dense path's activations need no pre-activation: z is y.
-            denseStep(resolved, last: i == last).backward(ProductionKernels(), x: input, z: y, y: y, dy: dy,
-                                                          dx: i > 0 ? spare : nil, rows: rows,
-                                                          params: resolved.kernel, grads: resolved.kernelGradient)
+            let step = denseStep(resolved, last: i == last), dx = i > 0 ? spare : nil
+            if rows != 1 || !FloatKernels.denseRowBackward(step.activation, input, inputs: step.inputs, units: step.units,
+                                                           resolved.kernel, y, dy, dx, resolved.kernelGradient) {
+                step.backward(ProductionKernels(), x: input, z: y, y: y, dy: dy, dx: dx, rows: rows,
+                              params: resolved.kernel, grads: resolved.kernelGradient)
+            }
             if i > 0 {
                 dy = spare
                 spare = spare == a ? b : a

@@ -13,6 +13,12 @@ public enum LearningRateSchedule: Equatable, Sendable {
     case cosine(tMax: Int, etaMin: Double)
     case reduceOnPlateau(ReduceOnPlateau)
 
+    /// Whether this is `reduceOnPlateau` (which acts at the end of an epoch).
+    var isPlateau: Bool {
+        if case .reduceOnPlateau = self { return true }
+        return false
+    }
+
     public struct ReduceOnPlateau: Equatable, Sendable {
         public var monitor: String
         public var factor: Double
