@@ -254,6 +254,26 @@ final class SequentialTests: XCTestCase {
                       try model.fit(x: try Tensor([[0, 1]]), y: try Tensor([[.nan]])))
     }
 
+    /// The input check's vector scan (`MatrixView.allFinite`) finds NaN and
+    /// ±∞ in every position, in its 16-lane part and its tail, and passes
+    /// -0, the largest finite values and subnormals; the error then names the
+    /// first offending element.
+    func testNonFiniteInputFoundInEveryPosition() throws {
+        let model = try Sequential(inputDim: 37)
+        try model.add(Dense(1))
+        let fine: [Float] = (0..<37).map { i in
+            [Float(-0.0), .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .leastNonzeroMagnitude][i % 4] }
+        XCTAssertNoThrow(try model.predict(try Tensor(shape: [1, 37], scalars: fine)))
+        for bad in [Float.nan, .infinity, -.infinity] {
+            for position in [0, 5, 15, 16, 31, 32, 36, 37 + 20, 73] {
+                var values = fine + fine
+                values[position] = bad
+                assertNNError(.nonFinite(""), messageContains: "row \(position / 37), column \(position % 37)",
+                              try model.predict(try Tensor(shape: [2, 37], scalars: values)))
+            }
+        }
+    }
+
     func testStateErrors() throws {
         let empty = try Sequential(inputDim: 3)
         assertNNError(.invalidState(""), messageContains: "no layers", try empty.predict(try Tensor([[1, 2, 3]])))

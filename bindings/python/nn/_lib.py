@@ -670,6 +670,19 @@ nn_model_predict.argtypes = [nn_model_p, POINTER(c_float), c_size_t, c_size_t, P
                              c_size_t]
 nn_model_predict.restype = nn_status
 
+# The same function called without releasing the GIL (through a PyDLL handle
+# of the same library), for small predictions: giving up and retaking the
+# GIL costs about a microsecond, which other threads cannot use in a call of
+# a few microseconds (numpy too releases it only for large loops).
+# models.Sequential.predict picks it below SMALL_PREDICT_WORK.
+nn_model_predict_holding_gil = ctypes.PyDLL(library_path).nn_model_predict
+nn_model_predict_holding_gil.argtypes = nn_model_predict.argtypes
+nn_model_predict_holding_gil.restype = nn_status
+
+# rows × trainable parameters (about the multiply-adds) up to which a
+# prediction keeps the GIL: some 50 µs of work at most.
+SMALL_PREDICT_WORK = 1 << 20
+
 nn_model_confusion_matrix = lib.nn_model_confusion_matrix
 nn_model_confusion_matrix.argtypes = [nn_model_p, POINTER(c_float), POINTER(c_float), c_size_t,
                                       c_size_t, c_size_t, POINTER(c_size_t), c_size_t,

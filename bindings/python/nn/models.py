@@ -13,6 +13,7 @@ from ._handle import Error, InvalidStateError, ModelHandle, _check
 from .layers import KIND_NAMES, Dense, Input, Layer, positive_int
 
 _FLOAT32 = np.dtype(np.float32)
+_C_FLOAT = ctypes.c_float
 
 _SIZE_P = ctypes.POINTER(ctypes.c_size_t)
 DEFAULT_SEED = 0
@@ -49,6 +50,7 @@ class Sequential:
         self._layers = []
         self._input_dim = None
         self._output_dim = None          # the last layer's width, once known
+        self._row_work = None            # trainable parameters (predict's GIL choice)
         self._handle = None
         self._loss = None
         self._optimizer = None
@@ -124,6 +126,7 @@ class Sequential:
             layer.input_dim = width
             width = layer.output_dim
         self._output_dim = width
+        self._row_work = None            # trainable parameters, asked of libnn when needed
 
     def _build_if_ready(self):
         if self._handle is None and self._input_dim is not None:
@@ -599,14 +602,31 @@ class Sequential:
         call."""
         handle = self._handle
         if (handle is not None and batch_size is None and type(x) is np.ndarray
-                and x.dtype is _FLOAT32 and x.ndim == 2 and x.flags.c_contiguous):
-            # The common case (a built model, a float32 matrix) with nothing
-            # to convert: straight to libnn, which checks x's width and
-            # values and the output's size with its own messages.
-            out = np.empty((x.shape[0], self._output_dim), dtype=_FLOAT32)
-            with handle._lock:
-                _check(_lib.nn_model_predict(handle._require(), _ptr(x), x.shape[0], x.shape[1],
-                                             _ptr(out), out.size))
+                and x.dtype is _FLOAT32 and x.ndim == 2 and x.flags.c_contiguous
+                and x.flags.writeable and x.size):
+            # The common case (a built model, a non-empty writable float32
+            # matrix) with nothing to convert: straight to libnn, which checks
+            # x's width and values and the output's size with its own
+            # messages. Every step of this path is counted (a one-sample
+            # predict is a few microseconds): c_float.from_buffer inline (as
+            # _ptr, without its call), the lock without `with`, and a small
+            # prediction keeps the GIL (see _lib.SMALL_PREDICT_WORK).
+            rows, cols = x.shape
+            work = self._row_work
+            if work is None:
+                work = self._row_work = max(1, handle.get_size(_lib.nn_model_parameter_count))
+            predict = (_lib.nn_model_predict_holding_gil if rows * work <= _lib.SMALL_PREDICT_WORK
+                       else _lib.nn_model_predict)
+            out = np.empty((rows, self._output_dim), dtype=_FLOAT32)
+            lock = handle._lock
+            lock.acquire()
+            try:
+                status = predict(handle._require(), _C_FLOAT.from_buffer(x), rows, cols,
+                                 _C_FLOAT.from_buffer(out), out.size)
+                if status:
+                    _check(status)
+            finally:
+                lock.release()
             return out
         self._require_open()
         x = _as_matrix(x, "x")

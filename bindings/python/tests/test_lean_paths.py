@@ -55,6 +55,35 @@ def test_predict_errors_are_the_same_on_both_paths(bad, match):
     assert str(fast.value) == str(general.value)
 
 
+def test_predict_keeps_the_gil_only_for_small_work(monkeypatch):
+    """A prediction of at most SMALL_PREDICT_WORK (rows x parameters) calls
+    libnn holding the GIL, a larger one releasing it: the same function,
+    the same results; the model's parameter count is asked once and asked
+    again after a layer is added."""
+    from nn import _lib
+    model = mlp()
+    x, _ = data(64)
+    calls = []
+
+    def spy(name):
+        real = getattr(_lib, name)
+        monkeypatch.setattr(_lib, name, lambda *a: calls.append(name) or real(*a))
+    spy("nn_model_predict_holding_gil")
+    spy("nn_model_predict")
+    parameters = model.count_trainable_params()
+    small = model.predict(x[:1])
+    monkeypatch.setattr(_lib, "SMALL_PREDICT_WORK", parameters * 10)
+    big = model.predict(x[:11])                   # 11 rows: over the (lowered) limit
+    ten = model.predict(x[:10])                   # exactly at it
+    assert calls == ["nn_model_predict_holding_gil", "nn_model_predict", "nn_model_predict_holding_gil"]
+    assert model._row_work == parameters
+    assert np.array_equal(big[:1], small) and np.array_equal(big[:10], ten)
+    model.add(nn.layers.Dense(2))
+    assert model._row_work is None                # recounted on the next predict
+    model.predict(x[:1])
+    assert model._row_work == model.count_trainable_params() > parameters
+
+
 def test_predict_on_a_closed_model():
     model = mlp()
     x, _ = data(4)
