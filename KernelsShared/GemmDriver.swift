@@ -51,6 +51,9 @@ func scaleC(_ m: Int, _ n: Int, _ beta: Float, _ c: UnsafeMutablePointer<Float>,
 @inline(__always) func loadV(_ p: UnsafeMutablePointer<Float>) -> V {
     UnsafeRawPointer(p).loadUnaligned(as: V.self)
 }
+@inline(__always) func loadV(_ p: UnsafePointer<Float>) -> V {
+    UnsafeRawPointer(p).loadUnaligned(as: V.self)
+}
 @inline(__always) func storeV(_ p: UnsafeMutablePointer<Float>, _ v: V) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
 }
@@ -270,6 +273,10 @@ func gemmFewRows(
     _ b: UnsafePointer<Float>, _ ldb: Int,
     _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
 ) {
+    if m == 1 && k * n >= streamOneRowMinimum {
+        gemmOneRow(transA, n, k, alpha, a, lda, b, ldb, beta, c)
+        return
+    }
     let edge = n % NR
     guard let ws = nnk_thread_workspace(scratchFloats + m * k + (edge != 0 ? NR * k : 0)) else {
         fatalError("gemm: cannot allocate workspace")
@@ -299,6 +306,74 @@ func gemmFewRows(
         packB(false, k, n - j, b + j, ldb, bEdge)
         microKernelP(m, (n - j + W - 1) / W, k, ap, aStep, UnsafePointer(bEdge), NR, c + j, ldc, n - j, alpha, beta, scratch)
     }
+}
+
+/// One row of A times B not transposed (a one-sample forward pass), with B
+/// streamed row after row, four at a time: t[j] += a₀·B[p, j] + … as four
+/// FMAs per vector of 8 columns in order of p (so each element gets the
+/// same sequence of FMAs as in the register tiles of `gemmFewRows`, from
+/// +0), t kept in the thread's workspace (n floats, in L1 for a layer's
+/// width); then C = alpha·t (+ beta·C) as the tiles store it: vector
+/// columns as the full tiles, the last n mod W columns as `storeEdge`.
+@inline(never)
+func gemmOneRow(
+    _ transA: Bool, _ n: Int, _ k: Int,
+    _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
+    _ b: UnsafePointer<Float>, _ ldb: Int,
+    _ beta: Float, _ c: UnsafeMutablePointer<Float>
+) {
+    guard let t = nnk_thread_workspace(n) else { fatalError("gemm: cannot allocate workspace") }
+    t.update(repeating: 0, count: n)
+    let aStep = transA ? lda : 1
+    let vectors = n / W * W
+    var p = 0
+    while p + 4 <= k {
+        let x0 = a[p * aStep], x1 = a[(p + 1) * aStep], x2 = a[(p + 2) * aStep], x3 = a[(p + 3) * aStep]
+        let v0 = V(repeating: x0), v1 = V(repeating: x1), v2 = V(repeating: x2), v3 = V(repeating: x3)
+        let r0 = b + p * ldb, r1 = r0 + ldb, r2 = r1 + ldb, r3 = r2 + ldb
+        var j = 0
+        while j < vectors {
+            var s = loadV(t + j)
+            s = s.addingProduct(v0, loadV(r0 + j))
+            s = s.addingProduct(v1, loadV(r1 + j))
+            s = s.addingProduct(v2, loadV(r2 + j))
+            s = s.addingProduct(v3, loadV(r3 + j))
+            storeV(t + j, s)
+            j += W
+        }
+        while j < n {
+            t[j] = t[j].addingProduct(x0, r0[j]).addingProduct(x1, r1[j]).addingProduct(x2, r2[j]).addingProduct(x3, r3[j])
+            j += 1
+        }
+        p += 4
+    }
+    while p < k {
+        let x = a[p * aStep], v = V(repeating: x), r = b + p * ldb
+        var j = 0
+        while j < vectors {
+            storeV(t + j, loadV(t + j).addingProduct(v, loadV(r + j)))
+            j += W
+        }
+        while j < n {
+            t[j] = t[j].addingProduct(x, r[j])
+            j += 1
+        }
+        p += 1
+    }
+    let va = V(repeating: alpha)
+    var j = 0
+    while j < vectors {
+        let s = loadV(t + j)
+        if beta == 0 {
+            storeV(c + j, s * va)
+        } else if beta == 1 {
+            storeV(c + j, loadV(c + j).addingProduct(s, va))
+        } else {
+            storeV(c + j, (loadV(c + j) * V(repeating: beta)).addingProduct(s, va))
+        }
+        j += W
+    }
+    storeEdge(t + vectors, 0, c + vectors, 0, 1, n - vectors, alpha, beta)
 }
 
 /// m ≤ 3, B transposed (B stored [n, k]): each C value is a dot product of

@@ -7,6 +7,9 @@ and one ratio line per comparison measured in this same run,
 with R > 1 meaning libnn is better (faster, or lower latency).
 
   gemm_*        SGEMM GFLOP/s, nn_sgemm vs numpy's BLAS, square and MLP shapes
+                (from Python: each call's overhead is in the figure)
+  gemm_c_*      the same kernels with no Python in the way: nn_sgemm vs
+                OpenBLAS's cblas_sgemm (numpy's copy), both called from C
   w1_train      MLP 784-256-128-10, ReLU, softmax + cross-entropy, Adam 1e-3,
                 batch 128, synthetic data: training samples/s, libnn vs a
                 numpy implementation of the same network and vs PyTorch
@@ -290,6 +293,34 @@ def torch_small_benchmarks():
     return results
 
 
+def _openblas_path():
+    """The OpenBLAS library numpy uses (its own copy in numpy.libs, or the
+    one threadpoolctl reports), for the C GEMM comparison; None if not found."""
+    import glob
+    try:
+        import numpy
+        found = glob.glob(os.path.join(os.path.dirname(numpy.__file__), "..", "numpy.libs", "*openblas*.so*"))
+        if found:
+            return os.path.realpath(found[0])
+        from threadpoolctl import threadpool_info
+        for info in threadpool_info():
+            if info.get("internal_api") == "openblas":
+                return info.get("filepath")
+    except ImportError:
+        pass
+    return None
+
+
+def c_gemm_ratios(c):
+    """nn_sgemm ÷ OpenBLAS's cblas_sgemm, both called from C (bench_c.c)."""
+    for (bench, system, threads, metric), value in sorted(c.items()):
+        if bench.startswith("gemm_c_") and system == "libnn-c":
+            other = c.get((bench, "openblas-c", threads, metric))
+            if other:
+                print(f"ratio=libnn-c/openblas-c bench={bench} threads={threads} value={value / other:.3f}",
+                      flush=True)
+
+
 def c_benchmarks():
     """Compiles and runs bench_c.c (libnn from C, and FANN when available);
     returns {(bench, system, threads, metric): value}."""
@@ -307,8 +338,11 @@ def c_benchmarks():
     if os.path.exists("/usr/include/fann.h"):
         command[2:2] = ["-DHAVE_FANN"]
         command.append("-lfann")
+    command.append("-ldl")
     subprocess.run(command, check=True)
-    out = subprocess.run([exe], check=True, capture_output=True, text=True).stdout
+    openblas = _openblas_path()
+    out = subprocess.run([exe] + ([openblas] if openblas else []), check=True, capture_output=True,
+                         text=True).stdout
     results = {}
     for line in out.splitlines():
         print(line, flush=True)
@@ -487,6 +521,7 @@ def main():
         env[name] = "1"
     os.environ.update(env)
     c = c_benchmarks()
+    c_gemm_ratios(c)
     torch = torch_small_benchmarks()
     small_network_ratios(c, torch)
     python_ratios(c, python_small_benchmarks(), torch)

@@ -6,11 +6,18 @@
  *       batch 1 (online), XOR: training steps per second.
  *   W3  the W1 network (784-256-128-10): single-sample predict latency and
  *       batch-of-1024 predict throughput.
+ *   gemm_c_*  nn_sgemm against OpenBLAS's cblas_sgemm, both called from
+ *       here (no Python in the way: a ctypes call of nn_sgemm's 13 arguments
+ *       costs about 4 µs, np.matmul's 1.3, which decides the one-sample
+ *       product measured from Python), on one thread, when the driver
+ *       passes the path of an OpenBLAS library (numpy's) as argv[1].
  *
  * Prints `bench=... system=... threads=T metric=M value=V` lines (the
  * Python driver computes the ratios). Best of several rounds.
  */
+#include <dlfcn.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -172,7 +179,75 @@ static void w3_fann(const float *x) {
 }
 #endif
 
-int main(void) {
+/* OpenBLAS's cblas_sgemm as numpy's copy exports it: 64-bit integers
+ * (scipy_cblas_sgemm64_, cblas_sgemm64_) or plain ints (cblas_sgemm). */
+typedef void (*sgemm64_fn)(int, int, int, int64_t, int64_t, int64_t, float, const float *, int64_t,
+                           const float *, int64_t, float, float *, int64_t);
+typedef void (*sgemm32_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int,
+                           float, float *, int);
+/* cblas_sgemv, for the one-row product: OpenBLAS's sgemm is slow at m = 1
+ * (7 GFLOP/s here), and numpy calls sgemv for a vector times a matrix. */
+typedef void (*sgemv64_fn)(int, int, int64_t, int64_t, float, const float *, int64_t, const float *, int64_t,
+                           float, float *, int64_t);
+typedef void (*sgemv32_fn)(int, int, int, int, float, const float *, int, const float *, int, float, float *, int);
+
+static void gemm_c(const char *openblas) {
+    void *handle = dlopen(openblas, RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+        printf("# cannot open %s: the C GEMM comparison is skipped\n", openblas);
+        return;
+    }
+    sgemm64_fn s64 = (sgemm64_fn)dlsym(handle, "scipy_cblas_sgemm64_");
+    if (!s64) s64 = (sgemm64_fn)dlsym(handle, "cblas_sgemm64_");
+    sgemm32_fn s32 = s64 ? NULL : (sgemm32_fn)dlsym(handle, "cblas_sgemm");
+    sgemv64_fn v64 = s64 ? (sgemv64_fn)dlsym(handle, "scipy_cblas_sgemv64_") : NULL;
+    if (s64 && !v64) v64 = (sgemv64_fn)dlsym(handle, "cblas_sgemv64_");
+    sgemv32_fn v32 = s32 ? (sgemv32_fn)dlsym(handle, "cblas_sgemv") : NULL;
+    if ((!s64 || !v64) && (!s32 || !v32)) {
+        printf("# no cblas_sgemm/cblas_sgemv in %s: the C GEMM comparison is skipped\n", openblas);
+        return;
+    }
+    CHECK(nn_set_num_threads(1));
+    static const int shapes[][3] = {{256, 256, 256}, {1024, 1024, 1024}, {1, 784, 256}, {128, 784, 256}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int m = shapes[s][0], k = shapes[s][1], n = shapes[s][2];
+        float *a = malloc(sizeof(float) * (size_t)m * k), *b = malloc(sizeof(float) * (size_t)k * n);
+        float *c1 = malloc(sizeof(float) * (size_t)m * n), *c2 = malloc(sizeof(float) * (size_t)m * n);
+        for (size_t i = 0; i < (size_t)m * k; i++) a[i] = (float)sin(0.37 * (double)i);
+        for (size_t i = 0; i < (size_t)k * n; i++) b[i] = (float)cos(0.11 * (double)i);
+        int calls = (int)(2e8 / (2.0 * m * n * k)) + 1;
+        double best_nn = 1e30, best_ob = 1e30;
+        for (int round = 0; round < 7; round++) {   /* interleaved rounds */
+            double t = now();
+            for (int i = 0; i < calls; i++) CHECK(nn_sgemm(0, 0, m, n, k, 1.0f, a, k, b, n, 0.0f, c1, n));
+            t = (now() - t) / calls;
+            if (t < best_nn) best_nn = t;
+            t = now();
+            for (int i = 0; i < calls; i++) {
+                /* row major (101), no transposes (111); one row: c = Bᵀa (112: transposed) */
+                if (m == 1 && v64) v64(101, 112, k, n, 1.0f, b, n, a, 1, 0.0f, c2, 1);
+                else if (m == 1) v32(101, 112, k, n, 1.0f, b, n, a, 1, 0.0f, c2, 1);
+                else if (s64) s64(101, 111, 111, m, n, k, 1.0f, a, k, b, n, 0.0f, c2, n);
+                else s32(101, 111, 111, m, n, k, 1.0f, a, k, b, n, 0.0f, c2, n);
+            }
+            t = (now() - t) / calls;
+            if (t < best_ob) best_ob = t;
+        }
+        double worst = 0;
+        for (size_t i = 0; i < (size_t)m * n; i++) worst = fmax(worst, fabs(c1[i] - c2[i]) / (1 + fabs(c2[i])));
+        if (worst > 1e-3) fprintf(stderr, "warning: nn_sgemm and OpenBLAS disagree by %g\n", worst);
+        char name[64];
+        if (m == n && n == k) snprintf(name, sizeof name, "gemm_c_n%d", m);
+        else snprintf(name, sizeof name, "gemm_c_%dx%dx%d", m, k, n);
+        emit(name, "libnn-c", 1, "gflops", 2.0 * m * n * k / best_nn / 1e9);
+        emit(name, "openblas-c", 1, "gflops", 2.0 * m * n * k / best_ob / 1e9);
+        free(a); free(b); free(c1); free(c2);
+    }
+    CHECK(nn_set_num_threads(0));
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1) gemm_c(argv[1]);
     float *x = malloc(sizeof(float) * 1024 * 784);
     for (int i = 0; i < 1024 * 784; i++) x[i] = (float)sin(i * 0.001);
     for (int threads = 1; threads <= 2; threads++) {

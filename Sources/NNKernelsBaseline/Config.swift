@@ -29,3 +29,12 @@ public func sgemmBaseline(
 /// B blocks of at most this many floats are swept row strip by row strip
 /// (C written row after row) instead of in BLIS order.
 @inline(__always) var rowMajorTilesLimit: Int { 16384 }
+/// One row of A times a B (not transposed) of at least this many floats
+/// streams B row after row (`gemmOneRow`: C accumulated in a buffer, each
+/// row of B read once, contiguously) instead of in 8-vector column strips
+/// (each strip a strided walk down B). Measured on AVX2 (Zen 2, from C,
+/// against OpenBLAS's sgemv): from 1 MB of B (1×1024·1024×512 and larger)
+/// streaming wins, 0.99–1.09 against 0.61–0.72; at 1×784·784×256 the strips
+/// were as good or better. The other levels keep the strips until measured
+/// on their machines.
+@inline(__always) var streamOneRowMinimum: Int { .max }

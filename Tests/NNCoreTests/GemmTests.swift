@@ -248,6 +248,39 @@ final class GemmTests: XCTestCase {
         }
     }
 
+    /// One row times a large B: the AVX2 level streams B row after row
+    /// (`gemmOneRow`, from `streamOneRowMinimum` floats of B): every
+    /// transpose of A, a k that is not a multiple of 4, columns beyond the
+    /// last full vector, strides, alpha and beta.
+    func testOneRowTimesALargeB() {
+        for (transA, n, k, alpha, beta, nanC) in [(false, 517, 515, Float(1), Float(0), true),
+                                                   (true, 1024, 259, 1, 1, false),
+                                                   (false, 263, 1027, -0.5, 0.25, false)] {
+            check(Case(transA: transA, m: 1, n: n, k: k, alpha: alpha, beta: beta, padA: 3, padB: 5, padC: 2,
+                       nanC: nanC, seed: 21))
+        }
+    }
+
+    /// A row's products are the same bits whether it is alone (m = 1: column
+    /// strips, or B streamed row after row) or the first of two rows (the
+    /// 2-row tiles): each element is the same chain of FMAs in order of k
+    /// from +0, on every level this CPU supports.
+    func testOneRowGivesTheBitsOfTheSameRowInATwoRowProduct() {
+        for level in CPULevel.allCases where level.isSupported {
+            for (n, k) in [(256, 784), (1024, 300), (517, 515), (37, 11)] {
+                let a = uniformValues(2 * k, -1, 1, seed: 8).map { Float($0) }
+                let b = uniformValues(k * n, -1, 1, seed: 9).map { Float($0) }
+                let A = Buffer<Float>(a), B = Buffer<Float>(b)
+                let one = Buffer<Float>(repeating: .nan, count: n), two = Buffer<Float>(repeating: .nan, count: 2 * n)
+                level.sgemm(false, false, 1, n, k, 0.5, A.pointer, k, B.pointer, n, 0, one.pointer, n)
+                level.sgemm(false, false, 2, n, k, 0.5, A.pointer, k, B.pointer, n, 0, two.pointer, n)
+                let differing = (0..<n).filter { one[$0].bitPattern != two[$0].bitPattern }
+                XCTAssertEqual(differing.count, 0, "level \(level), 1×\(k)·\(k)×\(n): columns \(differing.prefix(5)) differ")
+                keepAlive(A, B)
+            }
+        }
+    }
+
     func testThreadCountDoesNotChangeAnyBit() throws {
         // Fixed partitioning: 1, 2 and 3 threads give identical results,
         // for products large enough to be split by columns and by rows.
@@ -255,7 +288,7 @@ final class GemmTests: XCTestCase {
         let saved = pool.threadCount
         defer { pool.setThreadCount(saved) }
         let shapes = [(false, false, 128, 256, 784), (true, false, 784, 256, 128), (false, true, 128, 784, 256),
-                      (false, false, 300, 20, 500), (true, false, 257, 10, 300)]
+                      (false, false, 300, 20, 500), (true, false, 257, 10, 300), (false, false, 1, 1024, 300)]
         for (transA, transB, m, n, k) in shapes {
             let a = uniformValues(m * k, -1, 1, seed: 3).map { Float($0) }
             let b = uniformValues(k * n, -1, 1, seed: 4).map { Float($0) }

@@ -1,3 +1,4 @@
+import Synchronization
 import XCTest
 @testable import NNCore
 
@@ -94,4 +95,49 @@ final class ThreadPoolDelayTests: XCTestCase {
         XCTAssertEqual(try train(), trainOne)
         keepAlive(A, B)
     }
+
+    /// A worker that stalls inside a part (as one the OS deschedules while
+    /// it runs) is benched: the caller counts the stall, gives it no job
+    /// for a while (its parts go to the others), then gives it jobs again.
+    func testAWorkerStalledInsideAPartIsBenchedThenComesBack() {
+        let pool = ThreadPool(threads: 2)
+        for _ in 0..<50 { pool.run(parts: 8) { _ in } }   // the worker is awake
+        let caller = pthread_self()
+        let stallsBefore = pool.stalls
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: 8)
+        counts.initialize(repeating: 0, count: 8)
+        defer { counts.deallocate() }
+        pool.run(parts: 8) { p in
+            counts[p] += 1
+            usleep(pthread_equal(pthread_self(), caller) != 0 ? 200 : 20_000)
+        }
+        let afterStall = monotonicNanosecondsForTests()
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: counts, count: 8)), [Int](repeating: 1, count: 8))
+        XCTAssertEqual(pool.stalls, stallsBefore + 1, "the caller found the worker stalled inside its part")
+        // Benched (2 ms for a first stall): jobs begun within 1 ms run
+        // entirely on the caller.
+        let offCaller = Atomic<Int>(0)
+        while monotonicNanosecondsForTests() - afterStall < 1_000_000 {
+            pool.run(parts: 4) { _ in
+                if pthread_equal(pthread_self(), caller) == 0 { offCaller.add(1, ordering: .relaxed) }
+                usleep(20)
+            }
+        }
+        XCTAssertEqual(offCaller.load(ordering: .relaxed), 0, "a benched worker is given no job")
+        // After the bench it takes parts again.
+        usleep(300_000)
+        for _ in 0..<50 where offCaller.load(ordering: .relaxed) == 0 {
+            pool.run(parts: 8) { _ in
+                if pthread_equal(pthread_self(), caller) == 0 { offCaller.add(1, ordering: .relaxed) }
+                usleep(200)
+            }
+        }
+        XCTAssertGreaterThan(offCaller.load(ordering: .relaxed), 0, "the worker is back")
+    }
+}
+
+private func monotonicNanosecondsForTests() -> UInt64 {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
 }

@@ -36,11 +36,28 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// Spins before the caller yields while it waits for the workers.
     private static let spinLimit = 200_000
+    /// A worker inside one part for longer than twice the caller's time per
+    /// part plus this has been descheduled by the OS (another process, or
+    /// numpy's BLAS threads, took its CPU): a stall, which costs the job a
+    /// scheduler time slice (4 ms measured here). The pool then benches
+    /// that worker: it is given no job for a while (`stalled(_:at:)`) and
+    /// sleeps instead of spinning on a CPU that the caller or its process
+    /// may need. Results are the same bits whoever runs the parts.
+    private static let stallNanoseconds: UInt64 = 200_000
+    /// The first bench lasts this long; each stall within `stallMemory` of
+    /// the worker's previous one doubles it, up to the maximum.
+    private static let benchMinimum: UInt64 = 2_000_000
+    private static let benchMaximum: UInt64 = 128_000_000
+    private static let stallMemory: UInt64 = 1_000_000_000
     /// How long an idle worker spins before it sleeps: long enough to bridge
-    /// the single-threaded stretches of a training step (loss, optimizer),
-    /// so consecutive parallel products find it awake; short enough that an
-    /// idle pool stops using the CPU almost at once.
-    private static let idleSpinNanoseconds: UInt64 = 3_000_000
+    /// the short stretches between a step's parallel regions (a layer's
+    /// epilogue between two products), so that they find it awake; short
+    /// enough that it sleeps through longer single-threaded stretches and
+    /// leaves the CPU to whoever needs it (3 ms before issue 12: on this
+    /// project's 2-vCPU machine 200 µs was never slower and at times 30%
+    /// faster for W1 training on 2 threads, as the spinning BLAS threads of
+    /// this issue's numpy rows show the other way round).
+    private static let idleSpinNanoseconds: UInt64 = 200_000
 
     private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -71,6 +88,9 @@ public final class ThreadPool: @unchecked Sendable {
     /// their CPU often, so a thread that has work is not kept waiting.
     private let cpuCount = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     private var oversubscribed: Bool { threadCount > cpuCount }
+
+    /// Stalls seen so far (for tests and benchmarks).
+    public private(set) nonisolated(unsafe) var stalls = 0
 
     /// Number of threads that run parts (workers + the caller), ≥ 1.
     public var threadCount: Int { active.load(ordering: .relaxed) + 1 }
@@ -115,6 +135,7 @@ public final class ThreadPool: @unchecked Sendable {
             for p in 0..<max(parts, 0) { body(p) }
             return
         }
+        let start = monotonicNanoseconds()
         withoutActuallyEscaping(body) { escapable in
             let threads = min(threadCount, parts)
             self.body = escapable
@@ -124,22 +145,53 @@ public final class ThreadPool: @unchecked Sendable {
             claim.store(UInt64(job) << 40 | UInt64(parts) << 20, ordering: .releasing)
             // Sequentially consistent: with the worker's sleepers.add and
             // assigned.load, one side always sees the other (no lost wake-up).
-            for i in 0..<(threads - 1) { slots[i].assigned.store(job, ordering: .sequentiallyConsistent) }
+            // A benched worker is given nothing (its parts go to the others).
+            for i in 0..<(threads - 1) where slots[i].benchedUntil.load(ordering: .relaxed) <= start {
+                slots[i].assigned.store(job, ordering: .sequentiallyConsistent)
+            }
             if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
                 pthread_mutex_lock(lock)
                 pthread_cond_broadcast(wake)
                 pthread_mutex_unlock(lock)
             }
-            runParts(job: job)
+            let ran = runParts(job: job, slot: nil)
             var spins = 0
             let yieldEvery = oversubscribed ? 64 : Self.spinLimit
+            // A worker inside one part for longer than twice the caller's
+            // time per part, plus stallNanoseconds, has stalled (no
+            // estimate, no verdict, when the caller ran no part).
+            var limit = UInt64.max, stalledWorkers: UInt64 = 0
             while completed.load(ordering: .acquiring) < parts {
                 spins += 1
                 if spins > Self.spinLimit || spins % yieldEvery == 0 { sched_yield() }
+                guard ran > 0, stalledWorkers == 0, spins & 255 == 1 else { continue }
+                // Now and then: has a worker been inside a part for too long?
+                let now = monotonicNanoseconds()
+                if limit == .max { limit = 2 * (now - start) / UInt64(ran) + Self.stallNanoseconds }
+                for i in 0..<min(threads - 1, 64) where slots[i].assigned.load(ordering: .relaxed) == job {
+                    let since = slots[i].partStart.load(ordering: .acquiring)
+                    if since != 0 && now > since && now - since > limit { stalledWorkers |= 1 << UInt64(i) }
+                }
+            }
+            // The bench starts when the job ends (the stalled part is done).
+            if stalledWorkers != 0 {
+                let end = monotonicNanoseconds()
+                for i in 0..<min(threads - 1, 64) where stalledWorkers & (1 << UInt64(i)) != 0 { stalled(slots[i], at: end) }
             }
             self.body = nil
         }
         busy.store(false, ordering: .releasing)
+    }
+
+    /// Benches a worker found stalled: no job for `bench`, which doubles
+    /// with each of its stalls that follows its previous one within
+    /// `stallMemory`, and starts again from the minimum otherwise.
+    private func stalled(_ slot: WorkerSlot, at now: UInt64) {
+        stalls += 1
+        slot.bench = now - slot.lastStall > Self.stallMemory ? Self.benchMinimum
+            : min(slot.bench * 2, Self.benchMaximum)
+        slot.lastStall = now
+        slot.benchedUntil.store(now + slot.bench, ordering: .relaxed)
     }
 
     /// Job numbers wrap at 2^24 in the claim word.
@@ -148,7 +200,7 @@ public final class ThreadPool: @unchecked Sendable {
     /// Claims and runs parts of job `job` until none is left (or a newer
     /// job has replaced it). Returns how many parts this thread ran.
     @discardableResult
-    private func runParts(job: Int) -> Int {
+    private func runParts(job: Int, slot: WorkerSlot?) -> Int {
         var ran = 0
         var word = claim.load(ordering: .acquiring)
         while true {
@@ -162,7 +214,9 @@ public final class ThreadPool: @unchecked Sendable {
             }
             // Part `next` is ours: the job cannot end before it is done, so
             // the body is the job's.
+            slot?.partStart.store(monotonicNanoseconds(), ordering: .releasing)
             body!(next)
+            slot?.partStart.store(0, ordering: .releasing)
             ran += 1
             completed.add(1, ordering: .releasing)
             word = claim.load(ordering: .acquiring)
@@ -185,7 +239,9 @@ public final class ThreadPool: @unchecked Sendable {
                     let now = monotonicNanoseconds()
                     if idleSince == 0 {
                         idleSince = now
-                    } else if now - idleSince >= Self.idleSpinNanoseconds {
+                    } else if now - idleSince >= Self.idleSpinNanoseconds || now < slot.benchedUntil.load(ordering: .relaxed) {
+                        // (benched: at once, since a spinning idle worker
+                        // takes CPU time that its process needs)
                         pthread_mutex_lock(lock)
                         sleepers.add(1, ordering: .sequentiallyConsistent)
                         while slot.assigned.load(ordering: .sequentiallyConsistent) == seen { pthread_cond_wait(wake, lock) }
@@ -203,7 +259,7 @@ public final class ThreadPool: @unchecked Sendable {
                 nanosleep(&pause, nil)
             }
             #endif
-            slot.partsRun += runParts(job: job)
+            slot.partsRun += runParts(job: job, slot: slot)
         }
     }
 }
@@ -221,6 +277,15 @@ private final class WorkerSlot {
     let assigned = Atomic<Int>(0)
     /// Parts this worker has run (for tests: read while the pool is idle).
     nonisolated(unsafe) var partsRun = 0
+    /// When the worker began the part it is in (monotonic nanoseconds), 0
+    /// outside parts: the caller looks for stalls.
+    let partStart = Atomic<UInt64>(0)
+    /// After a stall: no job for the worker until this time (monotonic
+    /// nanoseconds); the length of its last bench, and its last stall (both
+    /// the caller's).
+    let benchedUntil = Atomic<UInt64>(0)
+    nonisolated(unsafe) var bench: UInt64 = 0
+    nonisolated(unsafe) var lastStall: UInt64 = 0
 
     init(pool: ThreadPool, index: Int) {
         self.pool = pool
