@@ -147,6 +147,9 @@ class ModelHandle:
 
     def _own(self, pointer):
         self._pointer = pointer
+        # The same address as a c_void_p, for the calls made without
+        # argtypes (models.Sequential.predict's small-prediction path).
+        self._address = ctypes.c_void_p(ctypes.cast(pointer, ctypes.c_void_p).value)
         # A re-entrant lock: callbacks run on the calling thread while fit
         # holds the lock. As nn.h allows, they may read the model and set its
         # weights; a nested fit or a close gets a clear error (see `busy`).
@@ -174,6 +177,12 @@ class ModelHandle:
         if pointer is None:
             raise InvalidStateError("the model has been closed", _lib.NN_ERROR_INVALID_HANDLE)
         return pointer
+
+    def _require_address(self):
+        """_require(), as the c_void_p made when the handle was taken."""
+        if self._pointer is None:
+            raise InvalidStateError("the model has been closed", _lib.NN_ERROR_INVALID_HANDLE)
+        return self._address
 
     def call(self, fn, *args):
         """fn(model, *args) under the lock; raises on a non-zero status."""

@@ -670,14 +670,18 @@ nn_model_predict.argtypes = [nn_model_p, POINTER(c_float), c_size_t, c_size_t, P
                              c_size_t]
 nn_model_predict.restype = nn_status
 
-# The same function called without releasing the GIL (through a PyDLL handle
-# of the same library), for small predictions: giving up and retaking the
-# GIL costs about a microsecond, which other threads cannot use in a call of
-# a few microseconds (numpy too releases it only for large loops).
+# The same function for small predictions, called
+#  - without releasing the GIL (through a PyDLL handle of the same library):
+#    giving it up and retaking it costs about a microsecond, which other
+#    threads cannot use in a call of a few microseconds (numpy too releases
+#    it only for large loops);
+#  - without argtypes: converting six arguments costs ctypes about 0.8 µs,
+#    so the caller passes them ready-made, exactly as nn.h declares them:
+#    the model as a c_void_p, byref(c_float) for the two arrays, c_size_t
+#    for the three sizes (models.Sequential.predict, the only caller).
 # models.Sequential.predict picks it below SMALL_PREDICT_WORK.
-nn_model_predict_holding_gil = ctypes.PyDLL(library_path).nn_model_predict
-nn_model_predict_holding_gil.argtypes = nn_model_predict.argtypes
-nn_model_predict_holding_gil.restype = nn_status
+nn_model_predict_small = ctypes.PyDLL(library_path).nn_model_predict
+nn_model_predict_small.restype = nn_status
 
 # rows × trainable parameters (about the multiply-adds) up to which a
 # prediction keeps the GIL: some 50 µs of work at most.

@@ -14,6 +14,8 @@ from .layers import KIND_NAMES, Dense, Input, Layer, positive_int
 
 _FLOAT32 = np.dtype(np.float32)
 _C_FLOAT = ctypes.c_float
+_C_SIZE = ctypes.c_size_t
+_byref = ctypes.byref
 
 _SIZE_P = ctypes.POINTER(ctypes.c_size_t)
 DEFAULT_SEED = 0
@@ -51,6 +53,7 @@ class Sequential:
         self._input_dim = None
         self._output_dim = None          # the last layer's width, once known
         self._row_work = None            # trainable parameters (predict's GIL choice)
+        self._call_sizes = None          # (input width, its c_size_t, output width's, 1's)
         self._handle = None
         self._loss = None
         self._optimizer = None
@@ -127,6 +130,7 @@ class Sequential:
             width = layer.output_dim
         self._output_dim = width
         self._row_work = None            # trainable parameters, asked of libnn when needed
+        self._call_sizes = None          # predict's ready-made size arguments
 
     def _build_if_ready(self):
         if self._handle is None and self._input_dim is not None:
@@ -601,33 +605,10 @@ class Sequential:
         accepted for Keras compatibility; the whole array is computed in one
         call."""
         handle = self._handle
-        if (handle is not None and batch_size is None and type(x) is np.ndarray
-                and x.dtype is _FLOAT32 and x.ndim == 2 and x.flags.c_contiguous
-                and x.flags.writeable and x.size):
-            # The common case (a built model, a non-empty writable float32
-            # matrix) with nothing to convert: straight to libnn, which checks
-            # x's width and values and the output's size with its own
-            # messages. Every step of this path is counted (a one-sample
-            # predict is a few microseconds): c_float.from_buffer inline (as
-            # _ptr, without its call), the lock without `with`, and a small
-            # prediction keeps the GIL (see _lib.SMALL_PREDICT_WORK).
-            rows, cols = x.shape
-            work = self._row_work
-            if work is None:
-                work = self._row_work = max(1, handle.get_size(_lib.nn_model_parameter_count))
-            predict = (_lib.nn_model_predict_holding_gil if rows * work <= _lib.SMALL_PREDICT_WORK
-                       else _lib.nn_model_predict)
-            out = np.empty((rows, self._output_dim), dtype=_FLOAT32)
-            lock = handle._lock
-            lock.acquire()
-            try:
-                status = predict(handle._require(), _C_FLOAT.from_buffer(x), rows, cols,
-                                 _C_FLOAT.from_buffer(out), out.size)
-                if status:
-                    _check(status)
-            finally:
-                lock.release()
-            return out
+        if handle is not None and batch_size is None and type(x) is np.ndarray and x.dtype is _FLOAT32:
+            out = self._predict_direct(handle, x)
+            if out is not None:
+                return out
         self._require_open()
         x = _as_matrix(x, "x")
         if batch_size is not None:
@@ -643,6 +624,49 @@ class Sequential:
 
     def __call__(self, x):
         return self.predict(x)
+
+    def _predict_direct(self, handle, x):
+        """predict's common case, a float32 matrix that libnn can read in
+        place, straight to libnn, which checks x's width and values and the
+        output's size with its own messages; None for any other x (the
+        general path converts it). Every step here is counted (a one-sample
+        predict is a few microseconds): c_float.from_buffer, which refuses
+        read-only, non-contiguous and empty arrays, stands for the flag
+        checks; the lock is taken without `with`; and a small prediction
+        (see _lib.SMALL_PREDICT_WORK) keeps the GIL and passes ready-made
+        ctypes arguments (_lib.nn_model_predict_small)."""
+        shape = x.shape
+        if len(shape) != 2:
+            return None
+        try:
+            px = _C_FLOAT.from_buffer(x)
+        except (TypeError, ValueError, BufferError):
+            return None
+        rows, cols = shape
+        work = self._row_work
+        if work is None:
+            work = self._row_work = max(1, handle.get_size(_lib.nn_model_parameter_count))
+        width = self._output_dim
+        out = np.empty((rows, width), dtype=_FLOAT32)
+        lock = handle._lock
+        if rows * work > _lib.SMALL_PREDICT_WORK:
+            with lock:
+                _check(_lib.nn_model_predict(handle._require(), px, rows, cols, _C_FLOAT.from_buffer(out),
+                                             out.size))
+            return out
+        sizes = self._call_sizes
+        if sizes is None or sizes[0] != cols:
+            sizes = self._call_sizes = (cols, _C_SIZE(cols), _C_SIZE(width), _C_SIZE(1))
+        lock.acquire()
+        try:
+            status = _lib.nn_model_predict_small(
+                handle._require_address(), _byref(px), sizes[3] if rows == 1 else _C_SIZE(rows), sizes[1],
+                _byref(_C_FLOAT.from_buffer(out)), sizes[2] if rows == 1 else _C_SIZE(out.size))
+            if status:
+                _check(status)
+        finally:
+            lock.release()
+        return out
 
     # -- weights and inspection -------------------------------------------
 

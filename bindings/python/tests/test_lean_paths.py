@@ -68,14 +68,14 @@ def test_predict_keeps_the_gil_only_for_small_work(monkeypatch):
     def spy(name):
         real = getattr(_lib, name)
         monkeypatch.setattr(_lib, name, lambda *a: calls.append(name) or real(*a))
-    spy("nn_model_predict_holding_gil")
+    spy("nn_model_predict_small")
     spy("nn_model_predict")
     parameters = model.count_trainable_params()
     small = model.predict(x[:1])
     monkeypatch.setattr(_lib, "SMALL_PREDICT_WORK", parameters * 10)
     big = model.predict(x[:11])                   # 11 rows: over the (lowered) limit
     ten = model.predict(x[:10])                   # exactly at it
-    assert calls == ["nn_model_predict_holding_gil", "nn_model_predict", "nn_model_predict_holding_gil"]
+    assert calls == ["nn_model_predict_small", "nn_model_predict", "nn_model_predict_small"]
     assert model._row_work == parameters
     assert np.array_equal(big[:1], small) and np.array_equal(big[:10], ten)
     model.add(nn.layers.Dense(2))
