@@ -303,6 +303,15 @@ extension ThreadPool {
     /// Parts run by each worker so far (worker 1 first; the caller's are
     /// not counted). For tests; read while no job runs.
     public var partsRunByWorkers: [Int] { slots.map(\.partsRun) }
+
+    /// Until when worker `index` (1-based) is benched (monotonic
+    /// nanoseconds; 0 if it never was), and how long from now (0 if no
+    /// longer). For tests.
+    func benchedUntil(worker index: Int) -> UInt64 { slots[index - 1].benchedUntil.load(ordering: .relaxed) }
+    func benchRemaining(worker index: Int) -> UInt64 {
+        let until = benchedUntil(worker: index), now = monotonicNanoseconds()
+        return until > now ? until - now : 0
+    }
 }
 
 #if NN_TEST_HOOKS
