@@ -137,8 +137,10 @@ public struct OptimizerOptions: Equatable, Sendable {
 /// update and survives everything except `reset()`.
 final class Optimizer<T: NNFloat> {
     let options: OptimizerOptions
-    /// The algorithm of options.kind, looked up once.
+    /// The algorithm of options.kind, looked up once, and for Float its
+    /// step compiled for it (`OptimizerOptions.Kind.floatStep`).
     private let algorithm: any OptimizerAlgorithm.Type
+    private let floatStep: FloatStep?
     /// The current learning rate: starts at options.learningRate; a
     /// learning-rate schedule changes it between epochs, and each update reads
     /// it. (Rprop reads it once, as PyTorch does: it is the initial step size
@@ -162,6 +164,7 @@ final class Optimizer<T: NNFloat> {
     init(_ options: OptimizerOptions) {
         self.options = options
         algorithm = options.kind.algorithm
+        floatStep = T.self == Float.self ? options.kind.floatStep : nil
         learningRate = options.learningRate
     }
 
@@ -236,7 +239,14 @@ final class Optimizer<T: NNFloat> {
         isFirstStep = fresh
         let algorithm = self.algorithm
         func apply(_ offset: Int, _ count: Int) {
-            algorithm.step(params + offset, grads + offset, count: count, offset: offset, self)
+            if let floatStep {
+                // T is Float (floatStep is nil otherwise): the same pointers and object.
+                floatStep(UnsafeMutableRawPointer(params + offset).assumingMemoryBound(to: Float.self),
+                          UnsafeRawPointer(grads + offset).assumingMemoryBound(to: Float.self), count, offset,
+                          unsafeBitCast(self, to: Optimizer<Float>.self))
+            } else {
+                algorithm.step(params + offset, grads + offset, count: count, offset: offset, self)
+            }
         }
         parallelChunks(count, apply)
     }

@@ -66,18 +66,31 @@ extension OptimizerOptions {
     }
 }
 
+/// An algorithm's `step` on Float parameters, compiled for that algorithm
+/// (a direct call of its Float specialization).
+typealias FloatStep = (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int, Int, Optimizer<Float>) -> Void
+
 extension OptimizerOptions.Kind {
-    /// The registry: the algorithm that implements each kind. This is the
-    /// only place that lists the kinds' types.
-    var algorithm: any OptimizerAlgorithm.Type {
+    /// The algorithm that implements each kind.
+    var algorithm: any OptimizerAlgorithm.Type { registered.algorithm }
+
+    /// Its Float step. A call through `algorithm` reaches the generic
+    /// `step`, whose entry then picks the Float specialization at run time
+    /// (about 30 ns a step with everything around it, measured on the 2-8-1
+    /// network, whose whole step is under 200 ns); this closure calls the
+    /// specialization directly.
+    var floatStep: FloatStep { registered.floatStep }
+
+    /// The registry. This is the only place that lists the kinds' types.
+    private var registered: (algorithm: any OptimizerAlgorithm.Type, floatStep: FloatStep) {
         switch self {
-        case .sgd: return SGD.self
-        case .adam: return Adam.self
-        case .adamw: return AdamW.self
-        case .rmsprop: return RMSprop.self
-        case .adagrad: return Adagrad.self
-        case .rprop: return Rprop.self
-        case .adamax: return Adamax.self
+        case .sgd: return register(SGD.self)
+        case .adam: return register(Adam.self)
+        case .adamw: return register(AdamW.self)
+        case .rmsprop: return register(RMSprop.self)
+        case .adagrad: return register(Adagrad.self)
+        case .rprop: return register(Rprop.self)
+        case .adamax: return register(Adamax.self)
         }
     }
 
@@ -120,4 +133,10 @@ extension OptimizerOptions {
     func requireUnit(_ name: String, _ v: Double) throws {
         guard v >= 0, v < 1 else { throw invalid(name, v, "in [0, 1)") }
     }
+}
+
+/// A registry entry: the algorithm, and its Float step compiled for it.
+private func register<A: OptimizerAlgorithm>(_ algorithm: A.Type)
+    -> (algorithm: any OptimizerAlgorithm.Type, floatStep: FloatStep) {
+    (algorithm, { A.step($0, $1, count: $2, offset: $3, $4) })
 }

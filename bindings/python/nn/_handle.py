@@ -4,7 +4,8 @@ This is the middle layer of the binding: it knows about C handles and
 statuses but nothing about Keras. ``ModelHandle`` frees its model exactly
 once (``close()``, ``with``, or garbage collection through
 ``weakref.finalize``) and serializes every C call on the handle with a lock,
-because ctypes releases the GIL while C runs.
+because ctypes releases the GIL while C runs (except for a small predict,
+which keeps it: see ``_lib.SMALL_PREDICT_WORK``).
 """
 
 import ctypes
