@@ -313,8 +313,11 @@ func gemmFewRows(
 /// FMAs per vector of 8 columns in order of p (so each element gets the
 /// same sequence of FMAs as in the register tiles of `gemmFewRows`, from
 /// +0), t kept in the thread's workspace (n floats, in L1 for a layer's
-/// width); then C = alpha·t (+ beta·C) as the tiles store it: vector
-/// columns as the full tiles, the last n mod W columns as `storeEdge`.
+/// width); then C = alpha·t (+ beta·C) as `gemmFewRows`' tiles store it:
+/// the columns of full tiles with vector FMAs, those of its last, partial
+/// NR-wide tile (n mod NR of them, unless exactly one vector) as
+/// `storeEdge` — so that with beta ≠ 0 too each column gets the same bits
+/// on either path, whichever a thread's block of columns takes.
 @inline(never)
 func gemmOneRow(
     _ transA: Bool, _ n: Int, _ k: Int,
@@ -326,6 +329,7 @@ func gemmOneRow(
     t.update(repeating: 0, count: n)
     let aStep = transA ? lda : 1
     let vectors = n / W * W
+    let edge = n % NR, tiled = edge == W ? n : n - edge
     var p = 0
     while p + 4 <= k {
         let x0 = a[p * aStep], x1 = a[(p + 1) * aStep], x2 = a[(p + 2) * aStep], x3 = a[(p + 3) * aStep]
@@ -362,7 +366,7 @@ func gemmOneRow(
     }
     let va = V(repeating: alpha)
     var j = 0
-    while j < vectors {
+    while j < tiled {
         let s = loadV(t + j)
         if beta == 0 {
             storeV(c + j, s * va)
@@ -373,7 +377,7 @@ func gemmOneRow(
         }
         j += W
     }
-    storeEdge(t + vectors, 0, c + vectors, 0, 1, n - vectors, alpha, beta)
+    storeEdge(t + tiled, 0, c + tiled, 0, 1, n - tiled, alpha, beta)
 }
 
 /// m ≤ 3, B transposed (B stored [n, k]): each C value is a dot product of

@@ -264,20 +264,42 @@ final class GemmTests: XCTestCase {
     /// A row's products are the same bits whether it is alone (m = 1: column
     /// strips, or B streamed row after row) or the first of two rows (the
     /// 2-row tiles): each element is the same chain of FMAs in order of k
-    /// from +0, on every level this CPU supports.
+    /// from +0, stored the same way, on every level this CPU supports —
+    /// with beta ≠ 0 too, and widths whose last tile is partial (n mod 16 =
+    /// 9: the edge stores of the tiles).
     func testOneRowGivesTheBitsOfTheSameRowInATwoRowProduct() {
         for level in CPULevel.allCases where level.isSupported {
-            for (n, k) in [(256, 784), (1024, 300), (517, 515), (37, 11)] {
+            for (n, k, alpha, beta) in [(256, 784, Float(0.5), Float(0)), (1024, 300, 0.5, 0), (517, 515, 0.5, 0),
+                                        (37, 11, 0.5, 0), (1033, 256, 0.1, 1), (1049, 300, 0.7, -0.3)] {
                 let a = uniformValues(2 * k, -1, 1, seed: 8).map { Float($0) }
                 let b = uniformValues(k * n, -1, 1, seed: 9).map { Float($0) }
+                let c = uniformValues(2 * n, -1, 1, seed: 10).map { Float($0) }
                 let A = Buffer<Float>(a), B = Buffer<Float>(b)
-                let one = Buffer<Float>(repeating: .nan, count: n), two = Buffer<Float>(repeating: .nan, count: 2 * n)
-                level.sgemm(false, false, 1, n, k, 0.5, A.pointer, k, B.pointer, n, 0, one.pointer, n)
-                level.sgemm(false, false, 2, n, k, 0.5, A.pointer, k, B.pointer, n, 0, two.pointer, n)
+                let one = Buffer<Float>(Array(c[0..<n])), two = Buffer<Float>(c)
+                level.sgemm(false, false, 1, n, k, alpha, A.pointer, k, B.pointer, n, beta, one.pointer, n)
+                level.sgemm(false, false, 2, n, k, alpha, A.pointer, k, B.pointer, n, beta, two.pointer, n)
                 let differing = (0..<n).filter { one[$0].bitPattern != two[$0].bitPattern }
-                XCTAssertEqual(differing.count, 0, "level \(level), 1×\(k)·\(k)×\(n): columns \(differing.prefix(5)) differ")
+                XCTAssertEqual(differing.count, 0,
+                               "level \(level), 1×\(k)·\(k)×\(n), beta \(beta): columns \(differing.prefix(5)) differ")
                 keepAlive(A, B)
             }
+        }
+    }
+
+    /// The threads' blocks: on multiples of the unit, covering [0, total)
+    /// in order, and even — no two differ by more than one unit, except
+    /// the last, which also takes what is left of a unit.
+    func testBlocksAreEvenAndOnUnits() {
+        for (total, parts, unit) in [(1024, 8, 24), (1023, 16, 32), (256, 2, 32), (126, 2, 32), (1000, 16, 16),
+                                     (96, 4, 24), (50, 1, 24), (4096, 3, 32)] {
+            let blocks = (0..<parts).map { ParallelGemm.block($0, of: parts, total: total, unit: unit) }
+            XCTAssertEqual(blocks.first?.start, 0)
+            for (a, b) in zip(blocks, blocks.dropFirst()) { XCTAssertEqual(a.start + a.size, b.start, "\(total)/\(parts)") }
+            XCTAssertEqual(blocks.last.map { $0.start + $0.size }, total)
+            let whole = blocks.map { $0.size / unit }
+            XCTAssertTrue(blocks.allSatisfy { $0.start % unit == 0 }, "\(total)/\(parts)")
+            XCTAssertLessThanOrEqual(whole.max()! - whole.min()!, 1, "\(total)/\(parts): \(blocks)")
+            XCTAssertTrue(blocks.dropLast().allSatisfy { $0.size % unit == 0 }, "\(total)/\(parts)")
         }
     }
 
@@ -288,7 +310,8 @@ final class GemmTests: XCTestCase {
         let saved = pool.threadCount
         defer { pool.setThreadCount(saved) }
         let shapes = [(false, false, 128, 256, 784), (true, false, 784, 256, 128), (false, true, 128, 784, 256),
-                      (false, false, 300, 20, 500), (true, false, 257, 10, 300), (false, false, 1, 1024, 300)]
+                      (false, false, 300, 20, 500), (true, false, 257, 10, 300), (false, false, 1, 1024, 300),
+                      (false, false, 1, 1033, 256)]
         for (transA, transB, m, n, k) in shapes {
             let a = uniformValues(m * k, -1, 1, seed: 3).map { Float($0) }
             let b = uniformValues(k * n, -1, 1, seed: 4).map { Float($0) }
@@ -298,7 +321,7 @@ final class GemmTests: XCTestCase {
             for threads in [1, 2, 3] {
                 pool.setThreadCount(threads)
                 let C = Buffer<Float>(repeating: 0.25, count: m * n)
-                ParallelGemm.gemm(transA, transB, m, n, k, 1, A.pointer, lda, B.pointer, ldb, 1, C.pointer, n)
+                ParallelGemm.gemm(transA, transB, m, n, k, 0.7, A.pointer, lda, B.pointer, ldb, 1, C.pointer, n)
                 results.append(C.array)
             }
             keepAlive(A, B)

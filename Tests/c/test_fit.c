@@ -852,6 +852,58 @@ static void schedule_set_during_fit_applies_next_fit(void **state) {
     nn_model_free(model);
 }
 
+/* Metrics added or cleared from the epoch callback apply from the next fit:
+ * the running fit keeps the metrics it began with, for training and
+ * validation logs alike (it once wrote past its values, a trap, when a
+ * callback added one). */
+typedef struct { nn_model *model; size_t calls; int ok; size_t names[4]; } metric_changer;
+static int change_metrics(void *user_data, size_t epoch, size_t n_logs, const char *const *names,
+                          const double *values) {
+    (void)names;
+    metric_changer *m = user_data;
+    for (size_t i = 0; i < n_logs; i++) m->ok = m->ok && isfinite(values[i]);
+    if (epoch < 4) m->names[epoch] = n_logs;
+    nn_status status = epoch % 2 == 1 ? nn_model_add_metric(m->model, NN_METRIC_ACCURACY)
+                                      : nn_model_clear_metrics(m->model);
+    m->ok = m->ok && status == NN_OK;
+    m->calls++;
+    return 0;
+}
+
+static void metrics_set_during_fit_apply_next_fit(void **state) {
+    (void)state;
+    float x[CN * 2], y[CN], vx[CN * 2], vy[CN];
+    classification_data(x, y, 13);
+    classification_data(vx, vy, 14);
+    nn_model *model = classifier(15, 0);
+    metric_changer m = {model, 0, 1, {0}};
+    nn_fit_options o = fit_options(4, 8, 1);
+    o.validation_x = vx;
+    o.validation_y = vy;
+    o.validation_rows = CN;
+    o.on_epoch_end = change_metrics;
+    o.user_data = &m;
+    NN_ASSERT_OK(nn_model_fit(model, x, y, CN, 2, 1, &o));
+    assert_int_equal(m.calls, 4);
+    assert_true(m.ok);
+    for (size_t e = 0; e < 4; e++) assert_int_equal(m.names[e], 2);  /* loss, val_loss: every epoch */
+    size_t epochs = 0, logs = 0;
+    NN_ASSERT_OK(nn_model_fit_logs(model, &epochs, &logs));
+    assert_int_equal(epochs, 4);
+    assert_int_equal(logs, 2);
+    /* The callbacks of epochs 1 and 3 (counting from 0) added accuracy, 0 and 2
+     * cleared it: the next fit logs it. */
+    nn_fit_options next = fit_options(1, 8, 1);
+    NN_ASSERT_OK(nn_model_fit(model, x, y, CN, 2, 1, &next));
+    NN_ASSERT_OK(nn_model_fit_logs(model, &epochs, &logs));
+    assert_int_equal(logs, 2);  /* loss, accuracy */
+    const char *name = NULL;
+    double value;
+    NN_ASSERT_OK(nn_model_fit_log(model, 1, &name, &value, 1));
+    assert_string_equal(name, "accuracy");
+    nn_model_free(model);
+}
+
 /* The callback may call back into libnn on another model (it runs on the
  * calling thread, between epochs). */
 typedef struct probe {
@@ -969,6 +1021,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(callback_loss_is_training_loss),
     cmocka_unit_test(callback_can_stop_training),
     cmocka_unit_test(callback_may_use_library),
+    cmocka_unit_test(metrics_set_during_fit_apply_next_fit),
     cmocka_unit_test(callback_may_replace_weights),
 };
 

@@ -304,9 +304,10 @@ extension FloatKernels {
             body(0, cols)
             return
         }
-        let width = cols / parts / 16 * 16
+        // Whole 16-column units shared out evenly (as ParallelGemm's blocks).
         pool.run(parts: parts) { p in
-            body(p * width, p == parts - 1 ? cols - p * width : width)
+            let (start, width) = ParallelGemm.block(p, of: parts, total: cols, unit: 16)
+            body(start, width)
         }
     }
 }

@@ -36,8 +36,8 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// Spins before the caller yields while it waits for the workers.
     private static let spinLimit = 200_000
-    /// A worker inside one part for longer than twice the caller's time per
-    /// part plus this has been descheduled by the OS (another process, or
+    /// A worker inside one part for longer than three times the caller's
+    /// time per part plus this has been descheduled by the OS (another process, or
     /// numpy's BLAS threads, took its CPU): a stall, which costs the job a
     /// scheduler time slice (4 ms measured here). The pool then benches
     /// that worker: it is given no job for a while (`stalled(_:at:)`) and
@@ -157,9 +157,11 @@ public final class ThreadPool: @unchecked Sendable {
             let ran = runParts(job: job, slot: nil)
             var spins = 0
             let yieldEvery = oversubscribed ? 64 : Self.spinLimit
-            // A worker inside one part for longer than twice the caller's
-            // time per part, plus stallNanoseconds, has stalled (no
-            // estimate, no verdict, when the caller ran no part).
+            // A worker inside one part for longer than three times the
+            // caller's time per part (parts differ by up to one unit of
+            // work: up to 2× for a block of two units against one), plus
+            // stallNanoseconds, has stalled (no estimate, no verdict, when
+            // the caller ran no part).
             var limit = UInt64.max, stalledWorkers: UInt64 = 0
             while completed.load(ordering: .acquiring) < parts {
                 spins += 1
@@ -167,7 +169,7 @@ public final class ThreadPool: @unchecked Sendable {
                 guard ran > 0, stalledWorkers == 0, spins & 255 == 1 else { continue }
                 // Now and then: has a worker been inside a part for too long?
                 let now = monotonicNanoseconds()
-                if limit == .max { limit = 2 * (now - start) / UInt64(ran) + Self.stallNanoseconds }
+                if limit == .max { limit = 3 * (now - start) / UInt64(ran) + Self.stallNanoseconds }
                 for i in 0..<min(threads - 1, 64) where slots[i].assigned.load(ordering: .relaxed) == job {
                     let since = slots[i].partStart.load(ordering: .acquiring)
                     if since != 0 && now > since && now - since > limit { stalledWorkers |= 1 << UInt64(i) }

@@ -34,8 +34,11 @@ struct FitPlan {
     let fused: Bool, logits: Bool
     /// A shuffled batch's inputs, targets and weights.
     let bx: Buffer<Float>, by: Buffer<Float>, bw: Buffer<Float>
-    /// "loss" and each metric's name.
+    /// "loss" and each metric's name, and the metrics, as they were when the
+    /// fit began: metrics set from an epoch callback apply from the next fit
+    /// (as a loss, optimizer or schedule does), so every epoch logs the same.
     let epochNames: [String]
+    let metrics: [Metric]
     /// The learning-rate schedule of this call, fixed when it begins (one
     /// set from an epoch callback applies from the next fit on, as a new
     /// loss, optimizer or metric does), so every epoch logs the same names.
@@ -115,7 +118,7 @@ extension Sequential {
             loss: loss, optimizer: optimizer, options: options, train: train, held: held, heldWeights: heldWeights,
             weights: weights, n: n, batch: batch, outputs: outputDim, fused: fused, logits: fused || loss.fromLogits,
             bx: Buffer<Float>(count: batch * x.cols), by: Buffer<Float>(count: batch * y.cols),
-            bw: Buffer<Float>(count: weights == nil ? 0 : batch), epochNames: epochNames,
+            bw: Buffer<Float>(count: weights == nil ? 0 : batch), epochNames: epochNames, metrics: metrics,
             schedule: learningRateSchedule, scheduled: learningRateSchedule != nil,
             trainable: network.weightArrays.filter(\.spec.trainable), regularized: mayRegularize,
             clipping: optimizer.options.clipValue != nil || optimizer.options.clipNorm != nil
@@ -222,7 +225,7 @@ extension Sequential {
             for i in 0..<plan.n { state.order[i] = i }
             if state.shuffler != nil { state.shuffler!.shuffle(&state.order) } else { rng.shuffle(&state.order) }
         }
-        var accumulators: [any MetricAccumulator] = metrics.isEmpty ? [] : metrics.map {
+        var accumulators: [any MetricAccumulator] = plan.metrics.isEmpty ? [] : plan.metrics.map {
             $0.makeAccumulator(loss: plan.loss, outputs: plan.outputs, outputsAreLogits: plan.logits)
         }
         var lossSum = 0.0
@@ -323,7 +326,8 @@ extension Sequential {
         var logs = EpochLogs(names: plan.epochNames, values: state.epochValues)
         if let (vx, vy) = plan.held {
             logs.names += plan.epochNames.map { "val_" + $0 }
-            logs.values += try evaluateChecked(x: vx, y: vy, loss: plan.loss, weights: plan.heldWeights)
+            logs.values += try evaluateChecked(x: vx, y: vy, loss: plan.loss, weights: plan.heldWeights,
+                                               metrics: plan.metrics)
         }
         if plan.scheduled {
             logs.names.append("learning_rate")

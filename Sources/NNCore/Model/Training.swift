@@ -188,14 +188,15 @@ extension Sequential {
     /// Rows per chunk when evaluating or predicting large inputs.
     static let inferenceChunk = 256
 
-    /// Loss (with the regularization penalty, as Keras) and metrics in
-    /// inference mode, on checked data.
+    /// Loss (with the regularization penalty, as Keras) and metrics (the
+    /// model's, or those a running fit began with) in inference mode, on
+    /// checked data.
     func evaluateChecked(x: MatrixView<Float>, y: MatrixView<Float>, loss: Loss,
-                                 weights: UnsafePointer<Float>? = nil) throws -> [Double] {
+                         weights: UnsafePointer<Float>? = nil, metrics: [Metric]? = nil) throws -> [Double] {
         let outputs = outputDim
         let fused = loss.fusesActivation(layers.last!.activation)
         let logits = fused || loss.fromLogits
-        var accumulators = metrics.map { $0.makeAccumulator(loss: loss, outputs: outputs, outputsAreLogits: logits) }
+        var accumulators = (metrics ?? self.metrics).map { $0.makeAccumulator(loss: loss, outputs: outputs, outputsAreLogits: logits) }
         network.lastActivationDeferred = fused
         defer { network.lastActivationDeferred = false }
         var lossSum = 0.0, start = 0
