@@ -156,6 +156,9 @@ class ModelHandle:
         # weights; a nested fit or a close gets a clear error (see `busy`).
         self._lock = threading.RLock()
         self._busy = None
+        # libnn's log names (loss, metrics), cached by the model until its
+        # next compile (models.Sequential._c_metric_names).
+        self._metric_names = None
         self._finalizer = weakref.finalize(self, _free_model, pointer)
 
     @property

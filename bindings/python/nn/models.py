@@ -13,6 +13,17 @@ from ._handle import Error, InvalidStateError, ModelHandle, _check
 from .layers import KIND_NAMES, Dense, Input, Layer, positive_int
 
 _FLOAT32 = np.dtype(np.float32)
+_DOUBLE_ARRAYS = {}
+
+
+def _doubles(count):
+    """A zeroed ctypes array of `count` doubles (the array type made once per
+    count: making one costs microseconds)."""
+    kind = _DOUBLE_ARRAYS.get(count)
+    if kind is None:
+        kind = _DOUBLE_ARRAYS[count] = ctypes.c_double * count
+    return kind()
+
 _C_FLOAT = ctypes.c_float
 _C_SIZE = ctypes.c_size_t
 _byref = ctypes.byref
@@ -267,6 +278,7 @@ class Sequential:
         handle.call(_lib.nn_model_set_optimizer, ctypes.byref(self._optimizer._options()))
         self._plateau_key = None
         self._apply_schedule()
+        handle._metric_names = None
         handle.call(_lib.nn_model_clear_metrics)
         for metric in self._metrics:
             handle.call(_lib.nn_model_add_metric_ex, metric.code, metric.parameter)
@@ -305,13 +317,20 @@ class Sequential:
         return out.value
 
     def _c_metric_names(self):
-        count = self._handle.get_size(_lib.nn_model_metric_count)
-        names = []
-        for i in range(count):
-            out = ctypes.c_char_p()
-            self._handle.call(_lib.nn_model_metric_name, i, ctypes.byref(out))
-            names.append(out.value.decode())
-        return names
+        """libnn's log names of the compiled loss and metrics, asked once per
+        handle and compile (1 + metrics calls, about 10 µs: most of a small
+        evaluate's cost otherwise); _apply_compile forgets them."""
+        handle = self._handle
+        names = handle._metric_names
+        if names is None:
+            count = handle.get_size(_lib.nn_model_metric_count)
+            names = []
+            for i in range(count):
+                out = ctypes.c_char_p()
+                handle.call(_lib.nn_model_metric_name, i, ctypes.byref(out))
+                names.append(out.value.decode())
+            handle._metric_names = names
+        return list(names)
 
     # -- training ----------------------------------------------------------
 
@@ -566,10 +585,10 @@ class Sequential:
             positive_int(batch_size, "batch_size")
         x, y = self._xy(x, y, "evaluate")
         names = self._c_metric_names()
-        values = (ctypes.c_double * len(names))()
+        values = _doubles(len(names))
         self._handle.call(_lib.nn_model_evaluate, _ptr(x), _ptr(y), x.shape[0], x.shape[1],
                           y.shape[1], values, len(names))
-        result = dict(zip(names, (float(v) for v in values)))
+        result = dict(zip(names, values[:]))   # (a c_double array's slice: Python floats)
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in result.items()), flush=True)
         if return_dict:

@@ -163,3 +163,29 @@ def test_refused_fit_shows_no_older_logs():
     with pytest.raises(nn.InvalidArgumentError, match="batch_size"):
         model.fit(x, y, epochs=3, batch_size=0, verbose=0)
     assert model.history.epoch == [] and model.history.history == {}
+
+
+# -- evaluate --------------------------------------------------------------
+
+def test_evaluate_names_follow_every_compile(tmp_path):
+    """evaluate asks libnn for the log names once per compile (a cache on the
+    handle): a new compile, a model built later and a loaded model all give
+    their own names, and the values are libnn's."""
+    model = mlp()
+    x, y = data(32)
+    first = model.evaluate(x, y, return_dict=True)
+    assert list(first) == ["loss", "accuracy"]
+    assert model._handle._metric_names == ["loss", "accuracy"]
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam",
+                  metrics=["accuracy", "f1_macro"])
+    assert model._handle._metric_names is None       # forgotten by the compile
+    second = model.evaluate(x, y, return_dict=True)
+    assert list(second)[:2] == ["loss", "accuracy"] and len(second) == 3
+    assert second["loss"] == first["loss"] and second["accuracy"] == first["accuracy"]
+    assert model.metrics_names == list(second)
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+    assert model.evaluate(x, y) == first["loss"]      # no metrics: the loss alone
+    path = str(tmp_path / "m.safetensors")
+    mlp().save(path)
+    loaded = nn.load_model(path)
+    assert list(loaded.evaluate(x, y, return_dict=True)) == ["loss", "accuracy"]
