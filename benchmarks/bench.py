@@ -19,7 +19,7 @@ with R > 1 meaning libnn is better (faster, or lower latency).
                 throughput, libnn (from C) vs FANN and PyTorch
   fit_overhead  model.fit through the Python binding vs the same nn_model_fit
                 called directly through ctypes
-  predict_after_numpy, w1_train_busy_core
+  predict_after_numpy, w1_train_after_numpy, w1_train_busy_core, predict_busy_core
                 2 threads next to numpy's spinning BLAS threads and next
                 to a process that keeps a core busy, as ratios to libnn's
                 own 1-thread figure in the same conditions (goal >= 0.9-1)
@@ -358,7 +358,9 @@ def contention_benchmarks():
     (a) a W1 Dense predict (batch 256) right after a numpy matmul, whose
         OpenBLAS threads are still spinning on the cores;
     (b) W1 training (Adam, batch 128) while another process keeps CPU 1
-        busy."""
+        busy;
+    and each the other way round: W1 training (4 steps of 128) right after
+    a numpy matmul, and the predict next to the busy process."""
     import multiprocessing
     import numpy as np
     import nn
@@ -390,6 +392,30 @@ def contention_benchmarks():
     print(f"ratio=libnn-2-threads/libnn-1-thread bench=predict_after_numpy threads=2 value={one / two:.3f}",
           flush=True)
 
+    def training_interleaved_median(threads, rounds=40):
+        """The median time of a short W1 fit (4 steps of 128) right after a
+        numpy matmul."""
+        nn.set_num_threads(threads)
+        model = nn.Sequential([nn.layers.Dense(256, activation="relu", input_dim=784),
+                               nn.layers.Dense(128, activation="relu"),
+                               nn.layers.Dense(10, activation="softmax")], seed=1)
+        model.compile(loss="sparse_categorical_crossentropy", optimizer=nn.optimizers.Adam(learning_rate=1e-3))
+        xs = rng.standard_normal((512, 784), dtype=np.float32)
+        ys = rng.integers(0, 10, 512).astype(np.float32)
+        times = []
+        for _ in range(rounds):
+            m @ m
+            t = time.perf_counter()
+            model.fit(xs, ys, epochs=1, batch_size=128, shuffle=False, verbose=0)
+            times.append(time.perf_counter() - t)
+        return sorted(times)[len(times) // 2]
+
+    one, two = training_interleaved_median(1), training_interleaved_median(2)
+    emit("w1_train_after_numpy", "libnn", 1, "samples_per_s", 512 / one)
+    emit("w1_train_after_numpy", "libnn", 2, "samples_per_s", 512 / two)
+    print(f"ratio=libnn-2-threads/libnn-1-thread bench=w1_train_after_numpy threads=2 value={one / two:.3f}",
+          flush=True)
+
     def train_epoch_time(threads):
         nn.set_num_threads(threads)
         model = nn.Sequential([nn.layers.Dense(256, activation="relu", input_dim=784),
@@ -402,14 +428,23 @@ def contention_benchmarks():
         return rows / best_time(lambda: model.fit(xs, ys, epochs=1, batch_size=128, shuffle=False, verbose=0),
                                 repeat=3, min_time=0)
 
+    def predict_time(threads):
+        nn.set_num_threads(threads)
+        return best_time(lambda: net.predict(x), repeat=5)
+
     busy = multiprocessing.Process(target=_spin_on_cpu, args=(1,), daemon=True)
     busy.start()
     try:
         time.sleep(0.2)
         one, two = train_epoch_time(1), train_epoch_time(2)
+        predict_one, predict_two = predict_time(1), predict_time(2)
     finally:
         busy.terminate()
         busy.join()
+    emit("predict_busy_core", "libnn", 1, "gflops", flops / predict_one / 1e9)
+    emit("predict_busy_core", "libnn", 2, "gflops", flops / predict_two / 1e9)
+    print(f"ratio=libnn-2-threads/libnn-1-thread bench=predict_busy_core threads=2 "
+          f"value={predict_one / predict_two:.3f}", flush=True)
     emit("w1_train_busy_core", "libnn", 1, "samples_per_s", one)
     emit("w1_train_busy_core", "libnn", 2, "samples_per_s", two)
     print(f"ratio=libnn-2-threads/libnn-1-thread bench=w1_train_busy_core threads=2 value={two / one:.3f}",
