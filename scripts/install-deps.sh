@@ -4,7 +4,9 @@
 #           .deb test), qemu-user (apt-get, when running as root)
 #   Python: numpy, pytest, scikit-learn, pycparser, safetensors (pip; the
 #           saving tests read libnn's files with safetensors), matplotlib
-#           (history.plot and the debugging example draw with it)
+#           (history.plot and the debugging example draw with it), onnx and
+#           onnxruntime (the ONNX export is built with onnx and checked by
+#           running it in onnxruntime)
 # Already-present tools are left alone, so a second run does nothing.
 set -euo pipefail
 PYTHON=${PYTHON:-python3}
@@ -31,7 +33,8 @@ if [ ${#missing_apt[@]} -gt 0 ]; then
 fi
 
 missing_pip=()
-for spec in numpy:numpy pytest:pytest sklearn:scikit-learn pycparser:pycparser safetensors:safetensors matplotlib:matplotlib; do
+for spec in numpy:numpy pytest:pytest sklearn:scikit-learn pycparser:pycparser safetensors:safetensors matplotlib:matplotlib \
+            onnx:onnx onnxruntime:onnxruntime; do
     module=${spec%%:*}; package=${spec#*:}
     "$PYTHON" -c "import $module" >/dev/null 2>&1 || missing_pip+=("$package")
 done

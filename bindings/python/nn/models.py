@@ -7,6 +7,7 @@ import numpy as np
 
 from . import _config, _files, _fit, _handle, _lib, debugging, losses as losses_module
 from . import metrics as metrics_module
+from . import onnx_export
 from . import optimizers as optimizers_module
 from ._arrays import _as_matrix, _as_targets, _check_rows, _ptr, _size  # noqa: F401 (numpy <-> C)
 from ._handle import Error, InvalidStateError, ModelHandle, _check
@@ -807,6 +808,12 @@ class Sequential:
                              "output shape")
 
     # -- saving and loading ------------------------------------------------
+
+    def export_onnx(self, path, opset=None):
+        """Write the model's inference graph to `path` as ONNX (opset 17 by
+        default; needs the onnx package). What is exported and how: see
+        nn.onnx_export. Returns `path`."""
+        return onnx_export.export_onnx(self, path, opset=opset or onnx_export.OPSET)
 
     def save(self, filepath, overwrite=True, include_optimizer=True):
         """Save the whole model to `filepath` as a safetensors file
