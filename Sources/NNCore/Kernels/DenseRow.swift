@@ -10,8 +10,8 @@
 ///   `scale` then `axpy`, or its narrow loop); these loops do exactly that.
 ///   Then z + b and f(z) as `biasActivation` (sigmoid through the same
 ///   `sigmoid` lanes);
-/// - backward: dz = dy ⊙ f'(y) and db = 0 + dz as
-///   `activationBackwardBiasGradient`; dW[i, :] = x[i] · dz as GEMM's
+/// - backward: dz = dy ⊙ f'(y) and db = 0 + dz by
+///   `activationBackwardBiasGradient` itself; dW[i, :] = x[i] · dz as GEMM's
 ///   transposed-A `scale`; dx[i] = `dot`(dz, W[i, :]) as its transposed-B
 ///   loop.
 ///
@@ -20,15 +20,6 @@
 /// others the functions return false and the caller takes the general step.
 /// `DensePathTests` checks the bits against the general path.
 extension FloatKernels {
-    typealias V8 = SIMD8<Float>
-
-    @inline(__always) static func load8(_ p: UnsafePointer<Float>) -> V8 {
-        UnsafeRawPointer(p).loadUnaligned(as: V8.self)
-    }
-    @inline(__always) static func store8(_ v: V8, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V8.self)
-    }
-
     /// y [units] = f(x [inputs] · W + b), params = W [inputs, units] then
     /// b [units]. Returns false, writing nothing, unless f is linear, relu
     /// or sigmoid.
@@ -94,39 +85,9 @@ extension FloatKernels {
                                  _ params: UnsafePointer<Float>, _ y: UnsafePointer<Float>,
                                  _ dy: UnsafeMutablePointer<Float>, _ dx: UnsafeMutablePointer<Float>?,
                                  _ grads: UnsafeMutablePointer<Float>) -> Bool {
-        let kind: Int
-        switch f {
-        case .linear: kind = 0
-        case .relu: kind = 1
-        case .sigmoid: kind = 2
-        case .tanh: kind = 3
-        default: return false
-        }
-        let dbias = grads + inputs * units
-        var j = 0
-        while j + 8 <= units {
-            var d = load8(dy + j)
-            let yv = load8(y + j)
-            switch kind {
-            case 1: d = d.replacing(with: 0, where: .!(yv .> 0))
-            case 2: d = d * (yv * (1 - yv))
-            case 3: d = d * (1 - yv * yv)
-            default: break
-            }
-            store8(d, dy + j)
-            store8(V8(repeating: 0) + d, dbias + j)
-            j += 8
-        }
-        while j < units {
-            switch kind {
-            case 1: if !(y[j] > 0) { dy[j] = 0 }
-            case 2: dy[j] *= y[j] * (1 - y[j])
-            case 3: dy[j] *= 1 - y[j] * y[j]
-            default: break
-            }
-            dbias[j] = 0 + dy[j]
-            j += 1
-        }
+        guard backwardKind(f) != nil else { return false }
+        // dz = dy ⊙ f'(y) in place and db = 0 + dz: the epilogue itself, on one row.
+        activationBackwardBiasGradient(f, y, dy, grads + inputs * units, 1, units, stride: units)
         let dz = UnsafePointer(dy)
         if units == 1 {
             // One unit (a network's output): dW = x · dz[0], and each

@@ -154,6 +154,15 @@ extension FloatKernels {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
     }
 
+    /// Half a vector, for the rest of a row (and one row's short layers).
+    typealias V8 = SIMD8<Float>
+    @inline(__always) static func load8(_ p: UnsafePointer<Float>) -> V8 {
+        UnsafeRawPointer(p).loadUnaligned(as: V8.self)
+    }
+    @inline(__always) static func store8(_ v: V8, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V8.self)
+    }
+
     /// See `KernelTable.biasActivation`. linear, relu and sigmoid run as
     /// SIMD16 loops (relu keeps NaN, as PyTorch; sigmoid is `sigmoid(_:)`);
     /// the others take the reference path.
@@ -222,7 +231,7 @@ extension FloatKernels {
         _ f: Activation, _ z: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafeMutablePointer<Float>,
         _ dbias: UnsafeMutablePointer<Float>, _ rows: Int, _ cols: Int
     ) {
-        guard f == .linear || f == .relu || f == .sigmoid || f == .tanh else {
+        guard backwardKind(f) != nil else {
             Reference.activationBackwardBiasGradient(f, z, y, dy, dbias, rows, cols)
             return
         }
@@ -231,19 +240,39 @@ extension FloatKernels {
         }
     }
 
+    /// The activations whose derivative the SIMD epilogues compute from the
+    /// output y alone, as the `kind` they switch on; nil for the others.
+    @inline(__always)
+    static func backwardKind(_ f: Activation) -> Int? {
+        switch f {
+        case .linear: return 0
+        case .relu: return 1
+        case .sigmoid: return 2
+        case .tanh: return 3
+        default: return nil
+        }
+    }
+
+    /// dy ⊙ f'(y) for a `backwardKind`, lane by lane, written once for every
+    /// width (relu keeps d where y > 0, else 0: NaN too).
+    @inline(__always)
+    static func activationDerivative<W: FloatLanes>(_ kind: Int, _ d: W, _ y: W) -> W {
+        switch kind {
+        case 1: return (-y).select(ifNegative: d, otherwise: W(repeating: 0))
+        case 2: return d * (y * (1 - y))
+        case 3: return d * (1 - y * y)
+        default: return d
+        }
+    }
+
     /// activationBackwardBiasGradient on the columns [0, cols) of rows
-    /// `stride` apart (linear, relu, sigmoid or tanh).
+    /// `stride` apart (linear, relu, sigmoid or tanh): 16 lanes at a time,
+    /// then 8, then one by one.
     static func activationBackwardBiasGradient(
         _ f: Activation, _ y: UnsafePointer<Float>, _ dy: UnsafeMutablePointer<Float>,
         _ dbias: UnsafeMutablePointer<Float>, _ rows: Int, _ cols: Int, stride: Int
     ) {
-        let kind: Int
-        switch f {
-        case .linear: kind = 0
-        case .relu: kind = 1
-        case .sigmoid: kind = 2
-        default: kind = 3
-        }
+        let kind = backwardKind(f) ?? 3
         guard rows > 0 else {
             dbias.update(repeating: 0, count: cols)
             return
@@ -255,17 +284,16 @@ extension FloatKernels {
             let zero: Float = 0
             var j = 0
             while j + 16 <= cols {
-                var d = load(dr + j)
-                let yv = load(yr + j)
-                switch kind {
-                case 1: d = d.replacing(with: 0, where: .!(yv .> 0))
-                case 2: d = d * (yv * (1 - yv))
-                case 3: d = d * (1 - yv * yv)
-                default: break
-                }
+                let d = activationDerivative(kind, load(dr + j), load(yr + j))
                 if kind != 0 { store(d, dr + j) }
                 store((r == 0 ? V(repeating: zero) : load(dbias + j)) + d, dbias + j)
                 j += 16
+            }
+            if j + 8 <= cols {
+                let d = activationDerivative(kind, load8(dr + j), load8(yr + j))
+                if kind != 0 { store8(d, dr + j) }
+                store8((r == 0 ? V8(repeating: zero) : load8(dbias + j)) + d, dbias + j)
+                j += 8
             }
             while j < cols {
                 switch kind {
