@@ -152,19 +152,23 @@ _METRICS = {cls.name: cls for cls in set(metrics_module._BY_NAME.values())}
 _OPTIMIZERS = optimizers_module._BY_NAME
 
 
+def _known(table, name, what, fields):
+    """table[name], or the error naming the field and the unknown value."""
+    cls = table.get(name)
+    if cls is None:
+        raise _invalid(f"{fields.path}: unknown {what} {name!r}")
+    return cls
+
+
 def _activation(fields):
     name = fields["name"]
-    cls = _ACTIVATIONS.get(name)
-    if cls is None:
-        raise _invalid(f"{fields.path}: unknown activation {name!r}")
+    cls = _known(_ACTIVATIONS, name, "activation", fields)
     return cls._from_parameter(fields.get("parameter"))
 
 
 def _initializer(fields):
     name = fields["name"]
-    cls = _INITIALIZERS.get(name)
-    if cls is None:
-        raise _invalid(f"{fields.path}: unknown initializer {name!r}")
+    cls = _known(_INITIALIZERS, name, "initializer", fields)
     if cls is initializers_module.Constant:
         return cls(fields.get("value", 0.0))
     return cls()
@@ -188,17 +192,13 @@ _PARTS = types.SimpleNamespace(activation=_activation, initializer=_initializer,
 
 def _layer(fields):
     kind = fields["kind"]
-    cls = layers_module.BY_KIND.get(kind)
-    if cls is None:
-        raise _invalid(f"{fields.path}: unknown layer kind {kind!r}")
+    cls = _known(layers_module.BY_KIND, kind, "layer kind", fields)
     return cls._from_libnn(fields, _PARTS)
 
 
 def _loss(fields):
     name = fields["kind"]
-    cls = _LOSSES.get(name)
-    if cls is None:
-        raise _invalid(f"{fields.path}: unknown loss {name!r}")
+    cls = _known(_LOSSES, name, "loss", fields)
     if cls is losses_module.Huber:
         return cls(delta=fields["delta"])
     if cls in (losses_module.MeanSquaredError, losses_module.MeanAbsoluteError):
@@ -208,9 +208,7 @@ def _loss(fields):
 
 def _metric(fields):
     name = fields["kind"]
-    cls = _METRICS.get(name)
-    if cls is None:
-        raise _invalid(f"{fields.path}: unknown metric {name!r}")
+    cls = _known(_METRICS, name, "metric", fields)
     parameter = fields.get("parameter")
     if parameter is None:
         return cls()
@@ -250,9 +248,7 @@ def _schedule(fields, initial_learning_rate):
 def _optimizer(fields, schedule_fields):
     """(optimizer object, plateau key or None)."""
     kind = fields["kind"]
-    cls = _OPTIMIZERS.get(kind)
-    if cls is None:
-        raise _invalid(f"{fields.path}: unknown optimizer {kind!r}")
+    cls = _known(_OPTIMIZERS, kind, "optimizer", fields)
     rate = fields["learning_rate"]
     schedule, plateau_key = _schedule(schedule_fields, rate)
     clipping = {"clipvalue": fields.get("clipvalue"), "clipnorm": fields.get("clipnorm"),
