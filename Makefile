@@ -9,7 +9,7 @@ SWIFT_RELEASE = swift build -c release -Xswiftc -static-stdlib
 LIB = .build/release/libnn.so
 CMAKE_BUILD = build
 
-.PHONY: all deps lib python demo test test-swift test-c test-python test-fuzz test-packaging fuzz bench dist-build install package clean
+.PHONY: all deps lib python demo test test-swift test-c test-python test-fuzz test-packaging fuzz sanitize bench dist-build install package clean
 
 all: lib
 
@@ -69,6 +69,13 @@ test-fuzz:
 fuzz:
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
+# libnn under AddressSanitizer + UndefinedBehaviorSanitizer (the cmocka
+# suites and swift test) and ThreadSanitizer (the threaded suites and
+# tests): scripts/sanitize.sh says what runs where. .ci/run runs it after
+# make test.
+sanitize: deps
+	scripts/sanitize.sh
+
 bench: python
 	@NN_BENCH_DEPS=1 PYTHON=$(PYTHON) scripts/install-deps.sh
 	$(PYTHON) benchmarks/bench.py
@@ -91,4 +98,4 @@ package: dist-build
 	@ls -l $(DIST_BUILD)/packages/*.deb
 
 clean:
-	rm -rf .build .build-fuzz $(CMAKE_BUILD) bindings/python/nn/libnn.so
+	rm -rf .build .build-fuzz .build-asan .build-asan-test .build-tsan .build-tsan-test build-asan build-tsan $(CMAKE_BUILD) bindings/python/nn/libnn.so

@@ -26,6 +26,12 @@ with R > 1 meaning libnn is better (faster, or lower latency).
   libnn-python  W3's one-sample model.predict and W2's fit through Python,
                 against the same from C (ratio > 1: faster than C; the
                 goals of issue 12 are >= 0.77 and >= 1.0x FANN)
+  predict_concurrent_python
+                issue 13: 2 Python threads predicting one sample at a time
+                on one W1 model, throughput over 1 thread's, with libnn at 1
+                thread per call (threads=1: each request thread its own core,
+                the serving setup; goal >= 1.6 on 2 cores) and at its default
+                thread count (threads=N)
   w1_anomaly    the W1 fit with anomaly detection switched off explicitly vs
                 never switched on (must be 1.00), and switched on (its price)
 
@@ -452,6 +458,48 @@ def contention_benchmarks():
     nn.set_num_threads(os.cpu_count() or 1)
 
 
+def concurrent_predict_benchmarks():
+    """Issue 13's item 1: Python threads predicting one-sample batches on one
+    model (W1), the throughput of 2 threads over 1 thread's, each the best of
+    several interleaved rounds; with libnn at 1 thread per call, then at its
+    default thread count."""
+    import threading
+    import numpy as np
+    import nn
+    if (os.cpu_count() or 1) < 2:
+        print("# one CPU: the concurrent predict benchmark is skipped", flush=True)
+        return
+    net = nn.Sequential([nn.layers.Dense(256, activation="relu", input_dim=784),
+                         nn.layers.Dense(128, activation="relu"), nn.layers.Dense(10, activation="softmax")])
+    rng = np.random.default_rng(0)
+    samples = [rng.standard_normal((1, 784), dtype=np.float32) for _ in range(2)]
+    calls = 10000
+
+    def rate(threads):
+        def loop(x):
+            for _ in range(calls):
+                net.predict(x)
+        workers = [threading.Thread(target=loop, args=(samples[i],)) for i in range(threads)]
+        t = time.perf_counter()
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        return threads * calls / (time.perf_counter() - t)
+
+    default = nn.get_num_threads()
+    for libnn_threads in (1, default):
+        nn.set_num_threads(libnn_threads)
+        one = two = 0.0
+        for _ in range(5):
+            one, two = max(one, rate(1)), max(two, rate(2))
+        emit("predict_concurrent_python", "libnn-1-thread", libnn_threads, "predicts_per_s", one)
+        emit("predict_concurrent_python", "libnn-2-threads", libnn_threads, "predicts_per_s", two)
+        print(f"ratio=libnn-2-threads/libnn-1-thread bench=predict_concurrent_python threads={libnn_threads} "
+              f"value={two / one:.3f}", flush=True)
+    nn.set_num_threads(default)
+
+
 def _spin_on_cpu(cpu):
     """Keeps CPU `cpu` busy until terminated (another process's work)."""
     try:
@@ -561,6 +609,7 @@ def main():
     small_network_ratios(c, torch)
     python_ratios(c, python_small_benchmarks(), torch)
     contention_benchmarks()
+    concurrent_predict_benchmarks()
 
 
 if __name__ == "__main__":

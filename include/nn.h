@@ -30,9 +30,25 @@
  *
  * Threading
  * ---------
- * One handle is used by one thread at a time; distinct handles may be used
- * from different threads in parallel. nn_last_error() is per thread.
- * Callbacks run on the thread that called the function that takes them.
+ * Distinct handles may be used from different threads in parallel.
+ * On one model, the inference calls - nn_model_predict, nn_model_evaluate,
+ * nn_model_test_on_batch, nn_model_confusion_matrix - and the calls that only read it (its sizes,
+ * layers, weights, metric names, summary, config, fit logs, save) may run
+ * on any number of threads at once: each inference call computes in
+ * scratch memory of its own (kept in a small per-model pool, so a steady
+ * stream of calls allocates nothing) over the model's weights, which stay
+ * unchanged while it runs. Every other call on the model (fit, set_weight,
+ * load_weights, adding layers, compile settings, diagnose, ...) needs the
+ * model to itself: made while any call runs on the model on another
+ * thread, it does nothing and returns NN_ERROR_BUSY; a read-only call made
+ * while such a call runs on another thread returns NN_ERROR_BUSY too. No
+ * call ever waits for another, and none sees a half-changed model. The
+ * callbacks of a call run on its thread and may use the model freely
+ * (read it, predict, set weights), as the call that runs them allows.
+ * nn_model_free may be called while other threads use the model: they
+ * finish, and later calls get NN_ERROR_INVALID_HANDLE.
+ * nn_last_error() is per thread. Callbacks run on the thread that called
+ * the function that takes them.
  *
  * ABI policy
  * ----------
@@ -128,8 +144,11 @@ typedef enum nn_status {
     NN_ERROR_OUT_OF_MEMORY = 7,     /**< an allocation failed or would be unreasonably large */
     NN_ERROR_INTERNAL = 8,          /**< a bug in libnn; please report it with the message */
     NN_ERROR_IO = 9,                /**< a file could not be opened, read, written or renamed */
-    NN_ERROR_INVALID_FILE = 10      /**< not a valid model file: truncated, corrupted, an unknown
+    NN_ERROR_INVALID_FILE = 10,     /**< not a valid model file: truncated, corrupted, an unknown
                                          layer kind or version, a missing or misshapen tensor */
+    NN_ERROR_BUSY = 11              /**< another thread is using the model in a way this call may
+                                         not overlap (see "Threading"); nothing was done: retry
+                                         once that call has returned (since 0.6) */
 } nn_status;
 
 /** The message of the most recent failed call on the calling thread, or ""
@@ -705,6 +724,40 @@ NN_NODISCARD nn_status nn_model_fit_log(const nn_model *model, size_t index, con
 NN_NODISCARD nn_status nn_model_evaluate(nn_model *model, const float *x, const float *y,
                                          size_t rows, size_t x_cols, size_t y_cols, double *values,
                                          size_t capacity);
+
+/** One gradient step on one batch x [rows, x_cols], y [rows, y_cols], as
+ *  Keras's train_on_batch, for a training loop of your own (data streamed
+ *  from disk or a network, FANN-style online learning): the very step
+ *  nn_model_fit takes for a batch - training mode (dropout on, batch
+ *  normalization's batch statistics and moving averages), the model's
+ *  optimizer and its state, gradient clipping, regularization, anomaly
+ *  detection - with no epoch around it: the rows are used in their order,
+ *  the learning-rate schedule does not step (set the rate between calls
+ *  with nn_model_set_lr_schedule or nn_model_set_optimizer), and neither
+ *  the history, the fit logs nor the layer statistics change.
+ *  sample_weights: NULL, or rows weights >= 0 (as nn_fit_options).
+ *  values receives the batch's loss (its mean over the rows, with the
+ *  regularization penalty, as fit's "loss") and the metrics of the
+ *  outputs the step computed before updating the weights (as Keras), in
+ *  nn_model_metric_name order: capacity >= nn_model_metric_count. Errors
+ *  as nn_model_fit; nothing is changed when the step is refused, and a step
+ *  whose loss is not finite fails with NN_ERROR_NON_FINITE (the weights
+ *  keep their values from before it). Since 0.6. */
+NN_NODISCARD nn_status nn_model_train_on_batch(nn_model *model, const float *x, const float *y,
+                                               size_t rows, size_t x_cols, size_t y_cols,
+                                               const float *sample_weights, double *values,
+                                               size_t capacity);
+
+/** The loss and metrics of one batch in inference mode, as Keras's
+ *  test_on_batch: nn_model_evaluate on it, the loss weighted by
+ *  sample_weights (NULL, or rows weights >= 0; a weighted loss is the mean
+ *  over the rows of weight x loss, as fit's val_loss), the metrics
+ *  unweighted. An inference call (see "Threading"). Errors as
+ *  nn_model_evaluate. Since 0.6. */
+NN_NODISCARD nn_status nn_model_test_on_batch(nn_model *model, const float *x, const float *y,
+                                              size_t rows, size_t x_cols, size_t y_cols,
+                                              const float *sample_weights, double *values,
+                                              size_t capacity);
 
 /** Runs the model on x [rows, x_cols] in inference mode and writes the
  *  outputs [rows, output_dim] into out, which holds out_capacity floats

@@ -6,8 +6,7 @@ import NNCore
 @c @implementation
 public func nn_model_config(_ model: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int,
                             _ length: UnsafeMutablePointer<Int>?) -> nn_status {
-    guarded {
-        let h = try Handles.model(model)
+    guarded(model, .shared) { h in
         try writeText(h.model.configuration(), buffer, capacity, length)
     }
 }

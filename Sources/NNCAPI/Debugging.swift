@@ -33,8 +33,7 @@ public func nn_model_gradient_check(_ model: OpaquePointer?, _ x: UnsafePointer<
                                     _ options: UnsafePointer<nn_gradient_check_options>?,
                                     _ results: UnsafeMutablePointer<nn_gradient_check_result>?, _ capacity: Int,
                                     _ count: UnsafeMutablePointer<Int>?) -> nn_status {
-    guarded {
-        let h = try Handles.model(model)
+    guarded(model, .exclusive) { h in
         let count = try required(count, "count")
         let o = try readOptions(options, or: gradientCheckDefaults())
         if capacity != 0 { _ = try required(results, "results") }
@@ -64,13 +63,12 @@ public func nn_model_gradient_check(_ model: OpaquePointer?, _ x: UnsafePointer<
 
 @c @implementation
 public func nn_model_set_anomaly_detection(_ model: OpaquePointer?, _ enabled: Int32) -> nn_status {
-    guarded { try Handles.model(model).model.anomalyDetection = try flagArgument(enabled, "enabled") }
+    guarded(model, .exclusive) { $0.model.anomalyDetection = try flagArgument(enabled, "enabled") }
 }
 
 @c @implementation
 public func nn_model_set_layer_statistics(_ model: OpaquePointer?, _ every_batches: Int) -> nn_status {
-    guarded {
-        let h = try Handles.model(model)
+    guarded(model, .exclusive) { h in
         guard every_batches >= 0, every_batches <= Int(Int32.max) else {
             throw APIError.invalid("every_batches must be at most 2^31 - 1, got \(unsigned(every_batches))")
         }
@@ -80,8 +78,7 @@ public func nn_model_set_layer_statistics(_ model: OpaquePointer?, _ every_batch
 
 @c @implementation
 public func nn_model_layer_statistics_count(_ model: OpaquePointer?, _ count: UnsafeMutablePointer<Int>?) -> nn_status {
-    guarded {
-        let h = try Handles.model(model)
+    guarded(model, .shared) { h in
         try required(count, "count").pointee = h.model.history.layerStatistics.count
     }
 }
@@ -89,8 +86,7 @@ public func nn_model_layer_statistics_count(_ model: OpaquePointer?, _ count: Un
 @c @implementation
 public func nn_model_layer_statistics(_ model: OpaquePointer?, _ entry: Int, _ layer: Int,
                                       _ out: UnsafeMutablePointer<nn_layer_statistics>?) -> nn_status {
-    guarded {
-        let h = try Handles.model(model)
+    guarded(model, .shared) { h in
         let out = try required(out, "out")
         let all = h.model.history.layerStatistics
         guard entry >= 0, entry < all.count else {
@@ -119,8 +115,7 @@ public func nn_model_layer_statistics(_ model: OpaquePointer?, _ entry: Int, _ l
 public func nn_model_diagnose(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?,
                               _ rows: Int, _ x_cols: Int, _ y_cols: Int, _ steps: Int, _ batch_size: Int,
                               _ count: UnsafeMutablePointer<Int>?) -> nn_status {
-    guarded {
-        let h = try Handles.model(model)
+    guarded(model, .exclusive) { h in
         let count = try required(count, "count")
         guard steps >= 0, steps <= 100_000 else { throw APIError.invalid("steps must be at most 100000, got \(unsigned(steps))") }
         guard batch_size >= 0, batch_size <= Int(Int32.max) else {
@@ -142,8 +137,7 @@ private let findingKinds: [Finding.Kind: nn_finding_kind] = [
 
 @c @implementation
 public func nn_model_finding(_ model: OpaquePointer?, _ index: Int, _ out: UnsafeMutablePointer<nn_finding>?) -> nn_status {
-    guarded {
-        let h = try Handles.model(model)
+    guarded(model, .shared) { h in
         let out = try required(out, "out")
         guard let diagnosis = h.diagnosis else {
             throw APIError(status: NN_ERROR_INVALID_STATE, message: "no diagnosis yet: call nn_model_diagnose first")
@@ -160,8 +154,7 @@ public func nn_model_finding(_ model: OpaquePointer?, _ index: Int, _ out: Unsaf
 @c @implementation
 public func nn_model_diagnosis_report(_ model: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int,
                                       _ length: UnsafeMutablePointer<Int>?) -> nn_status {
-    guarded {
-        let h = try Handles.model(model)
+    guarded(model, .shared) { h in
         if capacity > 0 { _ = try required(buffer, "buffer") }
         guard let diagnosis = h.diagnosis else {
             throw APIError(status: NN_ERROR_INVALID_STATE, message: "no diagnosis yet: call nn_model_diagnose first")

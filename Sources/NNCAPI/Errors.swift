@@ -73,6 +73,19 @@ func guarded(_ body: () throws -> Void) -> nn_status {
     }
 }
 
+/// `guarded` for a call on a model: finds the live handle, lets the call in
+/// through the model's gate as `access` (NN_ERROR_BUSY if it may not overlap
+/// a call running on another thread: nn.h, "Threading"), runs `body` and
+/// lets the call out.
+func guarded(_ model: OpaquePointer?, _ access: Access, _ body: (ModelHandle) throws -> Void) -> nn_status {
+    guarded {
+        let handle = try Handles.model(model)
+        let entered = try handle.enter(access)
+        defer { if entered { handle.leave(access) } }
+        try body(handle)
+    }
+}
+
 /// Unwraps a required pointer argument.
 @inline(__always)
 func required<P>(_ pointer: P?, _ name: String) throws -> P {

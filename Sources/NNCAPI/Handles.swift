@@ -7,11 +7,29 @@ import Glibc
 import Musl
 #endif
 
-/// What an `nn_model *` points to: the model plus the C strings handed out
-/// for it (metric names), which live as long as the model.
-final class ModelHandle: @unchecked Sendable {  // one thread at a time, as nn.h states
+/// How a C call uses its model (nn.h, "Threading"): shared calls (inference
+/// and reads) may overlap each other; an exclusive call (anything that
+/// changes the model) overlaps nothing.
+enum Access {
+    case shared, exclusive
+}
+
+/// What an `nn_model *` points to: the model, the gate that keeps its calls
+/// from overlapping in the wrong way, and the C strings handed out for it
+/// (metric names), which live as long as the model.
+final class ModelHandle: @unchecked Sendable {  // shared state behind `gate`, `names`
     let model: Sequential
-    private var cNames: [String: UnsafeMutablePointer<CChar>] = [:]
+    /// The C strings of names (`cString`), made by shared calls too.
+    private var names: [String: UnsafeMutablePointer<CChar>] = [:]
+    private let namesLock = PosixLock()
+
+    /// The gate: `exclusiveBit` while an exclusive call runs, else the
+    /// number of shared calls running.
+    private let gate = Atomic<Int>(0)
+    private static let exclusiveBit = Int.min
+    /// The thread of the running exclusive call (0 when none): its callbacks
+    /// may call into the model again (`enter`).
+    private let owner = Atomic<UInt>(0)
 
     /// The last nn_model_diagnose's result, and the C strings of its
     /// findings (valid until the next diagnosis or the handle's end).
@@ -21,8 +39,53 @@ final class ModelHandle: @unchecked Sendable {  // one thread at a time, as nn.h
     init(_ model: Sequential) { self.model = model }
 
     deinit {
-        cNames.values.forEach { free($0) }
+        names.values.forEach { free($0) }
         diagnosisStrings.values.forEach { free($0) }
+    }
+
+    /// Lets a call of this kind in, or throws NN_ERROR_BUSY. Returns whether
+    /// the call must `leave`: a call made from inside the exclusive call
+    /// running on the same thread (a callback of fit) is part of it, and
+    /// passes without a mark of its own.
+    func enter(_ access: Access) throws -> Bool {
+        let me = currentThread()
+        if owner.load(ordering: .acquiring) == me { return false }
+        switch access {
+        case .shared:
+            var seen = gate.load(ordering: .relaxed)
+            while true {
+                guard seen >= 0 else {
+                    throw APIError(status: NN_ERROR_BUSY, message: "the model is busy: another thread is changing it "
+                        + "(training it, setting its weights or its settings); a call that reads the model may not "
+                        + "overlap that call: retry once it has returned")
+                }
+                let (done, now) = gate.compareExchange(expected: seen, desired: seen + 1, ordering: .acquiring)
+                if done { return true }
+                seen = now
+            }
+        case .exclusive:
+            let (done, now) = gate.compareExchange(expected: 0, desired: Self.exclusiveBit, ordering: .acquiring)
+            guard done else {
+                throw APIError(status: NN_ERROR_BUSY, message: "the model is busy: "
+                    + (now < 0 ? "another thread is changing it (training it, setting its weights or its settings)"
+                               : "\(now) call\(now == 1 ? "" : "s") on other threads (predict, evaluate or a read) "
+                                 + "\(now == 1 ? "is" : "are") using it")
+                    + "; this call changes the model and needs it to itself: retry once \(now == 1 || now < 0 ? "that call has" : "they have") returned")
+            }
+            owner.store(me, ordering: .releasing)
+            return true
+        }
+    }
+
+    /// Ends a call that `enter` let in (and asked to leave).
+    func leave(_ access: Access) {
+        switch access {
+        case .shared:
+            gate.subtract(1, ordering: .releasing)
+        case .exclusive:
+            owner.store(0, ordering: .relaxed)
+            gate.store(0, ordering: .releasing)
+        }
     }
 
     func setDiagnosis(_ diagnosis: Diagnosis) {
@@ -43,11 +106,23 @@ final class ModelHandle: @unchecked Sendable {  // one thread at a time, as nn.h
 
     /// A C string for `name` that stays valid as long as this handle.
     func cString(_ name: String) -> UnsafePointer<CChar> {
-        if let p = cNames[name] { return UnsafePointer(p) }
-        let p = strdup(name)!
-        cNames[name] = p
-        return UnsafePointer(p)
+        namesLock.withLock {
+            if let p = names[name] { return UnsafePointer(p) }
+            let p = strdup(name)!
+            names[name] = p
+            return UnsafePointer(p)
+        }
     }
+}
+
+/// The calling thread, as a number that no other running thread has.
+@inline(__always)
+private func currentThread() -> UInt {
+    #if canImport(Darwin)
+    UInt(bitPattern: pthread_self())
+    #else
+    UInt(pthread_self())
+    #endif
 }
 
 /// The set of live handles. Every entry point checks its handle here, so a
@@ -58,13 +133,17 @@ final class ModelHandle: @unchecked Sendable {  // one thread at a time, as nn.h
 /// even when the allocator reuses its memory for a new model (an address
 /// would then name the new model). Nothing ever dereferences a token.
 enum Handles {
-    private static let live = Mutex<(next: UInt, handles: [UInt: ModelHandle])>((next: 0x10_0000, handles: [:]))
+    /// The next token and the live handles, behind `lock` (a pthread mutex,
+    /// which ThreadSanitizer sees: see PosixLock).
+    private nonisolated(unsafe) static var next: UInt = 0x10_0000
+    private nonisolated(unsafe) static var handles: [UInt: ModelHandle] = [:]
+    private static let lock = PosixLock()
 
     static func register(_ handle: ModelHandle) -> OpaquePointer {
-        let token = live.withLock { state -> UInt in
-            let token = state.next
-            state.next += 16  // aligned like a heap pointer, for tools that print or check them
-            state.handles[token] = handle
+        let token = lock.withLock { () -> UInt in
+            let token = next
+            next += 16  // aligned like a heap pointer, for tools that print or check them
+            handles[token] = handle
             return token
         }
         return OpaquePointer(bitPattern: token)!
@@ -72,14 +151,14 @@ enum Handles {
 
     /// Removes and releases a handle; false if it was not live.
     static func release(_ pointer: OpaquePointer) -> Bool {
-        let handle = live.withLock { $0.handles.removeValue(forKey: UInt(bitPattern: UnsafeRawPointer(pointer))) }
+        let handle = lock.withLock { handles.removeValue(forKey: UInt(bitPattern: UnsafeRawPointer(pointer))) }
         return handle != nil
     }
 
     /// The live model handle at `pointer`, or an error.
     static func model(_ pointer: OpaquePointer?) throws -> ModelHandle {
         guard let pointer else { throw APIError.null("model") }
-        let handle = live.withLock { $0.handles[UInt(bitPattern: UnsafeRawPointer(pointer))] }
+        let handle = lock.withLock { handles[UInt(bitPattern: UnsafeRawPointer(pointer))] }
         guard let handle else {
             throw APIError(status: NN_ERROR_INVALID_HANDLE,
                            message: "model is not a live nn_model handle (never created, or already freed)")

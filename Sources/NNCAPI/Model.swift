@@ -52,8 +52,7 @@ public func nn_model_add_dense(_ model: OpaquePointer?, _ units: Int, _ activati
 
 @c @implementation
 public func nn_model_add_dense_ex(_ model: OpaquePointer?, _ options: UnsafePointer<nn_dense_options>?) -> nn_status {
-    guarded {
-        let handle = try Handles.model(model)
+    guarded(model, .exclusive) { handle in
         let o = try readOptions(try required(options, "options"), defaults: denseDefaults(units: 0))
         guard o.units > 0, o.units <= 1 << 31 else {
             throw APIError.shape("a Dense layer needs between 1 and 2^31 units, got \(UInt(bitPattern: o.units))")
@@ -70,26 +69,24 @@ public func nn_model_add_dense_ex(_ model: OpaquePointer?, _ options: UnsafePoin
 
 @c @implementation
 public func nn_model_add_dropout(_ model: OpaquePointer?, _ rate: Double) -> nn_status {
-    guarded { try Handles.model(model).model.add(Dropout(rate)) }
+    guarded(model, .exclusive) { try $0.model.add(Dropout(rate)) }
 }
 
 @c @implementation
 public func nn_model_add_batch_normalization(_ model: OpaquePointer?, _ momentum: Double, _ epsilon: Double) -> nn_status {
-    guarded { try Handles.model(model).model.add(BatchNormalization(momentum: momentum, epsilon: epsilon)) }
+    guarded(model, .exclusive) { try $0.model.add(BatchNormalization(momentum: momentum, epsilon: epsilon)) }
 }
 
 @c @implementation
 public func nn_model_add_activation(_ model: OpaquePointer?, _ activation: nn_activation, _ parameter: Double) -> nn_status {
-    guarded {
-        let handle = try Handles.model(model)
+    guarded(model, .exclusive) { handle in
         try handle.model.add(ActivationLayer(try Activation(c: activation, parameter: parameter)))
     }
 }
 
 @c @implementation
 public func nn_model_set_loss(_ model: OpaquePointer?, _ loss: nn_loss, _ from_logits: Int32) -> nn_status {
-    guarded {
-        let handle = try Handles.model(model)
+    guarded(model, .exclusive) { handle in
         try handle.model.setLoss(Loss(try Loss.Kind(c: loss), fromLogits: try flagArgument(from_logits, "from_logits")))
     }
 }
@@ -115,8 +112,7 @@ public func nn_loss_options_init(_ options: UnsafeMutablePointer<nn_loss_options
 
 @c @implementation
 public func nn_model_set_loss_ex(_ model: OpaquePointer?, _ options: UnsafePointer<nn_loss_options>?) -> nn_status {
-    guarded {
-        let handle = try Handles.model(model)
+    guarded(model, .exclusive) { handle in
         let options = try required(options, "options")
         let o = try readOptions(options, defaults: lossDefaults(try leadingField(options, \.loss)))
         try handle.model.setLoss(Loss(try Loss.Kind(c: o.loss), fromLogits: try flagArgument(o.from_logits, "from_logits"),
@@ -164,8 +160,7 @@ public func nn_optimizer_options_init(_ options: UnsafeMutablePointer<nn_optimiz
 
 @c @implementation
 public func nn_model_set_optimizer(_ model: OpaquePointer?, _ options: UnsafePointer<nn_optimizer_options>?) -> nn_status {
-    guarded {
-        let handle = try Handles.model(model)
+    guarded(model, .exclusive) { handle in
         let options = try required(options, "options")
         let o = try readOptions(options, defaults: try optimizerDefaults(try leadingField(options, \.kind)))
         var config = OptimizerOptions(kind: try OptimizerOptions.Kind(c: o.kind), learningRate: o.learning_rate)
@@ -195,22 +190,21 @@ public func nn_model_set_optimizer(_ model: OpaquePointer?, _ options: UnsafePoi
 
 @c @implementation
 public func nn_model_add_metric(_ model: OpaquePointer?, _ metric: nn_metric) -> nn_status {
-    guarded {
-        try Handles.model(model).model.addMetric(Metric(try Metric.Kind(c: metric)))
+    guarded(model, .exclusive) {
+        try $0.model.addMetric(Metric(try Metric.Kind(c: metric)))
     }
 }
 
 @c @implementation
 public func nn_model_add_metric_ex(_ model: OpaquePointer?, _ metric: nn_metric, _ parameter: Double) -> nn_status {
-    guarded {
-        let handle = try Handles.model(model)
+    guarded(model, .exclusive) { handle in
         try handle.model.addMetric(Metric(try Metric.Kind(c: metric), parameter: parameter.isNaN ? nil : parameter))
     }
 }
 
 @c @implementation
 public func nn_model_clear_metrics(_ model: OpaquePointer?) -> nn_status {
-    guarded { try Handles.model(model).model.clearMetrics() }
+    guarded(model, .exclusive) { $0.model.clearMetrics() }
 }
 
 /// nn_schedule_options's defaults for schedule `kind`.
@@ -252,8 +246,7 @@ let defaultMonitor: StaticString = "val_loss"
 
 @c @implementation
 public func nn_model_set_lr_schedule(_ model: OpaquePointer?, _ options: UnsafePointer<nn_schedule_options>?) -> nn_status {
-    guarded {
-        let handle = try Handles.model(model)
+    guarded(model, .exclusive) { handle in
         guard let options else { return try handle.model.setLearningRateSchedule(nil) }
         let o = try readOptions(options, defaults: try scheduleDefaults(try leadingField(options, \.kind)))
         let schedule: LearningRateSchedule?
@@ -276,8 +269,7 @@ public func nn_model_set_lr_schedule(_ model: OpaquePointer?, _ options: UnsafeP
 
 @c @implementation
 public func nn_model_learning_rate(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Double>?) -> nn_status {
-    guarded {
-        let handle = try Handles.model(model)
+    guarded(model, .shared) { handle in
         let out = try required(out, "out")
         guard let rate = handle.model.learningRate else {
             throw APIError(status: NN_ERROR_INVALID_STATE, message: "no optimizer is set, so there is no learning rate")
@@ -288,8 +280,7 @@ public func nn_model_learning_rate(_ model: OpaquePointer?, _ out: UnsafeMutable
 
 @c @implementation
 public func nn_model_metric_count(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Int>?) -> nn_status {
-    guarded {
-        let handle = try Handles.model(model)
+    guarded(model, .shared) { handle in
         try required(out, "out").pointee = handle.model.metricNames.count
     }
 }
@@ -297,8 +288,7 @@ public func nn_model_metric_count(_ model: OpaquePointer?, _ out: UnsafeMutableP
 @c @implementation
 public func nn_model_metric_name(_ model: OpaquePointer?, _ index: Int,
                                  _ out: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> nn_status {
-    guarded {
-        let handle = try Handles.model(model)
+    guarded(model, .shared) { handle in
         let out = try required(out, "out")
         let names = handle.model.metricNames
         try checkIndex(index, names.count, "metric", "values (loss and metrics)")
@@ -310,23 +300,22 @@ public func nn_model_metric_name(_ model: OpaquePointer?, _ index: Int,
 
 @c @implementation
 public func nn_model_input_dim(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Int>?) -> nn_status {
-    guarded { let h = try Handles.model(model); try required(out, "out").pointee = h.model.inputDim }
+    guarded(model, .shared) { h in try required(out, "out").pointee = h.model.inputDim }
 }
 
 @c @implementation
 public func nn_model_output_dim(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Int>?) -> nn_status {
-    guarded { let h = try Handles.model(model); try required(out, "out").pointee = h.model.outputDim }
+    guarded(model, .shared) { h in try required(out, "out").pointee = h.model.outputDim }
 }
 
 @c @implementation
 public func nn_model_layer_count(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Int>?) -> nn_status {
-    guarded { let h = try Handles.model(model); try required(out, "out").pointee = h.model.layers.count }
+    guarded(model, .shared) { h in try required(out, "out").pointee = h.model.layers.count }
 }
 
 @c @implementation
 public func nn_model_layer_kind(_ model: OpaquePointer?, _ index: Int, _ out: UnsafeMutablePointer<nn_layer_kind>?) -> nn_status {
-    guarded {
-        let h = try Handles.model(model)
+    guarded(model, .shared) { h in
         let out = try required(out, "out")
         try checkIndex(index, h.model.layers.count, "layer", "layers")
         guard let code = h.model.layers[index].layerKindCode else {
@@ -339,8 +328,7 @@ public func nn_model_layer_kind(_ model: OpaquePointer?, _ index: Int, _ out: Un
 @c @implementation
 public func nn_model_layer_info(_ model: OpaquePointer?, _ index: Int, _ units: UnsafeMutablePointer<Int>?,
                                 _ activation: UnsafeMutablePointer<nn_activation>?) -> nn_status {
-    guarded {
-        let h = try Handles.model(model)
+    guarded(model, .shared) { h in
         try checkIndex(index, h.model.layers.count, "layer", "layers")
         units?.pointee = h.model.outputDim(ofLayer: index)
         activation?.pointee = h.model.layers[index].activation.c
@@ -349,14 +337,13 @@ public func nn_model_layer_info(_ model: OpaquePointer?, _ index: Int, _ units: 
 
 @c @implementation
 public func nn_model_parameter_count(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Int>?) -> nn_status {
-    guarded { let h = try Handles.model(model); try required(out, "out").pointee = h.model.parameterCount }
+    guarded(model, .shared) { h in try required(out, "out").pointee = h.model.parameterCount }
 }
 
 @c @implementation
 public func nn_model_summary(_ model: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int,
                              _ length: UnsafeMutablePointer<Int>?) -> nn_status {
-    guarded {
-        let h = try Handles.model(model)
+    guarded(model, .shared) { h in
         try writeText(h.model.summary(), buffer, capacity, length)
     }
 }
@@ -365,14 +352,13 @@ public func nn_model_summary(_ model: OpaquePointer?, _ buffer: UnsafeMutablePoi
 
 @c @implementation
 public func nn_model_weight_count(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Int>?) -> nn_status {
-    guarded { let h = try Handles.model(model); try required(out, "out").pointee = h.model.weightShapes.count }
+    guarded(model, .shared) { h in try required(out, "out").pointee = h.model.weightShapes.count }
 }
 
 @c @implementation
 public func nn_model_weight_info(_ model: OpaquePointer?, _ index: Int, _ name: UnsafeMutablePointer<UnsafePointer<CChar>?>?,
                                  _ trainable: UnsafeMutablePointer<Int32>?) -> nn_status {
-    guarded {
-        let h = try Handles.model(model)
+    guarded(model, .shared) { h in
         let specs = h.model.weightSpecs
         try checkIndex(index, specs.count, "weight", "weight arrays")
         name?.pointee = h.cString(specs[index].name)
@@ -383,8 +369,7 @@ public func nn_model_weight_info(_ model: OpaquePointer?, _ index: Int, _ name: 
 @c @implementation
 public func nn_model_weight_shape(_ model: OpaquePointer?, _ index: Int, _ ndim: UnsafeMutablePointer<Int>?,
                                   _ dims: UnsafeMutablePointer<Int>?, _ dims_capacity: Int) -> nn_status {
-    guarded {
-        let h = try Handles.model(model)
+    guarded(model, .shared) { h in
         let ndim = try required(ndim, "ndim"), dims = try required(dims, "dims")
         let shapes = h.model.weightShapes
         try checkIndex(index, shapes.count, "weight", "weight arrays")
@@ -400,8 +385,7 @@ public func nn_model_weight_shape(_ model: OpaquePointer?, _ index: Int, _ ndim:
 @c @implementation
 public func nn_model_get_weight(_ model: OpaquePointer?, _ index: Int, _ out: UnsafeMutablePointer<Float>?,
                                 _ count: Int) -> nn_status {
-    guarded {
-        let h = try Handles.model(model)
+    guarded(model, .shared) { h in
         let out = try required(out, "out")
         try checkWeightCount(h, index, count)
         try h.model.copyWeight(index, into: UnsafeMutableBufferPointer(start: out, count: count))
@@ -411,8 +395,7 @@ public func nn_model_get_weight(_ model: OpaquePointer?, _ index: Int, _ out: Un
 @c @implementation
 public func nn_model_set_weight(_ model: OpaquePointer?, _ index: Int, _ values: UnsafePointer<Float>?,
                                 _ count: Int) -> nn_status {
-    guarded {
-        let h = try Handles.model(model)
+    guarded(model, .exclusive) { h in
         let values = try required(values, "values")
         try checkWeightCount(h, index, count)
         try h.model.setWeight(index, UnsafeBufferPointer(start: values, count: count))

@@ -30,8 +30,7 @@ private func bytesArgument(_ data: UnsafeRawPointer?, _ size: Int) throws -> [UI
 
 @c @implementation
 public func nn_model_save(_ model: OpaquePointer?, _ path: UnsafePointer<CChar>?, _ flags: UInt32) -> nn_status {
-    guarded {
-        let h = try Handles.model(model)
+    guarded(model, .shared) { h in
         let path = try pathArgument(path)
         try h.model.save(to: path, includeOptimizer: try includeOptimizer(flags))
     }
@@ -40,8 +39,7 @@ public func nn_model_save(_ model: OpaquePointer?, _ path: UnsafePointer<CChar>?
 @c @implementation
 public func nn_model_save_to_buffer(_ model: OpaquePointer?, _ flags: UInt32, _ buffer: UnsafeMutableRawPointer?,
                                     _ capacity: Int, _ size: UnsafeMutablePointer<Int>?) -> nn_status {
-    guarded {
-        let h = try Handles.model(model)
+    guarded(model, .shared) { h in
         let size = try required(size, "size")
         if capacity != 0 { _ = try required(buffer, "buffer") }
         let bytes = try h.model.serialized(includeOptimizer: try includeOptimizer(flags))
@@ -75,16 +73,14 @@ public func nn_model_load_from_buffer(_ data: UnsafeRawPointer?, _ size: Int,
 
 @c @implementation
 public func nn_model_load_weights(_ model: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> nn_status {
-    guarded {
-        let h = try Handles.model(model)
+    guarded(model, .exclusive) { h in
         try h.model.loadWeights(from: try pathArgument(path))
     }
 }
 
 @c @implementation
 public func nn_model_load_weights_from_buffer(_ model: OpaquePointer?, _ data: UnsafeRawPointer?, _ size: Int) -> nn_status {
-    guarded {
-        let h = try Handles.model(model)
+    guarded(model, .exclusive) { h in
         try h.model.loadWeights(serialized: try bytesArgument(data, size))
     }
 }

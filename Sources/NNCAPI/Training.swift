@@ -57,8 +57,7 @@ public func nn_early_stopping_options_init(_ options: UnsafeMutablePointer<nn_ea
 public func nn_model_fit(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?,
                          _ rows: Int, _ x_cols: Int, _ y_cols: Int,
                          _ options: UnsafePointer<nn_fit_options>?) -> nn_status {
-    guarded {
-        let handle = try Handles.model(model)
+    guarded(model, .exclusive) { handle in
         // Whatever happens next, nn_model_fit_logs describes this call.
         handle.model.forgetLastFit()
         let o = try readOptions(options, or: fitDefaults())
@@ -108,8 +107,7 @@ public func nn_model_fit(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ 
 @c @implementation
 public func nn_model_fit_logs(_ model: OpaquePointer?, _ epochs: UnsafeMutablePointer<Int>?,
                               _ logs: UnsafeMutablePointer<Int>?) -> nn_status {
-    guarded {
-        let handle = try Handles.model(model)
+    guarded(model, .shared) { handle in
         let epochsOut = try required(epochs, "epochs"), logsOut = try required(logs, "logs")
         let last = handle.model.lastFit
         epochsOut.pointee = last.epochs.count
@@ -120,8 +118,7 @@ public func nn_model_fit_logs(_ model: OpaquePointer?, _ epochs: UnsafeMutablePo
 @c @implementation
 public func nn_model_fit_log(_ model: OpaquePointer?, _ index: Int, _ name: UnsafeMutablePointer<UnsafePointer<CChar>?>?,
                              _ values: UnsafeMutablePointer<Double>?, _ capacity: Int) -> nn_status {
-    guarded {
-        let handle = try Handles.model(model)
+    guarded(model, .shared) { handle in
         let last = handle.model.lastFit
         let names = last.logNames, epochs = last.epochs.count
         try checkIndex(index, names.count, "log", "logs of the last fit")
@@ -145,8 +142,7 @@ public func nn_model_fit_log(_ model: OpaquePointer?, _ index: Int, _ name: Unsa
 public func nn_model_evaluate(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?,
                               _ rows: Int, _ x_cols: Int, _ y_cols: Int,
                               _ values: UnsafeMutablePointer<Double>?, _ capacity: Int) -> nn_status {
-    guarded {
-        let handle = try Handles.model(model)
+    guarded(model, .shared) { handle in
         let out = try required(values, "values")
         let xv = try matrix(x, rows, x_cols, "x"), yv = try matrix(y, rows, y_cols, "y")
         let count = handle.model.metricNames.count
@@ -159,10 +155,45 @@ public func nn_model_evaluate(_ model: OpaquePointer?, _ x: UnsafePointer<Float>
 }
 
 @c @implementation
+public func nn_model_train_on_batch(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?,
+                                    _ rows: Int, _ x_cols: Int, _ y_cols: Int,
+                                    _ sample_weights: UnsafePointer<Float>?,
+                                    _ values: UnsafeMutablePointer<Double>?, _ capacity: Int) -> nn_status {
+    guarded(model, .exclusive) { handle in
+        let out = try required(values, "values")
+        let xv = try matrix(x, rows, x_cols, "x"), yv = try matrix(y, rows, y_cols, "y")
+        try checkCapacity(capacity, handle)
+        let result = try handle.model.trainOnBatch(x: xv, y: yv, sampleWeights: sample_weights)
+        for (i, v) in result.enumerated() { out[i] = v }
+    }
+}
+
+@c @implementation
+public func nn_model_test_on_batch(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?,
+                                   _ rows: Int, _ x_cols: Int, _ y_cols: Int,
+                                   _ sample_weights: UnsafePointer<Float>?,
+                                   _ values: UnsafeMutablePointer<Double>?, _ capacity: Int) -> nn_status {
+    guarded(model, .shared) { handle in
+        let out = try required(values, "values")
+        let xv = try matrix(x, rows, x_cols, "x"), yv = try matrix(y, rows, y_cols, "y")
+        try checkCapacity(capacity, handle)
+        let result = try handle.model.testOnBatch(x: xv, y: yv, sampleWeights: sample_weights)
+        for (i, v) in result.enumerated() { out[i] = v }
+    }
+}
+
+/// Refuses a values buffer smaller than the model's logs (loss and metrics).
+private func checkCapacity(_ capacity: Int, _ handle: ModelHandle) throws {
+    let count = handle.model.metricNames.count
+    guard bufferCapacity(capacity) >= count else {
+        throw APIError.shape("values holds \(capacity) numbers but the model reports \(count) (loss and metrics)")
+    }
+}
+
+@c @implementation
 public func nn_model_predict(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ rows: Int, _ x_cols: Int,
                              _ out: UnsafeMutablePointer<Float>?, _ out_capacity: Int) -> nn_status {
-    guarded {
-        let handle = try Handles.model(model)
+    guarded(model, .shared) { handle in
         let xv = try matrix(x, rows, x_cols, "x")
         let out = try required(out, "out")
         try handle.model.predict(x: xv, into: UnsafeMutableBufferPointer(start: out, count: bufferCapacity(out_capacity)))
@@ -174,8 +205,7 @@ public func nn_model_confusion_matrix(_ model: OpaquePointer?, _ x: UnsafePointe
                                      _ rows: Int, _ x_cols: Int, _ y_cols: Int,
                                      _ counts: UnsafeMutablePointer<Int>?, _ capacity: Int,
                                      _ classes: UnsafeMutablePointer<Int>?) -> nn_status {
-    guarded {
-        let handle = try Handles.model(model)
+    guarded(model, .shared) { handle in
         let classesOut = try required(classes, "classes")
         if capacity != 0 { _ = try required(counts, "counts") }
         let xv = try matrix(x, rows, x_cols, "x"), yv = try matrix(y, rows, y_cols, "y")

@@ -38,6 +38,7 @@ static void status_strings(void **state) {
         NN_ERROR_INTERNAL,
         NN_ERROR_IO,
         NN_ERROR_INVALID_FILE,
+        NN_ERROR_BUSY,
     };
     const size_t n = sizeof all / sizeof all[0];
     const char *text[sizeof all / sizeof all[0]];
@@ -58,8 +59,9 @@ static void status_strings(void **state) {
     assert_true(nn_test_contains(nn_status_string(NN_ERROR_INTERNAL), "internal"));
     assert_true(nn_test_contains(nn_status_string(NN_ERROR_IO), "output"));
     assert_true(nn_test_contains(nn_status_string(NN_ERROR_INVALID_FILE), "file"));
+    assert_true(nn_test_contains(nn_status_string(NN_ERROR_BUSY), "busy"));
 
-    const int unknown[] = {11, 12, 100, 255, 65536, -1, -100, 0x7fffffff};
+    const int unknown[] = {12, 13, 100, 255, 65536, -1, -100, 0x7fffffff};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *s = nn_status_string((nn_status)unknown[i]);
         assert_non_null(s);

@@ -89,6 +89,39 @@ public final class ThreadPool: @unchecked Sendable {
     private let cpuCount = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     private var oversubscribed: Bool { threadCount > cpuCount }
 
+    /// Model calls (inference, training) running now (`asCaller`).
+    private let callers = Atomic<Int>(0)
+    /// When two of them last overlapped (monotonic nanoseconds).
+    private let lastOverlap = Atomic<UInt64>(0)
+    /// How long after an overlap the calls keep to their own threads.
+    private static let overlapMemory: UInt64 = 20_000_000
+
+    /// Runs `body`, a model call that may run parallel regions, counted as
+    /// one of the calls now running. While calls overlap (threads
+    /// predicting on one model, or training distinct models) and for
+    /// `overlapMemory` after they last did, `run` keeps every call's parts
+    /// on its own thread: each caller already has a CPU, and a job spread
+    /// over the workers too would only oversubscribe the CPUs (on 2 cores,
+    /// 2 Python threads predicting one sample at a time got 0.9× the
+    /// throughput of one thread; the time after an overlap counts too,
+    /// because such callers spend a quarter of each call outside libnn, and
+    /// a job published then keeps a worker spinning). The bits are the same
+    /// either way.
+    public func asCaller<R>(_ body: () throws -> R) rethrows -> R {
+        if callers.wrappingAdd(1, ordering: .relaxed).newValue > 1 {
+            lastOverlap.store(monotonicNanoseconds(), ordering: .relaxed)
+        }
+        defer { callers.subtract(1, ordering: .relaxed) }
+        return try body()
+    }
+
+    /// Whether calls overlap now or did recently (`asCaller`).
+    private var callsOverlap: Bool {
+        if callers.load(ordering: .relaxed) > 1 { return true }
+        let last = lastOverlap.load(ordering: .relaxed)
+        return last != 0 && monotonicNanoseconds() &- last < Self.overlapMemory
+    }
+
     /// Stalls seen so far (for tests and benchmarks).
     public private(set) nonisolated(unsafe) var stalls = 0
 
@@ -131,6 +164,7 @@ public final class ThreadPool: @unchecked Sendable {
     /// Calls body(0 ..< parts) in parallel; returns when every part is done.
     public func run(parts: Int, _ body: (Int) -> Void) {
         guard parts > 1, parts <= Self.maximumParts, active.load(ordering: .relaxed) > 0,
+              !callsOverlap,
               busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             for p in 0..<max(parts, 0) { body(p) }
             return
@@ -319,8 +353,17 @@ extension ThreadPool {
 #if NN_TEST_HOOKS
 /// Test hook (debug builds only): worker `worker` (1-based) sleeps this long
 /// after it is given each job and before it claims a part, as a thread the
-/// OS has descheduled would; the others must take its parts.
-nonisolated(unsafe) public var testHookWorkerDelay: (worker: Int, nanoseconds: Int)? = nil
+/// OS has descheduled would; the others must take its parts. Kept in one
+/// atomic word (worker << 40 | nanoseconds; 0: none), because the test
+/// sets it while the workers read it (ThreadSanitizer, `make sanitize`).
+public var testHookWorkerDelay: (worker: Int, nanoseconds: Int)? {
+    get {
+        let word = testHookWorkerDelayWord.load(ordering: .acquiring)
+        return word == 0 ? nil : (word >> 40, word & (1 << 40 - 1))
+    }
+    set { testHookWorkerDelayWord.store(newValue.map { $0.worker << 40 | $0.nanoseconds } ?? 0, ordering: .releasing) }
+}
+private let testHookWorkerDelayWord = Atomic<Int>(0)
 #endif
 
 /// A monotonic clock in nanoseconds.

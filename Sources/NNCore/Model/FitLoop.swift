@@ -75,6 +75,14 @@ extension Sequential {
     package func fit(x: MatrixView<Float>, y: MatrixView<Float>, sampleWeights: UnsafePointer<Float>?,
                      validation: (MatrixView<Float>, MatrixView<Float>)?,
                      options: FitOptions) throws -> History {
+        try ThreadPool.shared.asCaller { try fitCounted(x: x, y: y, sampleWeights: sampleWeights, validation: validation,
+                                                        options: options) }
+    }
+
+    /// `fit`, counted as a call that may run parallel regions (ThreadPool.asCaller).
+    private func fitCounted(x: MatrixView<Float>, y: MatrixView<Float>, sampleWeights: UnsafePointer<Float>?,
+                            validation: (MatrixView<Float>, MatrixView<Float>)?,
+                            options: FitOptions) throws -> History {
         lastFit = History()
         let prepared = try prepareFit(x: x, y: y, sampleWeights: sampleWeights, validation: validation,
                                       options: options)
@@ -92,6 +100,54 @@ extension Sequential {
         }
         if let best = state.best { restore(best) }
         return lastFit
+    }
+
+    /// One gradient step on one batch, as Keras's `train_on_batch`: the step
+    /// `fit` takes for a batch (training mode, the optimizer and its state,
+    /// class-free sample weights, regularization, gradient clipping,
+    /// BatchNorm's statistics, anomaly detection, the step counter), with no
+    /// epoch around it: the rows in their order, no learning-rate schedule
+    /// step, no history entry, no layer statistics, no callback. Returns the
+    /// batch's loss (with the regularization penalty, as fit's logs) and the
+    /// metrics of the outputs the step computed (before the update, as
+    /// Keras), in `metricNames` order.
+    package func trainOnBatch(x: MatrixView<Float>, y: MatrixView<Float>,
+                              sampleWeights: UnsafePointer<Float>?) throws -> [Double] {
+        try ThreadPool.shared.asCaller {
+            let options = FitOptions(epochs: 1, batchSize: max(x.rows, 1), shuffle: false)
+            let (plan, state) = try prepareFit(x: x, y: y, sampleWeights: sampleWeights, validation: nil, options: options)
+            defer {
+                network.backwardObserver = nil
+                network.lastActivationDeferred = false
+            }
+            var accumulators: [any MetricAccumulator] = plan.metrics.map {
+                $0.makeAccumulator(loss: plan.loss, outputs: plan.outputs, outputsAreLogits: plan.logits)
+            }
+            var collector: LayerStatisticsCollector? = nil
+            network.lastActivationDeferred = plan.fused
+            let total = try trainBatch(plan, start: 0, rows: plan.n, order: state.order, epoch: 0, batchIndex: 0,
+                                       accumulators: &accumulators, collector: &collector)
+            trainingSteps &+= 1
+            return [total / Double(plan.n)] + accumulators.map(\.result)
+        }
+    }
+
+    /// Loss and metrics of one batch in inference mode, as Keras's
+    /// `test_on_batch`: `evaluate` on it, the loss weighted by
+    /// `sampleWeights` if given (as fit's val_loss; the metrics unweighted,
+    /// as fit's).
+    package func testOnBatch(x: MatrixView<Float>, y: MatrixView<Float>,
+                             sampleWeights: UnsafePointer<Float>?) throws -> [Double] {
+        try requireLayers()
+        guard let loss else { throw NNError.invalidState("no loss is set; set a loss (compile) before test_on_batch") }
+        try checkData(x: x, y: y, loss: loss, what: "evaluation")
+        try checkMetrics(loss)
+        if let sampleWeights {
+            for r in 0..<x.rows where !(sampleWeights[r].isFinite && sampleWeights[r] >= 0) {
+                throw NNError.invalidArgument("sample_weight \(r) is \(sampleWeights[r]); weights must be finite and >= 0")
+            }
+        }
+        return try withInferenceNetwork { try evaluateChecked(x: x, y: y, loss: loss, weights: sampleWeights, on: $0) }
     }
 
     /// Checks the arguments, in a fixed order (the first failure names the
@@ -327,7 +383,7 @@ extension Sequential {
         if let (vx, vy) = plan.held {
             logs.names += plan.epochNames.map { "val_" + $0 }
             logs.values += try evaluateChecked(x: vx, y: vy, loss: plan.loss, weights: plan.heldWeights,
-                                               metrics: plan.metrics)
+                                               metrics: plan.metrics, on: network)
         }
         if plan.scheduled {
             logs.names.append("learning_rate")

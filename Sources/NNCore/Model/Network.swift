@@ -64,12 +64,7 @@ public final class Network<T: NNFloat> {
         op.initialize(newParameters.pointer + offset, newState.pointer + stateOffset, rng: &rng)
         operations.forEach { $0.deferActivation = false }
         lastDeferred = false
-        if let step = op.denseStep, densePlan != nil {
-            densePlan!.append((step, offset))
-            largestDenseProduct = max(largestDenseProduct, step.inputs * step.units)
-        } else {
-            densePlan = nil
-        }
+        plan(op, offset: offset)
         operations.append(op)
         parameterOffsets.append(offset)
         stateOffsets.append(stateOffset)
@@ -79,6 +74,47 @@ public final class Network<T: NNFloat> {
         capacity = 0
         outputs = []
         releasePlan()
+    }
+
+    /// A network for inference beside `source` (a predict on another
+    /// thread): the same layers over the same parameter and state blocks —
+    /// shared, not copied, and only read — with operations and a workspace of
+    /// its own. It stays a replica of `source` while `isReplica(of:)`, which
+    /// `append` ends (new blocks). `layers` are `source`'s, in order.
+    public init(inferenceReplicaOf source: Network<T>, layers: [any Layer]) {
+        precondition(layers.count == source.operations.count, "a replica needs the source's layers")
+        inputDim = source.inputDim
+        kernels = source.kernels
+        parameters = source.parameters
+        gradients = source.gradients  // never written: a replica only runs forward
+        state = source.state
+        parameterOffsets = source.parameterOffsets
+        stateOffsets = source.stateOffsets
+        var width = inputDim
+        for (layer, offset) in zip(layers, parameterOffsets) {
+            let op = layer.makeOperation(inputDim: width, scalar: T.self)
+            plan(op, offset: offset)
+            operations.append(op)
+            width = op.outputDim
+        }
+    }
+
+    /// Whether this network still computes what `source` does: it reads the
+    /// same blocks with the same kernels.
+    public func isReplica(of source: Network<T>) -> Bool {
+        parameters === source.parameters && state === source.state && kernels === source.kernels
+            && operations.count == source.operations.count
+    }
+
+    /// Adds the operation (whose parameters start at `offset`) to the dense
+    /// plan, or ends the plan for good if it is not a Dense step.
+    private func plan(_ op: any LayerOperation<T>, offset: Int) {
+        if let step = op.denseStep, densePlan != nil {
+            densePlan!.append((step, offset))
+            largestDenseProduct = max(largestDenseProduct, step.inputs * step.units)
+        } else {
+            densePlan = nil
+        }
     }
 
     /// Makes the workspace hold at least `rows` rows (grows only).

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A sequential model: a stack of layers over rows of `inputDim` features,
 /// a loss, an optimizer (with its state), metrics, one seeded random
 /// generator and the history of its training.
@@ -11,7 +19,12 @@
 /// let p = try model.predict(x)
 /// ```
 ///
-/// A model is used by one thread at a time.
+/// Threads: `predict`, `evaluate` and `confusionMatrix` may run on any
+/// number of threads at once (each call computes on a network of its own
+/// over the model's shared, read-only weights: `withInferenceNetwork`);
+/// every other call needs the model to itself — no inference call may run
+/// during it. The C ABI enforces this rule (NN_ERROR_BUSY); Swift callers
+/// keep it themselves, as for any class.
 ///
 /// Why two types for one model: `Sequential` is what users hold — the layer
 /// descriptions (`Layer`), the loss, optimizer, metrics, generator and
@@ -40,6 +53,10 @@ public final class Sequential {
     public func forgetLastFit() { lastFit = History() }
 
     let network: Network<Float>
+    /// Networks for inference calls (`withInferenceNetwork`), one per call
+    /// that runs at once, kept for the next calls.
+    private var inferenceNetworks: [Network<Float>] = []
+    private let inferenceLock = PosixLock()
     var rng: RandomGenerator
     var optimizer: Optimizer<Float>?
     var plateau: PlateauState?
@@ -242,6 +259,35 @@ public final class Sequential {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    // MARK: Inference networks
+
+    /// At most this many idle inference networks are kept (more threads than
+    /// this predicting at once allocate the extra ones per call).
+    static let inferencePoolLimit = 64
+
+    /// Runs `body` on a network that computes what `network` does and that no
+    /// other call uses meanwhile: a replica over the same weights
+    /// (`Network(inferenceReplicaOf:layers:)`) taken from the pool, or made
+    /// if the pool is empty or the layers have changed since it was made; it
+    /// goes back to the pool afterwards. So concurrent inference calls never
+    /// share a workspace, and a steady state allocates nothing.
+    func withInferenceNetwork<R>(_ body: (Network<Float>) throws -> R) rethrows -> R {
+        var net = inferenceLock.withLock { inferenceNetworks.popLast() }
+        if net == nil || !net!.isReplica(of: network) {
+            net = Network(inferenceReplicaOf: network, layers: layers)
+        }
+        let replica = net!
+        defer {
+            inferenceLock.withLock {
+                if inferenceNetworks.count < Self.inferencePoolLimit { inferenceNetworks.append(replica) }
+            }
+        }
+        return try ThreadPool.shared.asCaller { try body(replica) }
+    }
+
+    /// The idle networks in the inference pool (tests).
+    var inferenceNetworkCount: Int { inferenceLock.withLock { inferenceNetworks.count } }
+
     // MARK: State checks
 
     func requireLayers() throws {
@@ -285,6 +331,27 @@ public final class Sequential {
     }
 
     func markTrained() { trained = true }
+}
+
+/// A pthread mutex. Synchronization's Mutex would do, but ThreadSanitizer
+/// does not see it (its lock word lives in the uninstrumented standard
+/// library), so it reported every network handed from thread to thread
+/// through the inference pool as a race (`make sanitize`).
+public final class PosixLock: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+
+    public init() { pthread_mutex_init(mutex, nil) }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    public func withLock<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
 }
 
 /// "BatchNormalization" → "batch_normalization", as Keras names layers.

@@ -172,7 +172,7 @@ extension Sequential {
         guard let loss else { throw NNError.invalidState("no loss is set; set a loss (compile) before evaluate") }
         try checkData(x: x, y: y, loss: loss, what: "evaluation")
         try checkMetrics(loss)
-        return try evaluateChecked(x: x, y: y, loss: loss)
+        return try withInferenceNetwork { try evaluateChecked(x: x, y: y, loss: loss, on: $0) }
     }
 
     /// Refuses, before anything is allocated, a batch whose workspace (every
@@ -191,8 +191,11 @@ extension Sequential {
     /// Loss (with the regularization penalty, as Keras) and metrics (the
     /// model's, or those a running fit began with) in inference mode, on
     /// checked data.
+    /// Runs on `network` (a running fit's validation) or on a network of the
+    /// inference pool (evaluate).
     func evaluateChecked(x: MatrixView<Float>, y: MatrixView<Float>, loss: Loss,
-                         weights: UnsafePointer<Float>? = nil, metrics: [Metric]? = nil) throws -> [Double] {
+                         weights: UnsafePointer<Float>? = nil, metrics: [Metric]? = nil,
+                         on network: Network<Float>) throws -> [Double] {
         let outputs = outputDim
         let fused = loss.fusesActivation(layers.last!.activation)
         let logits = fused || loss.fromLogits
@@ -221,19 +224,21 @@ extension Sequential {
         try checkData(x: x, y: y, loss: loss, what: "evaluation")
         let fused = loss.fusesActivation(layers.last!.activation)
         let logits = fused || loss.fromLogits
-        network.lastActivationDeferred = fused
-        defer { network.lastActivationDeferred = false }
-        var result: ConfusionMatrix?
-        var start = 0
-        while start < x.rows {
-            let rows = min(Self.inferenceChunk, x.rows - start)
-            let out = network.forward(x.row(start), rows: rows)
-            let part = NNCore.confusionMatrix(predictions: out, targets: y.row(start), rows: rows, cols: outputDim,
-                                              loss: loss, outputsAreLogits: logits)
-            result = result.map { $0.adding(part) } ?? part
-            start += rows
+        return withInferenceNetwork { network in
+            network.lastActivationDeferred = fused
+            defer { network.lastActivationDeferred = false }
+            var result: ConfusionMatrix?
+            var start = 0
+            while start < x.rows {
+                let rows = min(Self.inferenceChunk, x.rows - start)
+                let out = network.forward(x.row(start), rows: rows)
+                let part = NNCore.confusionMatrix(predictions: out, targets: y.row(start), rows: rows, cols: outputDim,
+                                                  loss: loss, outputsAreLogits: logits)
+                result = result.map { $0.adding(part) } ?? part
+                start += rows
+            }
+            return result!
         }
-        return result!
     }
     /// Writes outputs [x.rows, outputDim] into `out` (count >= x.rows · outputDim).
     package func predict(x: MatrixView<Float>, into out: UnsafeMutableBufferPointer<Float>) throws {
@@ -245,13 +250,15 @@ extension Sequential {
             throw NNError.shapeMismatch(
                 "the output buffer holds \(out.count) values but \(x.rows) rows × \(outputs) outputs need \(needed)")
         }
-        network.lastActivationDeferred = false
-        var start = 0
-        while start < x.rows {
-            let rows = min(Self.inferenceChunk, x.rows - start)
-            let y = network.forward(x.row(start), rows: rows)
-            (base + start * outputs).update(from: y, count: rows * outputs)
-            start += rows
+        withInferenceNetwork { network in
+            network.lastActivationDeferred = false
+            var start = 0
+            while start < x.rows {
+                let rows = min(Self.inferenceChunk, x.rows - start)
+                let y = network.forward(x.row(start), rows: rows)
+                (base + start * outputs).update(from: y, count: rows * outputs)
+                start += rows
+            }
         }
     }
 }

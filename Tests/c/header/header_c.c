@@ -36,8 +36,8 @@ static const struct {
 #undef NN_SIGNATURE
 };
 
-/* The number of functions nn.h 0.5.0 declares. */
-#define NN_FUNCTION_COUNT 72
+/* The number of functions nn.h 0.6.0 declares. */
+#define NN_FUNCTION_COUNT 74
 
 int main(void) {
     /* Status codes are part of the ABI: their values must never change. */
@@ -52,6 +52,7 @@ int main(void) {
     CHECK(NN_ERROR_INTERNAL == 8);
     CHECK(NN_ERROR_IO == 9);
     CHECK(NN_ERROR_INVALID_FILE == 10);
+    CHECK(NN_ERROR_BUSY == 11);
     /* So is the save flag. */
     CHECK(NN_SAVE_INCLUDE_OPTIMIZER == 1u);
 

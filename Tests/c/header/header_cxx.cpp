@@ -11,6 +11,7 @@
 static_assert(NN_OK == 0, "NN_OK is 0");
 static_assert(NN_ERROR_INTERNAL == 8, "status values are ABI");
 static_assert(NN_ERROR_INVALID_FILE == 10, "status values are ABI");
+static_assert(NN_ERROR_BUSY == 11, "status values are ABI");
 static_assert(NN_SAVE_INCLUDE_OPTIMIZER == 1u, "save flags are ABI");
 static_assert(NN_ACTIVATION_STEP == 9, "activation values are ABI");
 static_assert(NN_INIT_CONSTANT == 9, "initializer values are ABI");
@@ -87,7 +88,7 @@ int main() {
     CHECK(std::strcmp(nn_status_string(NN_ERROR_INVALID_ARGUMENT), "invalid argument") == 0);
 
     const size_t n = sizeof signatures / sizeof signatures[0];
-    CHECK(n == 72);
+    CHECK(n == 74);
     for (size_t i = 0; i < n; i++) {
         CHECK(signatures[i].function != nullptr);
         for (size_t j = 0; j < i; j++)

@@ -34,17 +34,24 @@ draw them (matplotlib needed).
 Errors from libnn become exceptions carrying the library's message:
 nn.InvalidArgumentError (also a ValueError), nn.InvalidStateError (also a
 RuntimeError), nn.OutOfMemoryError (also a MemoryError), nn.InvalidFileError
-(also a ValueError: a model file that libnn refuses) and nn.FileError (also
-an OSError: a file that cannot be read or written), all subclasses of
-nn.Error.
+(also a ValueError: a model file that libnn refuses), nn.FileError (also
+an OSError: a file that cannot be read or written) and nn.BusyError (an
+InvalidStateError: another thread uses the model in a way the call may not
+overlap), all subclasses of nn.Error.
+
+Threads: predict and evaluate on one model run in parallel from any number
+of threads (the GIL is released while libnn computes); a call that changes
+the model (fit, set_weights, compile, ...) waits for the running
+predictions, and a prediction made during another thread's fit waits for
+it.
 """
 
 from . import _lib
 from . import activations, initializers, regularizers, schedules
 from . import callbacks, layers, losses, metrics, optimizers, utils
 from . import debugging, models, plotting, saving
-from ._handle import (Error, FileError, InvalidArgumentError, InvalidFileError, InvalidStateError,
-                      OutOfMemoryError)
+from ._handle import (BusyError, Error, FileError, InvalidArgumentError, InvalidFileError,
+                      InvalidStateError, OutOfMemoryError)
 from .callbacks import History
 from .debugging import Diagnosis, Finding, GradientCheck, LayerGradientCheck, detect_anomaly
 from .layers import Activation, BatchNormalization, Dense, Dropout, Input
@@ -66,8 +73,8 @@ __all__ = [
     "to_categorical",
     "detect_anomaly", "plot_history", "plot_layer_stats", "Diagnosis", "Finding",
     "GradientCheck", "LayerGradientCheck",
-    "Error", "InvalidArgumentError", "InvalidStateError", "OutOfMemoryError", "InvalidFileError",
-    "FileError",
+    "Error", "InvalidArgumentError", "InvalidStateError", "BusyError", "OutOfMemoryError",
+    "InvalidFileError", "FileError",
     "activations", "callbacks", "debugging", "initializers", "layers", "losses", "metrics", "models",
     "optimizers", "plotting", "regularizers", "saving", "schedules", "utils",
     "__version__",

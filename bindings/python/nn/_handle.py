@@ -3,15 +3,24 @@
 This is the middle layer of the binding: it knows about C handles and
 statuses but nothing about Keras. ``ModelHandle`` frees its model exactly
 once (``close()``, ``with``, or garbage collection through
-``weakref.finalize``) and serializes every C call on the handle with a lock,
-because ctypes releases the GIL while C runs (except for a small predict,
-which keeps it: see ``_lib.SMALL_PREDICT_WORK``).
+``weakref.finalize``). ctypes releases the GIL while C runs, so calls from
+several threads reach libnn at once, which allows what nn.h's "Threading"
+allows: inference (predict, evaluate) and reads overlap each other; a call
+that changes the model needs it to itself (NN_ERROR_BUSY otherwise). Here
+every call but the inference ones takes the handle's lock (``_HandleLock``:
+they wait for each other, as they always did, and its holder waits for the
+running inference calls to end, so that a set_weights of several arrays is
+never seen half done); the inference calls take no lock (``shared_call``,
+``Sequential.predict``), so that threads predicting on one model run in
+parallel. While the lock is held (a fit on another thread, a set_weights),
+an inference call waits for it instead.
 """
 
 import ctypes
 import errno as errno_module
 import os
 import threading
+import time
 import weakref
 
 from . import _lib
@@ -42,6 +51,13 @@ class InvalidArgumentError(Error, ValueError):
 
 class InvalidStateError(Error, RuntimeError):
     """The call is not allowed now (fit before compile, a closed model, ...)."""
+
+
+class BusyError(InvalidStateError):
+    """Another thread uses the model in a way this call may not overlap
+    (NN_ERROR_BUSY; nn.h, "Threading"). The binding waits instead of raising
+    it wherever it can (a call that changes the model waits for running
+    predictions, a prediction waits for a running fit)."""
 
 
 class OutOfMemoryError(Error, MemoryError):
@@ -87,6 +103,7 @@ _EXCEPTION_FOR_STATUS = {
     _lib.NN_ERROR_OUT_OF_MEMORY: OutOfMemoryError,
     _lib.NN_ERROR_IO: FileError,
     _lib.NN_ERROR_INVALID_FILE: InvalidFileError,
+    _lib.NN_ERROR_BUSY: BusyError,
 }
 
 
@@ -154,7 +171,13 @@ class ModelHandle:
         # A re-entrant lock: callbacks run on the calling thread while fit
         # holds the lock. As nn.h allows, they may read the model and set its
         # weights; a nested fit or a close gets a clear error (see `busy`).
-        self._lock = threading.RLock()
+        # Inference calls do not take it (module docstring) unless it is held.
+        self._lock = _HandleLock(self)
+        # Whether the lock is held (0 or 1; written by its holder only).
+        self._writers = 0
+        # One entry per inference call running without the lock (list.append
+        # and list.pop are atomic under the GIL; an int's += is not).
+        self._readers = []
         self._busy = None
         # libnn's log names (loss, metrics), cached by the model until its
         # next compile (models.Sequential._c_metric_names).
@@ -195,6 +218,27 @@ class ModelHandle:
             status = fn(pointer, *args)
             _check(status)
 
+    def shared_call(self, fn, *args):
+        """fn(model, *args) for an inference call (nn.h lets them overlap):
+        without the lock, so that threads run it in parallel, unless the lock
+        is held (a change on another thread: this waits for it; a callback of
+        this thread's fit: the lock is this thread's). The same protocol as
+        Sequential._predict_direct's."""
+        readers = self._readers
+        readers.append(None)
+        if not self._writers:
+            try:
+                status = fn(self._require(), *args)
+            finally:
+                readers.pop()
+            if status != _lib.NN_ERROR_BUSY:
+                _check(status)
+                return
+        else:
+            readers.pop()
+        with self._lock:
+            _check(fn(self._require(), *args))
+
     def call_busy(self, what, fn, *args):
         """Like call(), but marks the handle busy for the duration, so that
         Python code run from inside fn (callbacks) cannot start another busy
@@ -217,6 +261,43 @@ class ModelHandle:
         out = ctypes.c_size_t()
         self.call(fn, *args, ctypes.byref(out))
         return out.value
+
+
+class _HandleLock:
+    """A ModelHandle's lock: re-entrant (a fit's callbacks run on its
+    thread). Its outermost holder marks the handle (`_writers`), so that new
+    inference calls wait for the lock instead of running, and waits for the
+    inference calls already running (`_readers`) to end. The two sides
+    check each other's mark after setting their own (a reader appends
+    before it looks at `_writers`, the holder sets `_writers` before it
+    looks at `_readers`), so no inference call overlaps the holder's calls:
+    libnn never answers NN_ERROR_BUSY to this binding, and a change made of
+    several calls (set_weights) is never seen half done."""
+
+    def __init__(self, handle):
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._handle = weakref.ref(handle)
+
+    def __enter__(self):
+        self._lock.acquire()
+        if self._depth == 0:
+            handle = self._handle()
+            if handle is not None:
+                handle._writers = 1
+                while handle._readers:       # inference calls end within one call
+                    time.sleep(20e-6)
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        self._depth -= 1
+        if self._depth == 0:
+            handle = self._handle()
+            if handle is not None:
+                handle._writers = 0
+        self._lock.release()
+        return False
 
 
 # --------------------------------------------------------------------------

@@ -124,6 +124,7 @@ NN_ERROR_OUT_OF_MEMORY = 7
 NN_ERROR_INTERNAL = 8
 NN_ERROR_IO = 9
 NN_ERROR_INVALID_FILE = 10
+NN_ERROR_BUSY = 11
 
 nn_last_error = lib.nn_last_error
 nn_last_error.argtypes = []
@@ -246,6 +247,7 @@ ENUMS = {
         "NN_ERROR_INTERNAL": NN_ERROR_INTERNAL,
         "NN_ERROR_IO": NN_ERROR_IO,
         "NN_ERROR_INVALID_FILE": NN_ERROR_INVALID_FILE,
+        "NN_ERROR_BUSY": NN_ERROR_BUSY,
     },
     "nn_activation": {
         "NN_ACTIVATION_LINEAR": NN_ACTIVATION_LINEAR,
@@ -665,27 +667,31 @@ nn_model_evaluate.argtypes = [nn_model_p, POINTER(c_float), POINTER(c_float), c_
                               c_size_t, c_size_t, POINTER(c_double), c_size_t]
 nn_model_evaluate.restype = nn_status
 
+nn_model_train_on_batch = lib.nn_model_train_on_batch
+nn_model_train_on_batch.argtypes = [nn_model_p, POINTER(c_float), POINTER(c_float), c_size_t, c_size_t,
+                                    c_size_t, POINTER(c_float), POINTER(c_double), c_size_t]
+nn_model_train_on_batch.restype = nn_status
+
+nn_model_test_on_batch = lib.nn_model_test_on_batch
+nn_model_test_on_batch.argtypes = [nn_model_p, POINTER(c_float), POINTER(c_float), c_size_t, c_size_t,
+                                   c_size_t, POINTER(c_float), POINTER(c_double), c_size_t]
+nn_model_test_on_batch.restype = nn_status
+
 nn_model_predict = lib.nn_model_predict
 nn_model_predict.argtypes = [nn_model_p, POINTER(c_float), c_size_t, c_size_t, POINTER(c_float),
                              c_size_t]
 nn_model_predict.restype = nn_status
 
-# The same function for small predictions, called
-#  - without releasing the GIL (through a PyDLL handle of the same library):
-#    giving it up and retaking it costs about a microsecond, which other
-#    threads cannot use in a call of a few microseconds (numpy too releases
-#    it only for large loops);
-#  - without argtypes: converting six arguments costs ctypes about 0.8 µs,
-#    so the caller passes them ready-made, exactly as nn.h declares them:
-#    the model as a c_void_p, byref(c_float) for the two arrays, c_size_t
-#    for the three sizes (models.Sequential.predict, the only caller).
-# models.Sequential.predict picks it below SMALL_PREDICT_WORK.
-nn_model_predict_small = ctypes.PyDLL(library_path).nn_model_predict
-nn_model_predict_small.restype = nn_status
-
-# rows × trainable parameters (about the multiply-adds) up to which a
-# prediction keeps the GIL: some 50 µs of work at most.
-SMALL_PREDICT_WORK = 1 << 20
+# The same function without argtypes: converting six arguments costs ctypes
+# about 0.8 µs (a one-sample predict of a small MLP is 10 µs), so the caller
+# passes them ready-made, exactly as nn.h declares them: the model as a
+# c_void_p, byref(c_float) for the two arrays, c_size_t for the three sizes
+# (models.Sequential.predict, the only caller). It releases the GIL like
+# every call through `lib`, so that threads predicting on one model run in
+# parallel (nn.h, "Threading"); keeping it (a PyDLL) saved nothing
+# measurable here (0.1-0.3 µs, within the noise).
+nn_model_predict_ready = ctypes.CDLL(library_path).nn_model_predict
+nn_model_predict_ready.restype = nn_status
 
 nn_model_confusion_matrix = lib.nn_model_confusion_matrix
 nn_model_confusion_matrix.argtypes = [nn_model_p, POINTER(c_float), POINTER(c_float), c_size_t,
@@ -904,6 +910,8 @@ FUNCTIONS = (
     "nn_model_fit_log",
     "nn_model_evaluate",
     "nn_model_predict",
+    "nn_model_train_on_batch",
+    "nn_model_test_on_batch",
     "nn_model_confusion_matrix",
     "nn_model_save",
     "nn_model_save_to_buffer",

@@ -64,7 +64,6 @@ class Sequential:
         self._layers = []
         self._input_dim = None
         self._output_dim = None          # the last layer's width, once known
-        self._row_work = None            # trainable parameters (predict's GIL choice)
         self._call_sizes = None          # (input width, its c_size_t, output width's, 1's)
         self._handle = None
         self._loss = None
@@ -141,7 +140,6 @@ class Sequential:
             layer.input_dim = width
             width = layer.output_dim
         self._output_dim = width
-        self._row_work = None            # trainable parameters, asked of libnn when needed
         self._call_sizes = None          # predict's ready-made size arguments
 
     def _build_if_ready(self):
@@ -587,8 +585,8 @@ class Sequential:
         x, y = self._xy(x, y, "evaluate")
         names = self._c_metric_names()
         values = _doubles(len(names))
-        self._handle.call(_lib.nn_model_evaluate, _ptr(x), _ptr(y), x.shape[0], x.shape[1],
-                          y.shape[1], values, len(names))
+        self._handle.shared_call(_lib.nn_model_evaluate, _ptr(x), _ptr(y), x.shape[0], x.shape[1],
+                                 y.shape[1], values, len(names))
         result = dict(zip(names, values[:]))   # (a c_double array's slice: Python floats)
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in result.items()), flush=True)
@@ -613,9 +611,9 @@ class Sequential:
         largest = max(outputs, 2)
         counts = np.zeros(largest * largest, dtype=np.uintp)  # size_t
         classes = ctypes.c_size_t()
-        self._handle.call(_lib.nn_model_confusion_matrix, _ptr(x), _ptr(y), x.shape[0],
-                          x.shape[1], y.shape[1], counts.ctypes.data_as(_SIZE_P), counts.size,
-                          ctypes.byref(classes))
+        self._handle.shared_call(_lib.nn_model_confusion_matrix, _ptr(x), _ptr(y), x.shape[0],
+                                 x.shape[1], y.shape[1], counts.ctypes.data_as(_SIZE_P), counts.size,
+                                 ctypes.byref(classes))
         k = classes.value
         return counts[:k * k].reshape(k, k).astype(np.int64)
 
@@ -638,8 +636,8 @@ class Sequential:
         # no call into libnn to ask it. libnn checks x's width and the
         # buffer's size itself, with its own messages.
         out = np.empty((x.shape[0], self._output_dim), dtype=np.float32)
-        self._handle.call(_lib.nn_model_predict, _ptr(x), x.shape[0], x.shape[1], _ptr(out),
-                          out.size)
+        self._handle.shared_call(_lib.nn_model_predict, _ptr(x), x.shape[0], x.shape[1], _ptr(out),
+                                 out.size)
         return out
 
     def __call__(self, x):
@@ -652,9 +650,9 @@ class Sequential:
         general path converts it). Every step here is counted (a one-sample
         predict is a few microseconds): c_float.from_buffer, which refuses
         read-only, non-contiguous and empty arrays, stands for the flag
-        checks; the lock is taken without `with`; and a small prediction
-        (see _lib.SMALL_PREDICT_WORK) keeps the GIL and passes ready-made
-        ctypes arguments (_lib.nn_model_predict_small)."""
+        checks; the arguments are passed ready-made (_lib.nn_model_predict_ready);
+        and no lock is taken (an inference call: ModelHandle.shared_call,
+        whose fallback under the lock this repeats)."""
         shape = x.shape
         if len(shape) != 2:
             return None
@@ -663,29 +661,32 @@ class Sequential:
         except (TypeError, ValueError, BufferError):
             return None
         rows, cols = shape
-        work = self._row_work
-        if work is None:
-            work = self._row_work = max(1, handle.get_size(_lib.nn_model_parameter_count))
         width = self._output_dim
         out = np.empty((rows, width), dtype=_FLOAT32)
-        lock = handle._lock
-        if rows * work > _lib.SMALL_PREDICT_WORK:
-            with lock:
-                _check(_lib.nn_model_predict(handle._require(), px, rows, cols, _C_FLOAT.from_buffer(out),
-                                             out.size))
-            return out
         sizes = self._call_sizes
         if sizes is None or sizes[0] != cols:
             sizes = self._call_sizes = (cols, _C_SIZE(cols), _C_SIZE(width), _C_SIZE(1))
-        lock.acquire()
-        try:
-            status = _lib.nn_model_predict_small(
-                handle._require_address(), _byref(px), sizes[3] if rows == 1 else _C_SIZE(rows), sizes[1],
-                _byref(_C_FLOAT.from_buffer(out)), sizes[2] if rows == 1 else _C_SIZE(out.size))
-            if status:
+        if rows == 1:
+            c_rows, c_out = sizes[3], sizes[2]
+        else:
+            c_rows, c_out = _C_SIZE(rows), _C_SIZE(out.size)
+        px = _byref(px)
+        po = _byref(_C_FLOAT.from_buffer(out))
+        readers = handle._readers
+        readers.append(None)
+        if not handle._writers:
+            try:
+                status = _lib.nn_model_predict_ready(handle._require_address(), px, c_rows, sizes[1], po, c_out)
+            finally:
+                readers.pop()
+            if not status:
+                return out
+            if status != _lib.NN_ERROR_BUSY:
                 _check(status)
-        finally:
-            lock.release()
+        else:
+            readers.pop()
+        with handle._lock:
+            _check(_lib.nn_model_predict_ready(handle._require_address(), px, c_rows, sizes[1], po, c_out))
         return out
 
     # -- weights and inspection -------------------------------------------
@@ -718,13 +719,16 @@ class Sequential:
         """Every weight array in Keras order: for each Dense layer its kernel
         (inputs, units) and its bias (units,); for each BatchNormalization its
         gamma, beta, moving_mean and moving_variance (features,). Fresh
-        float32 copies."""
+        float32 copies, all of one state of the model (the handle's lock is
+        held throughout, so a set_weights on another thread is not seen half
+        done)."""
         self._ensure_built_for("weights")
         result = []
-        for i, shape in enumerate(self._weight_shapes()):
-            arr = np.empty(shape, dtype=np.float32)
-            self._handle.call(_lib.nn_model_get_weight, i, _ptr(arr), arr.size)
-            result.append(arr)
+        with self._handle._lock:
+            for i, shape in enumerate(self._weight_shapes()):
+                arr = np.empty(shape, dtype=np.float32)
+                self._handle.call(_lib.nn_model_get_weight, i, _ptr(arr), arr.size)
+                result.append(arr)
         return result
 
     def set_weights(self, weights):
@@ -734,7 +738,8 @@ class Sequential:
 
         All arrays are checked before any is written; if libnn refuses one
         (e.g. NaN, a negative moving_variance), the arrays already written
-        are restored."""
+        are restored. Predictions on other threads see the old weights or
+        the new ones, never a mix (the handle's lock is held throughout)."""
         self._ensure_built_for("weights")
         shapes = self._weight_shapes()
         weights = list(weights)
@@ -746,16 +751,17 @@ class Sequential:
             if arr.shape != shape:
                 raise ValueError(f"weight {i}: expected shape {shape}, got {arr.shape}")
             arrays.append(arr)
-        backup = self.get_weights()
-        written = 0
-        try:
-            for i, arr in enumerate(arrays):
-                self._handle.call(_lib.nn_model_set_weight, i, _ptr(arr), arr.size)
-                written = i + 1
-        except BaseException:
-            for i in range(written):
-                self._handle.call(_lib.nn_model_set_weight, i, _ptr(backup[i]), backup[i].size)
-            raise
+        with self._handle._lock:
+            backup = self.get_weights()
+            written = 0
+            try:
+                for i, arr in enumerate(arrays):
+                    self._handle.call(_lib.nn_model_set_weight, i, _ptr(arr), arr.size)
+                    written = i + 1
+            except BaseException:
+                for i in range(written):
+                    self._handle.call(_lib.nn_model_set_weight, i, _ptr(backup[i]), backup[i].size)
+                raise
 
     def count_params(self):
         """Number of scalars in all weight arrays, trainable or not (as Keras:

@@ -55,12 +55,14 @@ def test_predict_errors_are_the_same_on_both_paths(bad, match):
     assert str(fast.value) == str(general.value)
 
 
-def test_predict_keeps_the_gil_only_for_small_work(monkeypatch):
-    """A prediction of at most SMALL_PREDICT_WORK (rows x parameters) calls
-    libnn holding the GIL, a larger one releasing it: the same function,
-    the same results; the model's parameter count is asked once and asked
-    again after a layer is added."""
+def test_predict_calls_libnn_once_with_ready_made_arguments_and_without_the_gil(monkeypatch):
+    """Every direct predict, one row or many, is one call of
+    nn_model_predict_ready (a CDLL prototype: ctypes releases the GIL, so
+    that threads run it in parallel), without the handle's lock; the same
+    results as the general path's nn_model_predict."""
+    import ctypes
     from nn import _lib
+    assert not _lib.nn_model_predict_ready._flags_ & ctypes._FUNCFLAG_PYTHONAPI
     model = mlp()
     x, _ = data(64)
     calls = []
@@ -68,20 +70,27 @@ def test_predict_keeps_the_gil_only_for_small_work(monkeypatch):
     def spy(name):
         real = getattr(_lib, name)
         monkeypatch.setattr(_lib, name, lambda *a: calls.append(name) or real(*a))
-    spy("nn_model_predict_small")
+    spy("nn_model_predict_ready")
     spy("nn_model_predict")
-    parameters = model.count_trainable_params()
-    small = model.predict(x[:1])
-    monkeypatch.setattr(_lib, "SMALL_PREDICT_WORK", parameters * 10)
-    big = model.predict(x[:11])                   # 11 rows: over the (lowered) limit
-    ten = model.predict(x[:10])                   # exactly at it
-    assert calls == ["nn_model_predict_small", "nn_model_predict", "nn_model_predict_small"]
-    assert model._row_work == parameters
-    assert np.array_equal(big[:1], small) and np.array_equal(big[:10], ten)
-    model.add(nn.layers.Dense(2))
-    assert model._row_work is None                # recounted on the next predict
-    model.predict(x[:1])
-    assert model._row_work == model.count_trainable_params() > parameters
+
+    class NoLock:
+        def __enter__(self):
+            raise AssertionError("predict took the handle's lock")
+
+        def __exit__(self, *exc):
+            return False
+    real_lock = model._handle._lock
+    model._handle._lock = NoLock()
+    try:
+        one, many = model.predict(x[:1]), model.predict(x)
+    finally:
+        model._handle._lock = real_lock
+    assert calls == ["nn_model_predict_ready"] * 2
+    general = model.predict(x.astype(np.float64))
+    assert calls[-1] == "nn_model_predict"
+    assert np.array_equal(many, general) and np.array_equal(one, general[:1])
+    model.add(nn.layers.Dense(2))                 # new widths: new ready-made sizes
+    assert model.predict(x[:1]).shape == (1, 2)
 
 
 def test_predict_on_a_closed_model():

@@ -1,0 +1,194 @@
+/*
+ * nn_model_train_on_batch and nn_model_test_on_batch (Keras's
+ * train_on_batch / test_on_batch): the step of nn_model_fit for one batch,
+ * from a loop of the caller's own; the evaluation of one batch.
+ */
+#include "nn_test.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ROWS = 40, INPUTS = 5, OUTPUTS = 3, BATCH = 8 };
+
+static float xs[ROWS * INPUTS], ys[ROWS * OUTPUTS], ws[ROWS];
+
+static void make_data(void) {
+    nn_test_rng rng = {9};
+    nn_test_fill(&rng, xs, ROWS * INPUTS, -1, 1);
+    memset(ys, 0, sizeof ys);
+    for (size_t r = 0; r < ROWS; r++) {
+        ys[r * OUTPUTS + nn_test_next(&rng) % OUTPUTS] = 1;
+        ws[r] = nn_test_uniform(&rng, 0, 2);
+    }
+}
+
+/* 5 -> 12 tanh -> BatchNorm -> Dropout -> 3 softmax, Adam, with accuracy:
+ * every stateful part of a step (optimizer moments, moving statistics,
+ * the dropout generator). */
+static nn_model *make_model(void) {
+    nn_model *model = NULL;
+    NN_ASSERT_OK(nn_model_create(INPUTS, 5, &model));
+    NN_ASSERT_OK(nn_model_add_dense(model, 12, NN_ACTIVATION_TANH));
+    NN_ASSERT_OK(nn_model_add_batch_normalization(model, 0.1, 1e-3));
+    NN_ASSERT_OK(nn_model_add_dropout(model, 0.2));
+    NN_ASSERT_OK(nn_model_add_dense(model, OUTPUTS, NN_ACTIVATION_SOFTMAX));
+    nn_test_compile(model, NN_LOSS_CATEGORICAL_CROSSENTROPY, 0, NN_OPTIMIZER_ADAM, 0.01);
+    NN_ASSERT_OK(nn_model_add_metric(model, NN_METRIC_ACCURACY));
+    return model;
+}
+
+/* Batches of BATCH rows in order through train_on_batch give exactly the
+ * weights (optimizer state and statistics included) of nn_model_fit over
+ * the same rows with batch_size BATCH and no shuffling, for two epochs'
+ * worth of steps; the batches' losses, weighted by their rows, add up to
+ * fit's epoch loss. The history and the fit logs do not change. */
+static void batches_equal_one_fit(void **state) {
+    (void)state;
+    make_data();
+    nn_model *fitted = make_model(), *stepped = make_model();
+    nn_fit_options o = nn_test_fit_options(2, BATCH, 0);
+    nn_test_history h;
+    nn_test_history_init(&h);
+    nn_test_record_into(&o, &h);
+    NN_ASSERT_OK(nn_model_fit(fitted, xs, ys, ROWS, INPUTS, OUTPUTS, &o));
+    size_t epochs_before = 0, logs_before = 0;
+    NN_ASSERT_OK(nn_model_fit_logs(stepped, &epochs_before, &logs_before));
+    for (int epoch = 0; epoch < 2; epoch++) {
+        double loss = 0, values[2];
+        for (size_t start = 0; start < ROWS; start += BATCH) {
+            NN_ASSERT_OK(nn_model_train_on_batch(stepped, xs + start * INPUTS, ys + start * OUTPUTS, BATCH, INPUTS,
+                                                 OUTPUTS, NULL, values, 2));
+            assert_true(values[1] >= 0 && values[1] <= 1);
+            loss += values[0] * BATCH;
+        }
+        NN_ASSERT_CLOSE(loss / ROWS, nn_test_log(&h, (size_t)epoch, "loss"), 1e-12, 0);
+    }
+    size_t n_a = 0, n_b = 0;
+    float *a = nn_test_weights(fitted, &n_a), *b = nn_test_weights(stepped, &n_b);
+    assert_int_equal(n_a, n_b);
+    assert_memory_equal(a, b, n_a * sizeof *a);
+    size_t epochs_after = 0, logs_after = 0;
+    NN_ASSERT_OK(nn_model_fit_logs(stepped, &epochs_after, &logs_after));
+    assert_int_equal(logs_after, logs_before);
+    assert_int_equal(epochs_after, epochs_before);
+    /* The next step continues both identically (the optimizer's state). */
+    double va[2], vb[2];
+    NN_ASSERT_OK(nn_model_train_on_batch(fitted, xs, ys, BATCH, INPUTS, OUTPUTS, NULL, va, 2));
+    NN_ASSERT_OK(nn_model_train_on_batch(stepped, xs, ys, BATCH, INPUTS, OUTPUTS, NULL, vb, 2));
+    assert_memory_equal(va, vb, sizeof va);
+    free(a), free(b);
+    nn_model_free(fitted), nn_model_free(stepped);
+}
+
+/* Sample weights weigh the step's loss as fit's do: the same weights as a
+ * fit of that one batch with them. */
+static void sample_weights_as_fit(void **state) {
+    (void)state;
+    make_data();
+    nn_model *fitted = make_model(), *stepped = make_model();
+    nn_fit_options o = nn_test_fit_options(1, BATCH, 0);
+    o.sample_weights = ws;
+    NN_ASSERT_OK(nn_model_fit(fitted, xs, ys, BATCH, INPUTS, OUTPUTS, &o));
+    double values[2];
+    NN_ASSERT_OK(nn_model_train_on_batch(stepped, xs, ys, BATCH, INPUTS, OUTPUTS, ws, values, 2));
+    size_t n = 0;
+    float *a = nn_test_weights(fitted, &n), *b = nn_test_weights(stepped, &n);
+    assert_memory_equal(a, b, n * sizeof *a);
+    free(a), free(b);
+    nn_model_free(fitted), nn_model_free(stepped);
+}
+
+/* The learning-rate schedule is an epoch schedule: train_on_batch does not
+ * step it. */
+static void schedule_does_not_step(void **state) {
+    (void)state;
+    make_data();
+    nn_model *model = make_model();
+    nn_schedule_options s;
+    NN_ASSERT_OK(nn_schedule_options_init(&s, NN_SCHEDULE_STEP));
+    s.step_size = 1;
+    s.gamma = 0.5;
+    NN_ASSERT_OK(nn_model_set_lr_schedule(model, &s));
+    double values[2], rate = 0;
+    for (int i = 0; i < 5; i++)
+        NN_ASSERT_OK(nn_model_train_on_batch(model, xs, ys, BATCH, INPUTS, OUTPUTS, NULL, values, 2));
+    NN_ASSERT_OK(nn_model_learning_rate(model, &rate));
+    NN_ASSERT_CLOSE(rate, 0.01, 0, 0);
+    nn_model_free(model);
+}
+
+/* test_on_batch is evaluate on the batch; with sample weights the loss is
+ * the mean over the rows of weight x loss (each row's loss from an
+ * evaluate of that row alone), the metrics unweighted. */
+static void test_on_batch_is_a_weighted_evaluate(void **state) {
+    (void)state;
+    make_data();
+    nn_model *model = make_model();
+    double plain[2], batch[2], weighted[2];
+    NN_ASSERT_OK(nn_model_evaluate(model, xs, ys, ROWS, INPUTS, OUTPUTS, plain, 2));
+    NN_ASSERT_OK(nn_model_test_on_batch(model, xs, ys, ROWS, INPUTS, OUTPUTS, NULL, batch, 2));
+    assert_memory_equal(plain, batch, sizeof plain);
+    NN_ASSERT_OK(nn_model_test_on_batch(model, xs, ys, ROWS, INPUTS, OUTPUTS, ws, weighted, 2));
+    double sum = 0;
+    for (size_t r = 0; r < ROWS; r++) {
+        double one[2];
+        NN_ASSERT_OK(nn_model_evaluate(model, xs + r * INPUTS, ys + r * OUTPUTS, 1, INPUTS, OUTPUTS, one, 2));
+        sum += ws[r] * one[0];
+    }
+    NN_ASSERT_CLOSE(weighted[0], sum / ROWS, 1e-6, 0);
+    assert_true(weighted[1] == plain[1]);
+    nn_model_free(model);
+}
+
+static void bad_input(void **state) {
+    (void)state;
+    make_data();
+    nn_model *model = make_model();
+    double values[2];
+    float bad[BATCH];
+    for (int i = 0; i < BATCH; i++) bad[i] = 1;
+    bad[3] = -1;
+    NN_ASSERT_ERROR(nn_model_train_on_batch(model, xs, ys, BATCH, INPUTS, OUTPUTS, NULL, values, 1),
+                    NN_ERROR_SHAPE_MISMATCH, "values", "2");
+    NN_ASSERT_ERROR(nn_model_train_on_batch(model, xs, ys, BATCH, INPUTS, OUTPUTS, NULL, NULL, 2),
+                    NN_ERROR_NULL_POINTER, "values");
+    NN_ASSERT_ERROR(nn_model_train_on_batch(model, xs, ys, BATCH, INPUTS + 1, OUTPUTS, NULL, values, 2),
+                    NN_ERROR_SHAPE_MISMATCH, "input columns");
+    NN_ASSERT_ERROR(nn_model_train_on_batch(model, xs, ys, 0, INPUTS, OUTPUTS, NULL, values, 2),
+                    NN_ERROR_SHAPE_MISMATCH, "0 rows");
+    NN_ASSERT_ERROR(nn_model_train_on_batch(model, xs, ys, BATCH, INPUTS, OUTPUTS, bad, values, 2),
+                    NN_ERROR_INVALID_ARGUMENT, "sample_weight 3");
+    NN_ASSERT_ERROR(nn_model_test_on_batch(model, xs, ys, BATCH, INPUTS, OUTPUTS, bad, values, 2),
+                    NN_ERROR_INVALID_ARGUMENT, "sample_weight 3");
+    float nan_x[BATCH * INPUTS];
+    memcpy(nan_x, xs, sizeof nan_x);
+    nan_x[7] = NAN;
+    NN_ASSERT_ERROR(nn_model_train_on_batch(model, nan_x, ys, BATCH, INPUTS, OUTPUTS, NULL, values, 2),
+                    NN_ERROR_NON_FINITE, "training input");
+    /* None of the refused steps changed the model. */
+    nn_model *fresh = make_model();
+    size_t n = 0;
+    float *a = nn_test_weights(model, &n), *b = nn_test_weights(fresh, &n);
+    assert_memory_equal(a, b, n * sizeof *a);
+    free(a), free(b);
+
+    nn_model *uncompiled = NULL;
+    NN_ASSERT_OK(nn_model_create(INPUTS, 1, &uncompiled));
+    NN_ASSERT_OK(nn_model_add_dense(uncompiled, OUTPUTS, NN_ACTIVATION_SOFTMAX));
+    NN_ASSERT_ERROR(nn_model_train_on_batch(uncompiled, xs, ys, BATCH, INPUTS, OUTPUTS, NULL, values, 2),
+                    NN_ERROR_INVALID_STATE, "loss");
+    NN_ASSERT_ERROR(nn_model_test_on_batch(uncompiled, xs, ys, BATCH, INPUTS, OUTPUTS, NULL, values, 2),
+                    NN_ERROR_INVALID_STATE, "loss");
+    nn_model_free(uncompiled), nn_model_free(fresh), nn_model_free(model);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(batches_equal_one_fit),
+    cmocka_unit_test(sample_weights_as_fit),
+    cmocka_unit_test(schedule_does_not_step),
+    cmocka_unit_test(test_on_batch_is_a_weighted_evaluate),
+    cmocka_unit_test(bad_input),
+};
+
+NN_TEST_MAIN("on_batch", tests)
