@@ -58,7 +58,10 @@ public func nn_model_fit(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ 
                          _ rows: Int, _ x_cols: Int, _ y_cols: Int,
                          _ options: UnsafePointer<nn_fit_options>?) -> nn_status {
     guarded(model, .exclusive) { handle in
-        // Whatever happens next, nn_model_fit_logs describes this call.
+        // Whatever happens next, nn_model_fit_logs describes this call (a
+        // fit refused because one is running describes nothing: the
+        // running one keeps its logs).
+        try handle.model.refuseNestedTraining("fit")
         handle.model.forgetLastFit()
         let o = try readOptions(options, or: fitDefaults())
         let xv = try matrix(x, rows, x_cols, "x"), yv = try matrix(y, rows, y_cols, "y")

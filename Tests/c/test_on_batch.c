@@ -6,6 +6,7 @@
 #include "nn_test.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -183,7 +184,48 @@ static void bad_input(void **state) {
     nn_model_free(uncompiled), nn_model_free(fresh), nn_model_free(model);
 }
 
+/* From a fit's callback, training the same model again (fit or
+ * train_on_batch) is refused with a clear error; the fit goes on. */
+typedef struct nested {
+    nn_status fit, step;
+    char message[256];
+} nested;
+
+static nn_model *current;
+
+static int train_inside_current(void *user_data, size_t epoch, size_t n_logs, const char *const *names,
+                                const double *values) {
+    (void)n_logs, (void)names, (void)values;
+    nested *n = user_data;
+    if (epoch != 0) return 0;
+    nn_fit_options o = nn_test_fit_options(1, BATCH, 0);
+    n->fit = nn_model_fit(current, xs, ys, ROWS, INPUTS, OUTPUTS, &o);
+    double v[2];
+    n->step = nn_model_train_on_batch(current, xs, ys, BATCH, INPUTS, OUTPUTS, NULL, v, 2);
+    snprintf(n->message, sizeof n->message, "%s", nn_last_error());
+    return 0;
+}
+
+static void no_training_inside_a_fit(void **state) {
+    (void)state;
+    make_data();
+    current = make_model();
+    nested n = {NN_OK, NN_OK, ""};
+    nn_fit_options o = nn_test_fit_options(2, BATCH, 0);
+    o.on_epoch_end = train_inside_current;
+    o.user_data = &n;
+    NN_ASSERT_OK(nn_model_fit(current, xs, ys, ROWS, INPUTS, OUTPUTS, &o));
+    assert_int_equal(n.fit, NN_ERROR_INVALID_STATE);
+    assert_int_equal(n.step, NN_ERROR_INVALID_STATE);
+    assert_true(nn_test_contains(n.message, "train_on_batch cannot start while fit is running"));
+    size_t epochs = 0, logs = 0;
+    NN_ASSERT_OK(nn_model_fit_logs(current, &epochs, &logs));
+    assert_int_equal(epochs, 2);
+    nn_model_free(current);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(no_training_inside_a_fit),
     cmocka_unit_test(batches_equal_one_fit),
     cmocka_unit_test(sample_weights_as_fit),
     cmocka_unit_test(schedule_does_not_step),

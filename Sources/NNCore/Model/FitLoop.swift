@@ -75,8 +75,30 @@ extension Sequential {
     package func fit(x: MatrixView<Float>, y: MatrixView<Float>, sampleWeights: UnsafePointer<Float>?,
                      validation: (MatrixView<Float>, MatrixView<Float>)?,
                      options: FitOptions) throws -> History {
-        try ThreadPool.shared.asCaller { try fitCounted(x: x, y: y, sampleWeights: sampleWeights, validation: validation,
-                                                        options: options) }
+        try training("fit") {
+            try ThreadPool.shared.asCaller { try fitCounted(x: x, y: y, sampleWeights: sampleWeights, validation: validation,
+                                                            options: options) }
+        }
+    }
+
+    /// Throws if a training call is running (see `training`): for callers
+    /// that must check before they touch the model (nn_model_fit's logs).
+    package func refuseNestedTraining(_ what: String) throws {
+        if let running = trainingCall {
+            throw NNError.invalidState("\(what) cannot start while \(running) is running on this model "
+                                       + "(from one of its callbacks)")
+        }
+    }
+
+    /// Runs `body`, a training call (`what`), refusing it inside another
+    /// one: a fit's callbacks may read the model and set its weights, but a
+    /// fit or a train_on_batch started from one would change the state the
+    /// running fit is in the middle of (its buffers, its step).
+    private func training<R>(_ what: String, _ body: () throws -> R) throws -> R {
+        try refuseNestedTraining(what)
+        trainingCall = what
+        defer { trainingCall = nil }
+        return try body()
     }
 
     /// `fit`, counted as a call that may run parallel regions (ThreadPool.asCaller).
@@ -113,7 +135,7 @@ extension Sequential {
     /// Keras), in `metricNames` order.
     package func trainOnBatch(x: MatrixView<Float>, y: MatrixView<Float>,
                               sampleWeights: UnsafePointer<Float>?) throws -> [Double] {
-        try ThreadPool.shared.asCaller {
+        try training("train_on_batch") { try ThreadPool.shared.asCaller {
             let options = FitOptions(epochs: 1, batchSize: max(x.rows, 1), shuffle: false)
             let (plan, state) = try prepareFit(x: x, y: y, sampleWeights: sampleWeights, validation: nil, options: options)
             defer {
@@ -129,7 +151,7 @@ extension Sequential {
                                        accumulators: &accumulators, collector: &collector)
             trainingSteps &+= 1
             return [total / Double(plan.n)] + accumulators.map(\.result)
-        }
+        } }
     }
 
     /// Loss and metrics of one batch in inference mode, as Keras's

@@ -76,6 +76,8 @@ public final class Sequential {
     /// Training batches run so far, over all fits (PyTorch's BatchNorm
     /// num_batches_tracked: every normalization layer sees every batch).
     var trainingSteps = 0
+    /// The training call running now ("fit", "train_on_batch"), if any.
+    var trainingCall: String?
     /// Whether the model has been trained (layers can no longer be added).
     var isTrained: Bool { trained }
 

@@ -25,6 +25,17 @@ def _doubles(count):
         kind = _DOUBLE_ARRAYS[count] = ctypes.c_double * count
     return kind()
 
+def _logs_result(names, values, return_dict):
+    """Keras's return value of evaluate-like calls: the loss alone without
+    metrics, else [loss, metric, ...]; {name: value} with return_dict."""
+    result = dict(zip(names, values[:]))   # (a c_double array's slice: Python floats)
+    if return_dict:
+        return result
+    if len(result) == 1:
+        return result["loss"]
+    return list(result.values())
+
+
 _C_FLOAT = ctypes.c_float
 _C_SIZE = ctypes.c_size_t
 _byref = ctypes.byref
@@ -587,14 +598,75 @@ class Sequential:
         values = _doubles(len(names))
         self._handle.shared_call(_lib.nn_model_evaluate, _ptr(x), _ptr(y), x.shape[0], x.shape[1],
                                  y.shape[1], values, len(names))
-        result = dict(zip(names, values[:]))   # (a c_double array's slice: Python floats)
         if verbose:
-            print(" - ".join(f"{k}: {v:.4f}" for k, v in result.items()), flush=True)
-        if return_dict:
-            return result
-        if len(result) == 1:
-            return result["loss"]
-        return list(result.values())
+            print(" - ".join(f"{k}: {v:.4f}" for k, v in zip(names, values[:])), flush=True)
+        return _logs_result(names, values, return_dict)
+
+    # -- one batch at a time (Keras's *_on_batch) -------------------------
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One gradient step on one batch, as Keras's train_on_batch: the
+        step fit takes for a batch (training mode, the optimizer and its
+        state, regularization, gradient clipping, BatchNormalization's
+        statistics), with no epoch around it - the rows in their order, no
+        learning-rate schedule step, no History entry, no callback. For a
+        training loop of your own (data from a stream, online learning).
+
+        sample_weight: one weight >= 0 per row; class_weight: a dict
+        {class: weight}, as fit's. Returns the batch's loss (with the
+        regularization penalty, as fit's logs) as a float when the model
+        has no metrics, else [loss, metric, ...] in metrics_names order,
+        the metrics of the outputs the step computed before its update (as
+        Keras); a dict with return_dict=True.
+        """
+        x, y = self._xy(x, y, "train_on_batch")
+        weights = self._batch_weights(x, y, sample_weight, class_weight)
+        names = self._c_metric_names()
+        values = _doubles(len(names))
+        self._handle.call_busy("train_on_batch", _lib.nn_model_train_on_batch, _ptr(x), _ptr(y), x.shape[0],
+                               x.shape[1], y.shape[1], None if weights is None else _ptr(weights), values,
+                               len(names))
+        return _logs_result(names, values, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """The loss and metrics of one batch in inference mode, as Keras's
+        test_on_batch: evaluate on it, the loss weighted by sample_weight
+        (one weight >= 0 per row: the mean over the rows of weight x loss,
+        as fit's val_loss), the metrics unweighted. Returns what
+        train_on_batch returns."""
+        x, y = self._xy(x, y, "test_on_batch")
+        weights = self._batch_weights(x, y, sample_weight, None)
+        names = self._c_metric_names()
+        values = _doubles(len(names))
+        self._handle.shared_call(_lib.nn_model_test_on_batch, _ptr(x), _ptr(y), x.shape[0], x.shape[1],
+                                 y.shape[1], None if weights is None else _ptr(weights), values, len(names))
+        return _logs_result(names, values, return_dict)
+
+    def predict_on_batch(self, x):
+        """The model's outputs for one batch, as Keras's predict_on_batch:
+        predict(x) (libnn computes any batch in one call)."""
+        return self.predict(x)
+
+    def _batch_weights(self, x, y, sample_weight, class_weight):
+        """The per-row weights of a batch, float32 C-contiguous, or None:
+        sample_weight times the weight of each row's class (its index, the
+        argmax of a one-hot row, or the 0/1 target of a one-output model, as
+        fit's class_weight). libnn checks that they are finite and >= 0."""
+        weights = None
+        if sample_weight is not None:
+            weights = np.ascontiguousarray(sample_weight, dtype=np.float32).reshape(-1)
+            if weights.shape[0] != x.shape[0]:
+                raise ValueError(f"sample_weight must have one weight per sample: x has {x.shape[0]} "
+                                 f"samples, sample_weight {weights.shape[0]}")
+        dense = _fit.class_weights(self, class_weight)
+        if dense is not None:
+            classes = (np.argmax(y, axis=1) if y.shape[1] > 1 else np.rint(y[:, 0])).astype(np.int64)
+            if classes.min() < 0 or classes.max() >= dense.shape[0]:
+                bad = int(classes[(classes < 0) | (classes >= dense.shape[0])][0])
+                raise ValueError(f"class_weight gives {dense.shape[0]} weights but a row is of class {bad}")
+            by_class = dense[classes]
+            weights = by_class if weights is None else weights * by_class
+        return weights
 
     def confusion_matrix(self, x, y):
         """The confusion matrix of the model's decisions on x, y, as a numpy
