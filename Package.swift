@@ -64,7 +64,7 @@ let package = Package(
         // The C ABI: every declaration of nn.h, implemented with @c @implementation.
         .target(
             name: "NNCAPI",
-            dependencies: ["CNN", "NNCore"],
+            dependencies: ["CNN", "NNCore", "NNCPUFeatures"],
             exclude: ["exports.map"],
             linkerSettings: [.unsafeFlags([
                 "-Xlinker", "-soname=libnn.so.0",  // nn.h's NN_VERSION_MAJOR (test: abi_soname)

@@ -622,6 +622,18 @@ NN_NODISCARD nn_status nn_model_set_weight(nn_model *model, size_t index, const 
 typedef int (*nn_epoch_callback)(void *user_data, size_t epoch, size_t n_logs,
                                  const char *const *names, const double *values);
 
+/** Called by nn_model_fit after each batch when nn_fit_options.on_batch_end
+ *  is set (Keras's on_train_batch_end; progress bars): epoch counts from 0
+ *  within the call, batch from 0 within the epoch, of batches in it;
+ *  names[i] and values[i] for i < n_logs are the epoch's logs so far - the
+ *  mean loss and the metrics over its batches run so far, as Keras's - valid
+ *  only during the call. Return 0 to go on, non-zero to end the epoch after
+ *  this batch (its logs, validation and on_epoch_end then cover the batches
+ *  run) and the fit after it. The callback may use the model as
+ *  on_epoch_end may. Without it, fit calls nothing per batch. Since 0.6. */
+typedef int (*nn_batch_callback)(void *user_data, size_t epoch, size_t batch, size_t batches,
+                                 size_t n_logs, const char *const *names, const double *values);
+
 /** Early stopping, as Keras's EarlyStopping callback. Initialize with
  *  nn_early_stopping_options_init. After each epoch the monitored log
  *  improves if it beats the best so far by more than min_delta; after
@@ -663,6 +675,8 @@ typedef struct nn_fit_options {
     const float *class_weights;    /**< optional [class_weight_count] weights >= 0 by class (Keras class_weight): class index, argmax of a one-hot row, or the 0/1 target of a one-output model; or NULL */
     size_t class_weight_count;     /**< entries of class_weights; must cover every class present */
     const nn_early_stopping_options *early_stopping; /**< optional early stopping, or NULL */
+    nn_batch_callback on_batch_end; /**< optional per-batch callback, or NULL (default); gets user_data. Since 0.6 */
+    const volatile int *stop_flag; /**< optional: read before each batch; once it is non-zero (set from another thread or a signal handler: Ctrl-C), fit returns NN_OK between two batches, the epoch in progress neither logged nor finished, the model with the weights of the last batch run; NULL (default): none. Since 0.6 */
 } nn_fit_options;
 
 /** Fills the first `size` bytes of *options with the defaults

@@ -1,5 +1,6 @@
 import CNN
 import NNCore
+import NNCPUFeatures
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -102,6 +103,24 @@ public func nn_model_fit(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ 
                 }
                 return stop == 0 ? .continue : .stop
             }
+        }
+        if let callback = o.on_batch_end {
+            let userData = o.user_data
+            // Every batch of a fit logs the same names: their C strings once.
+            var names: [UnsafePointer<CChar>?] = []
+            fit.onBatchEnd = { epoch, batch, batches, logs in
+                if names.count != logs.names.count { names = logs.names.map { handle.cString($0) } }
+                let stop = names.withUnsafeBufferPointer { namesBuffer in
+                    logs.values.withUnsafeBufferPointer { valuesBuffer in
+                        callback(userData, epoch, batch, batches, logs.names.count, namesBuffer.baseAddress,
+                                 valuesBuffer.baseAddress)
+                    }
+                }
+                return stop == 0 ? .continue : .stop
+            }
+        }
+        if let flag = o.stop_flag {
+            fit.shouldStop = { nnk_load_flag(flag) != 0 }
         }
         _ = try handle.model.fit(x: xv, y: yv, sampleWeights: o.sample_weights, validation: validation, options: fit)
     }

@@ -224,7 +224,133 @@ static void no_training_inside_a_fit(void **state) {
     nn_model_free(current);
 }
 
+/* on_batch_end (Keras's on_train_batch_end): once per batch, with the
+ * epoch, the batch, the batches per epoch and the epoch's logs so far,
+ * which after its last batch are the epoch's own logs. */
+typedef struct batch_log {
+    size_t calls, epoch[16], batch[16], batches[16], n_logs;
+    double loss[16], accuracy[16];
+    size_t stop_at;            /* return 1 at this call (from 1; 0: never) */
+    volatile int *flag;        /* set to 1 at call flag_at */
+    size_t flag_at;
+} batch_log;
+
+static int record_batch(void *user_data, size_t epoch, size_t batch, size_t batches, size_t n_logs,
+                        const char *const *names, const double *values) {
+    batch_log *b = user_data;
+    size_t i = b->calls++;
+    if (i < 16) {
+        b->epoch[i] = epoch, b->batch[i] = batch, b->batches[i] = batches;
+        b->loss[i] = values[0], b->accuracy[i] = values[1];
+    }
+    b->n_logs = n_logs;
+    if (strcmp(names[0], "loss") != 0 || strcmp(names[1], "accuracy") != 0) b->n_logs = 99;
+    if (b->flag && b->calls == b->flag_at) *b->flag = 1;
+    return b->stop_at != 0 && b->calls == b->stop_at;
+}
+
+static void on_batch_end_sees_every_batch(void **state) {
+    (void)state;
+    make_data();
+    nn_model *model = make_model();
+    batch_log b = {0};
+    nn_fit_options o = nn_test_fit_options(2, 16, 1);   /* 40 rows: batches of 16, 16, 8 */
+    nn_test_history h;
+    nn_test_history_init(&h);
+    nn_test_record_into(&o, &h);
+    NN_ASSERT_OK(nn_model_fit(model, xs, ys, ROWS, INPUTS, OUTPUTS, &o));
+    nn_model_free(model);
+
+    /* The same fit (the same model, data and shuffles) with a batch
+     * callback instead of the epoch callback. */
+    model = make_model();
+    nn_fit_options ob = nn_test_fit_options(2, 16, 1);
+    ob.on_batch_end = record_batch;
+    ob.user_data = &b;
+    NN_ASSERT_OK(nn_model_fit(model, xs, ys, ROWS, INPUTS, OUTPUTS, &ob));
+    assert_int_equal(b.calls, 6);
+    assert_int_equal(b.n_logs, 2);
+    for (size_t i = 0; i < 6; i++) {
+        assert_int_equal(b.epoch[i], i / 3);
+        assert_int_equal(b.batch[i], i % 3);
+        assert_int_equal(b.batches[i], 3);
+    }
+    /* After an epoch's last batch, its logs are the epoch's (the same
+     * shuffles: the same seed path, no other use of the generator). */
+    for (size_t e = 0; e < 2; e++) {
+        NN_ASSERT_CLOSE(b.loss[3 * e + 2], nn_test_log(&h, e, "loss"), 1e-12, 0);
+        NN_ASSERT_CLOSE(b.accuracy[3 * e + 2], nn_test_log(&h, e, "accuracy"), 0, 0);
+    }
+    nn_model_free(model);
+}
+
+/* A non-zero return ends the epoch after that batch: the epoch is logged
+ * over the batches run, and the fit ends. */
+static void on_batch_end_can_stop(void **state) {
+    (void)state;
+    make_data();
+    nn_model *model = make_model();
+    batch_log b = {0};
+    b.stop_at = 5;                                   /* epoch 1, batch 1 */
+    nn_fit_options o = nn_test_fit_options(4, 16, 0);
+    o.on_batch_end = record_batch;
+    o.user_data = &b;
+    NN_ASSERT_OK(nn_model_fit(model, xs, ys, ROWS, INPUTS, OUTPUTS, &o));
+    assert_int_equal(b.calls, 5);
+    size_t epochs = 0, logs = 0;
+    NN_ASSERT_OK(nn_model_fit_logs(model, &epochs, &logs));
+    assert_int_equal(epochs, 2);
+    const char *name = NULL;
+    double values[2];
+    NN_ASSERT_OK(nn_model_fit_log(model, 0, &name, values, 2));   /* "loss", by epoch */
+    assert_string_equal(name, "loss");
+    NN_ASSERT_CLOSE(values[1], b.loss[4], 1e-12, 0);  /* epoch 1: the mean over its 2 batches */
+    NN_ASSERT_CLOSE(values[0], b.loss[2], 1e-12, 0);
+    nn_model_free(model);
+}
+
+/* stop_flag: once set (here by the batch callback, as a signal handler or
+ * another thread would), fit returns NN_OK before the next batch; the
+ * epoch in progress is not logged; the weights are those of the batches
+ * run, as train_on_batch over the same batches gives them. */
+static void stop_flag_stops_between_batches(void **state) {
+    (void)state;
+    make_data();
+    nn_model *model = make_model(), *stepped = make_model();
+    volatile int flag = 0;
+    batch_log b = {0};
+    b.flag = &flag;
+    b.flag_at = 2;
+    nn_fit_options o = nn_test_fit_options(3, 16, 0);
+    o.on_batch_end = record_batch;
+    o.user_data = &b;
+    o.stop_flag = &flag;
+    NN_ASSERT_OK(nn_model_fit(model, xs, ys, ROWS, INPUTS, OUTPUTS, &o));
+    assert_int_equal(b.calls, 2);
+    size_t epochs = 9, logs = 0;
+    NN_ASSERT_OK(nn_model_fit_logs(model, &epochs, &logs));
+    assert_int_equal(epochs, 0);
+    double values[2];
+    NN_ASSERT_OK(nn_model_train_on_batch(stepped, xs, ys, 16, INPUTS, OUTPUTS, NULL, values, 2));
+    NN_ASSERT_OK(nn_model_train_on_batch(stepped, xs + 16 * INPUTS, ys + 16 * OUTPUTS, 16, INPUTS, OUTPUTS, NULL,
+                                         values, 2));
+    size_t n = 0;
+    float *a = nn_test_weights(model, &n), *w = nn_test_weights(stepped, &n);
+    assert_memory_equal(a, w, n * sizeof *a);
+    /* Set before the fit: nothing runs. */
+    nn_fit_options again = nn_test_fit_options(1, 16, 0);
+    again.stop_flag = &flag;
+    NN_ASSERT_OK(nn_model_fit(model, xs, ys, ROWS, INPUTS, OUTPUTS, &again));
+    float *after = nn_test_weights(model, &n);
+    assert_memory_equal(a, after, n * sizeof *a);
+    free(a), free(w), free(after);
+    nn_model_free(model), nn_model_free(stepped);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(on_batch_end_sees_every_batch),
+    cmocka_unit_test(on_batch_end_can_stop),
+    cmocka_unit_test(stop_flag_stops_between_batches),
     cmocka_unit_test(no_training_inside_a_fit),
     cmocka_unit_test(batches_equal_one_fit),
     cmocka_unit_test(sample_weights_as_fit),

@@ -25,6 +25,10 @@ int nnk_cpu_has_avx512_skx(void);
 /// allocation fails.
 float *nnk_thread_workspace(size_t floats);
 
+/// *flag, read as an atomic load (acquire): the stop flag of nn_fit_options,
+/// which another thread or a signal handler sets while fit runs.
+int nnk_load_flag(const volatile int *flag);
+
 #ifdef __cplusplus
 }
 #endif

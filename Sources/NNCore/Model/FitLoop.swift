@@ -116,9 +116,12 @@ extension Sequential {
         }
         for epoch in 0..<options.epochs {
             let epochNumber = history.epochCount
-            let (lossSum, accumulators, learningRate) = try trainEpoch(plan, &state, epoch: epoch, number: epochNumber)
-            if try endEpoch(plan, &state, epoch: epoch, number: epochNumber, lossSum: lossSum,
-                            accumulators: accumulators, learningRate: learningRate) == .stop { break }
+            let run = try trainEpoch(plan, &state, epoch: epoch, number: epochNumber)
+            if run.cancelled { break }
+            if try endEpoch(plan, &state, epoch: epoch, number: epochNumber, lossSum: run.lossSum, rows: run.rows,
+                            accumulators: run.accumulators, learningRate: run.learningRate) == .stop || run.stopped {
+                break
+            }
         }
         if let best = state.best { restore(best) }
         return lastFit
@@ -287,10 +290,13 @@ extension Sequential {
     }
 
     /// One pass over the training rows: the epoch's scheduled learning rate,
-    /// a fresh shuffle, then one step per batch. Returns the summed loss, the
-    /// metrics' accumulators and the learning rate the epoch trained with.
+    /// a fresh shuffle, then one step per batch (the batch hooks, when set,
+    /// around each). Returns the summed loss and the rows it covers, the
+    /// metrics' accumulators, the learning rate the epoch trained with, and
+    /// whether a batch callback stopped it or `shouldStop` cancelled it.
     private func trainEpoch(_ plan: FitPlan, _ state: inout FitState, epoch: Int, number: Int) throws
-        -> (lossSum: Double, accumulators: [any MetricAccumulator], learningRate: Double) {
+        -> (lossSum: Double, rows: Int, accumulators: [any MetricAccumulator], learningRate: Double,
+            stopped: Bool, cancelled: Bool) {
         if plan.scheduled, let schedule = plan.schedule,
            let lr = schedule.learningRate(initial: plan.optimizer.options.learningRate, epoch: number) {
             plan.optimizer.learningRate = lr
@@ -308,17 +314,34 @@ extension Sequential {
         }
         var lossSum = 0.0
         var start = 0, batchIndex = 0
+        var stopped = false, cancelled = false
+        let batches = (plan.n + plan.batch - 1) / plan.batch
         network.lastActivationDeferred = plan.fused
+        defer { network.lastActivationDeferred = false }
         while start < plan.n {
+            if let shouldStop = plan.options.shouldStop, shouldStop() {
+                cancelled = true
+                break
+            }
             let rows = min(plan.batch, plan.n - start)
             lossSum += try trainBatch(plan, start: start, rows: rows, order: state.order, epoch: epoch,
                                       batchIndex: batchIndex, accumulators: &accumulators, collector: &state.collector)
             start += rows
             batchIndex += 1
             trainingSteps &+= 1
+            if let onBatchEnd = plan.options.onBatchEnd {
+                let logs = EpochLogs(names: plan.epochNames,
+                                     values: [lossSum / Double(start)] + accumulators.map(\.result))
+                network.lastActivationDeferred = false
+                let control = onBatchEnd(epoch, batchIndex - 1, batches, logs)
+                network.lastActivationDeferred = plan.fused
+                if control == .stop {
+                    stopped = true
+                    break
+                }
+            }
         }
-        network.lastActivationDeferred = false
-        return (lossSum, accumulators, epochLearningRate)
+        return (lossSum, start, accumulators, epochLearningRate, stopped, cancelled)
     }
 
     /// The inputs, targets and weights of rows [start, start + rows) of the
@@ -397,9 +420,9 @@ extension Sequential {
     /// learning rate), history, layer statistics, the epoch callback, the
     /// reduce-on-plateau schedule, early stopping. Returns whether to stop.
     private func endEpoch(_ plan: FitPlan, _ state: inout FitState, epoch: Int, number epochNumber: Int,
-                          lossSum: Double, accumulators: [any MetricAccumulator],
+                          lossSum: Double, rows: Int, accumulators: [any MetricAccumulator],
                           learningRate: Double) throws -> TrainingControl {
-        state.epochValues[0] = lossSum / Double(plan.n)
+        state.epochValues[0] = lossSum / Double(max(rows, 1))
         for (i, accumulator) in accumulators.enumerated() { state.epochValues[i + 1] = accumulator.result }
         var logs = EpochLogs(names: plan.epochNames, values: state.epochValues)
         if let (vx, vy) = plan.held {

@@ -96,6 +96,19 @@ public struct FitOptions {
     public var earlyStopping: EarlyStopping? = nil
     /// Called after each epoch with its index (from 0 within this call) and logs.
     public var onEpochEnd: ((Int, EpochLogs) -> TrainingControl)? = nil
+    /// Called after each batch (Keras's on_train_batch_end; for progress
+    /// bars) with the epoch (from 0 within this call), the batch (from 0
+    /// within the epoch), the epoch's number of batches, and the logs so far
+    /// in this epoch: the mean loss and the metrics over its batches run so
+    /// far (as Keras's). `.stop` ends the epoch after this batch (its logs,
+    /// validation and callbacks then cover the batches run) and the fit after
+    /// it. Costs nothing when nil.
+    public var onBatchEnd: ((Int, Int, Int, EpochLogs) -> TrainingControl)? = nil
+    /// Asked before each batch; true stops the fit at once, between two
+    /// batches: the epoch in progress is neither logged nor finished (as a
+    /// Ctrl-C in Keras), the model keeps the weights of the last batch run.
+    /// For a cancel flag set from another thread or a signal handler.
+    public var shouldStop: (() -> Bool)? = nil
 
     public init(epochs: Int = 1, batchSize: Int = 32, shuffle: Bool = true, seed: UInt64? = nil,
                 validation: (x: Tensor, y: Tensor)? = nil, validationSplit: Double = 0,

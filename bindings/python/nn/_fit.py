@@ -10,15 +10,18 @@ Sequential.fit (models.py) runs them in this order:
    itself (a ``FitCallbacks``, History first); ``start_callbacks`` hands
    every callback the model and the fit's params.
 3. The C side: ``EpochBridge`` is the per-epoch callback libnn calls (layer
-   statistics, progress line, Keras callbacks, History); ``fit_options``
-   fills nn_fit_options; ``install_lr_schedule`` gives libnn this fit's
-   learning-rate schedule.
-4. The call: ``train`` runs on_train_begin, the one nn_model_fit call, and
-   re-raises a callback's exception; ``finish`` runs on_train_end and
-   returns the History.
+   statistics, progress line, Keras callbacks, History) and, when asked
+   for, the per-batch one (the progress bar, on_train_batch_end);
+   ``fit_options`` fills nn_fit_options; ``install_lr_schedule`` gives libnn
+   this fit's learning-rate schedule.
+4. The call: ``train`` runs on_train_begin, the one nn_model_fit call
+   (stopped within one batch by Ctrl-C: _interrupt), and re-raises a
+   callback's exception; ``finish`` runs on_train_end and returns the
+   History.
 
 The whole fit is one call across the ABI; the only Python run per epoch is
-EpochBridge.on_epoch_end.
+EpochBridge.on_epoch_end, and per batch nothing unless a progress bar or a
+batch callback asks for EpochBridge.on_batch_end.
 """
 
 import ctypes
@@ -28,7 +31,7 @@ import time
 import numpy as np
 
 from . import _lib, callbacks as callbacks_module
-from . import _arrays
+from . import _arrays, _interrupt, _progress
 from ._handle import Error
 
 
@@ -224,6 +227,13 @@ def needs_epoch_callback(cbs, data):
     return bool(data.verbose) or len(cbs.hooks) > 1 or cbs.statistics is not None
 
 
+def needs_batch_callback(cbs, bar):
+    """Whether libnn must call back after each batch: for the progress bar,
+    or a callback with on_train_batch_end. Otherwise it calls nothing per
+    batch (verbose=0 and epoch-level callbacks cost nothing per batch)."""
+    return bar is not None or any(callbacks_module.wants_batches(h) for h in cbs.hooks)
+
+
 def read_history(model, history):
     """The History of a fit that ran without a per-epoch callback, from the
     logs libnn kept (nn_model_fit_logs): the same epochs and values the
@@ -257,19 +267,30 @@ def call_hooks(hooks, method, *args):
 
 class EpochBridge:
     """What libnn calls at the end of each epoch (wrap on_epoch_end in
-    _lib.nn_epoch_callback). An exception in a callback stops the fit and is
-    kept in `error`, for train to raise once the C call has returned."""
+    _lib.nn_epoch_callback) and, when asked for, of each batch
+    (on_batch_end, in _lib.nn_batch_callback). An exception in a callback
+    stops the fit and is kept in `error`, for train to raise once the C
+    call has returned. epoch_end and batch_end are the same steps for a fit
+    that Python drives batch by batch (_stream)."""
 
     def __init__(self, model, cbs, data):
         self.model = model
         self.hooks = cbs.hooks
+        self.batch_hooks = [h for h in cbs.hooks if callbacks_module.wants_batches(h)]
         self.history = cbs.history
         self.statistics = cbs.statistics
         self.verbose = data.verbose
         self.epochs = data.epochs
+        self.bar = _progress.ProgressBar(data.epochs) if _progress.bar_wanted(data.verbose) else None
+        self.batches = 0        # batches per epoch, as the last batch callback said
         self.error = None
         self.tick = None        # time.perf_counter() at the start of the epoch
         self.stats_read = 0     # layer statistics entries already read from libnn
+
+    def begin_epoch(self, epoch):
+        """The start of an epoch: its bar's header line."""
+        if self.bar is not None:
+            self.bar.begin_epoch(epoch)
 
     def on_epoch_end(self, user_data, epoch, n_logs, names, values):
         """The nn_epoch_callback: returns 1 to stop training, 0 to go on."""
@@ -277,23 +298,49 @@ class EpochBridge:
             if self.statistics is not None:
                 self._read_layer_statistics(epoch)
             logs = {names[i].decode(): float(values[i]) for i in range(n_logs)}
-            now = time.perf_counter()
-            elapsed, self.tick = now - self.tick, now
-            if self.verbose:
-                self._print_progress(epoch, elapsed, logs)
-            for hook in self.hooks:
-                if hasattr(hook, "on_epoch_end"):
-                    hook.on_epoch_end(epoch, logs)
-                else:
-                    hook(epoch, logs)
-            if self.model.stop_training:
-                return 1
-            if epoch + 1 < self.epochs:
-                call_hooks(self.hooks, "on_epoch_begin", epoch + 1, {})
-            return 0
+            return 1 if self.epoch_end(epoch, logs) else 0
         except BaseException as exc:  # re-raised after the C call returns
             self.error = exc
             return 1
+
+    def epoch_end(self, epoch, logs):
+        """Progress, the callbacks, the next epoch's start; True to stop."""
+        now = time.perf_counter()
+        elapsed, self.tick = now - self.tick, now
+        if self.bar is not None:
+            self.bar.end_epoch(self.batches, logs)
+        elif self.verbose:
+            self._print_progress(epoch, elapsed, logs)
+        for hook in self.hooks:
+            if hasattr(hook, "on_epoch_end"):
+                hook.on_epoch_end(epoch, logs)
+            else:
+                hook(epoch, logs)
+        if self.model.stop_training:
+            return True
+        if epoch + 1 < self.epochs:
+            call_hooks(self.hooks, "on_epoch_begin", epoch + 1, {})
+            self.begin_epoch(epoch + 1)
+        return False
+
+    def on_batch_end(self, user_data, epoch, batch, batches, n_logs, names, values):
+        """The nn_batch_callback: returns 1 to stop training, 0 to go on."""
+        try:
+            logs = {names[i].decode(): float(values[i]) for i in range(n_logs)}
+            return 1 if self.batch_end(epoch, batch, batches, logs) else 0
+        except BaseException as exc:  # re-raised after the C call returns
+            self.error = exc
+            return 1
+
+    def batch_end(self, epoch, batch, batches, logs):
+        """The bar and on_train_batch_end after batch `batch` (from 0) of
+        `batches`; True to stop (model.stop_training set by a hook)."""
+        self.batches = batches
+        if self.bar is not None:
+            self.bar.batch(batch + 1, batches, logs)
+        for hook in self.batch_hooks:
+            callbacks_module.call_batch_end(hook, batch, logs)
+        return bool(self.model.stop_training)
 
     def _read_layer_statistics(self, epoch):
         """Hand the entries libnn stored for this epoch, just before calling
@@ -315,10 +362,10 @@ class EpochBridge:
         print(" - ".join(parts), flush=True)
 
 
-def fit_options(data, stopper, c_callback):
+def fit_options(data, stopper, c_callback, c_batch_callback=None):
     """nn_fit_options for the call, pointing into data's arrays; returns the
     options and the early-stopping options they point to (the caller keeps
-    both, the arrays and c_callback alive for the whole call)."""
+    both, the arrays and the callbacks alive for the whole call)."""
     ptr = _arrays._pointer
     options = _lib.nn_fit_options()
     _lib.nn_fit_options_init_sized(ctypes.byref(options), ctypes.sizeof(options))
@@ -341,6 +388,8 @@ def fit_options(data, stopper, c_callback):
         options.early_stopping = ctypes.pointer(stopping)
     if c_callback is not None:  # else NULL: libnn does not call back
         options.on_epoch_end = c_callback
+    if c_batch_callback is not None:
+        options.on_batch_end = c_batch_callback
     return options, stopping
 
 
@@ -373,14 +422,18 @@ def train(model, data, cbs, bridge, options):
         options.epochs = 0
     elif data.epochs:
         call_hooks(hooks, "on_epoch_begin", 0, {})
+        bridge.begin_epoch(0)
     if statistics is not None:
         bridge.stats_read = handle.get_size(_lib.nn_model_layer_statistics_count)
         handle.call(_lib.nn_model_set_layer_statistics, statistics.every_batches)
     bridge.tick = time.perf_counter()
     x, y = data.x, data.y
     try:
-        handle.call_busy("fit", _lib.nn_model_fit, _arrays._ptr(x), _arrays._ptr(y), x.shape[0],
-                         x.shape[1], y.shape[1], ctypes.byref(options))
+        # Ctrl-C stops libnn between two batches; KeyboardInterrupt follows.
+        with _interrupt.stop_on_interrupt() as stop_flag:
+            options.stop_flag = ctypes.pointer(stop_flag)
+            handle.call_busy("fit", _lib.nn_model_fit, _arrays._ptr(x), _arrays._ptr(y), x.shape[0],
+                             x.shape[1], y.shape[1], ctypes.byref(options))
     except Error as c_error:
         if bridge.error is not None:  # the callback's exception comes first
             raise bridge.error from c_error

@@ -600,6 +600,9 @@ nn_model_set_weight.restype = nn_status
 nn_epoch_callback = CFUNCTYPE(c_int, c_void_p, c_size_t, c_size_t, POINTER(c_char_p),
                               POINTER(c_double))
 
+nn_batch_callback = CFUNCTYPE(c_int, c_void_p, c_size_t, c_size_t, c_size_t, c_size_t,
+                              POINTER(c_char_p), POINTER(c_double))
+
 
 class nn_early_stopping_options(Structure):
     _fields_ = [
@@ -638,6 +641,8 @@ class nn_fit_options(Structure):
         ("class_weights", POINTER(c_float)),
         ("class_weight_count", c_size_t),
         ("early_stopping", POINTER(nn_early_stopping_options)),
+        ("on_batch_end", nn_batch_callback),
+        ("stop_flag", POINTER(c_int)),
     ]
 
 

@@ -4,9 +4,14 @@ fit() accepts, in ``callbacks=[...]``, Callback objects (or any object with
 an ``on_epoch_end(epoch, logs)`` method) and plain callables
 ``f(epoch, logs)``. libnn trains a whole fit in one C call and reports after
 each epoch, so the hooks are: set_model, set_params, on_train_begin,
-on_epoch_begin, on_epoch_end, on_train_end. Set ``model.stop_training = True``
-in a hook to stop after the current epoch. An exception raised in a hook
-stops training and is re-raised by fit().
+on_epoch_begin, on_epoch_end, on_train_end; and, per batch, Keras's
+on_train_batch_end(batch, logs) (alias on_batch_end), with the epoch's
+logs so far (mean loss and metrics over its batches run), which libnn
+calls only when a callback defines it (or the progress bar needs it), so a
+fit without one costs nothing per batch. Set ``model.stop_training = True``
+in a hook to stop after the current epoch (after the current batch, from a
+batch hook). An exception raised in a hook stops training and is re-raised
+by fit().
 
 EarlyStopping and ReduceLROnPlateau are run by libnn itself, inside the
 training loop (see their docstrings). LayerStatistics has libnn collect
@@ -46,13 +51,45 @@ class Callback:
     def on_epoch_end(self, epoch, logs=None):
         pass
 
+    def on_train_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_train_batch_end(self, batch, logs=None):
+        pass
+
+
+def wants_batches(hook):
+    """Whether a callback has per-batch work: an on_train_batch_end (or
+    Keras 2's on_batch_end) of its own, not the base class's no-op."""
+    for name in ("on_train_batch_end", "on_batch_end"):
+        fn = getattr(hook, name, None)
+        if fn is None:
+            continue
+        base = getattr(Callback, name, None)
+        if getattr(fn, "__func__", fn) is not base:
+            return True
+    return False
+
+
+def call_batch_end(hook, batch, logs):
+    """The hook's per-batch method (on_train_batch_end, else on_batch_end)."""
+    fn = getattr(hook, "on_train_batch_end", None)
+    if fn is None or getattr(fn, "__func__", fn) is Callback.on_train_batch_end:
+        fn = getattr(hook, "on_batch_end", fn)
+    if fn is not None:
+        fn(batch, logs)
+
 
 class LambdaCallback(Callback):
     """A callback built from functions, as in Keras."""
 
     def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,
-                 on_train_end=None):
+                 on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None):
         super().__init__()
+        if on_train_batch_begin is not None:
+            self.on_train_batch_begin = on_train_batch_begin
+        if on_train_batch_end is not None:
+            self.on_train_batch_end = on_train_batch_end
         if on_epoch_begin is not None:
             self.on_epoch_begin = on_epoch_begin
         if on_epoch_end is not None:

@@ -353,7 +353,12 @@ class Sequential:
         through a C callback, which drives `callbacks` and the progress lines.
 
         batch_size: default 32. epochs: passes over the data.
-        verbose: 0 silent, 1 or 2 one line per epoch.
+        verbose: 0 silent; 1 Keras's progress bar on a terminal (redrawn at
+            most ten times a second, then a line per epoch with its time
+            and logs), one line per epoch otherwise; 2 one line per epoch.
+            Only the bar and on_train_batch_end callbacks make libnn call
+            back per batch. Ctrl-C stops the fit within one batch
+            (KeyboardInterrupt; the model keeps the last batch's weights).
         callbacks: nn.callbacks.Callback objects, objects with
             on_epoch_end(epoch, logs), or callables f(epoch, logs).
             nn.callbacks.EarlyStopping and ReduceLROnPlateau (at most one
@@ -394,10 +399,12 @@ class Sequential:
         # calling back, and the History is read from libnn at the end.
         c_callback = (_lib.nn_epoch_callback(bridge.on_epoch_end)
                       if _fit.needs_epoch_callback(cbs, data) else None)
-        options, stopping = _fit.fit_options(data, cbs.stopper, c_callback)
+        c_batch_callback = (_lib.nn_batch_callback(bridge.on_batch_end)
+                            if _fit.needs_batch_callback(cbs, bridge.bar) else None)
+        options, stopping = _fit.fit_options(data, cbs.stopper, c_callback, c_batch_callback)
         _fit.install_lr_schedule(self, cbs.plateau)
-        # c_callback, options, stopping and data's arrays stay referenced by
-        # this frame for the whole call.
+        # c_callback, c_batch_callback, options, stopping and data's arrays
+        # stay referenced by this frame for the whole call.
         _fit.train(self, data, cbs, bridge, options)
         return _fit.finish(cbs)
 

@@ -204,13 +204,14 @@ def test_status_returning_functions_are_nodiscard(header_path, functions, typede
             assert mapper.of(ret) is ctypes.c_int
 
 
-def test_epoch_callback_type(typedefs):
-    target = typedefs["nn_epoch_callback"].type
+@pytest.mark.parametrize("name", ["nn_epoch_callback", "nn_batch_callback"])
+def test_callback_types(typedefs, name):
+    target = typedefs[name].type
     assert isinstance(target, c_ast.PtrDecl) and isinstance(target.type, c_ast.FuncDecl)
     mapper = Mapper(typedefs)
     funcdecl = target.type
     expected_args = [mapper.of(p) for p in _params(funcdecl)]
-    cb = _lib.nn_epoch_callback
+    cb = getattr(_lib, name)
     assert cb._restype_ is mapper.of(funcdecl.type)
     assert list(cb._argtypes_) == expected_args
     assert cb._flags_ & ctypes._FUNCFLAG_CDECL
