@@ -110,10 +110,10 @@ extern "C" {
 /** Version of this header. Compare with nn_version() to detect a mismatch
  *  between the header a program was built with and the library it runs on. */
 #define NN_VERSION_MAJOR 0
-#define NN_VERSION_MINOR 5
+#define NN_VERSION_MINOR 6
 #define NN_VERSION_PATCH 0
 /** The same version as a string literal, "MAJOR.MINOR.PATCH". */
-#define NN_VERSION_STRING "0.5.0"
+#define NN_VERSION_STRING "0.6.0"
 
 /** Marks a function whose status result must not be ignored. */
 #if defined(__cplusplus) && __cplusplus >= 201703L

@@ -8,7 +8,7 @@
 # 2. Copies the checkout's working tree (tracked files plus untracked files
 #    that git does not ignore: `git ls-files -co --exclude-standard`, so
 #    uncommitted work is tested too) into a temporary git repository named
-#    libnn, commits it and tags the commit with that version (e.g. 0.5.0).
+#    libnn, commits it and tags the commit with that version (e.g. 0.6.0).
 # 3. Writes a consumer package outside the checkout from README.md's own code
 #    blocks, so the README and this test are the same package and program:
 #    the ```swift block that follows the line "<!-- example: swiftpm/Package.swift -->"
@@ -158,7 +158,7 @@ tag_commit=$(git -C "$repo" rev-parse "$version^{commit}")
       fail "Package.resolved pins libnn as kind '$(pin kind)', version '$(pin version)', revision '$(pin revision)'; expected localSourceControl, $version, $tag_commit (the tag)"; }
 deps=$(swift package --package-path "$consumer" "${swiftpm[@]}" show-dependencies 2>&1) ||
     { echo "$deps" >&2; fail "swift package show-dependencies failed"; }
-# A line such as: └── libnn</tmp/.../libnn@0.5.0>(traits: default)
+# A line such as: └── libnn</tmp/.../libnn@0.6.0>(traits: default)
 grep -q "libnn<[^>]*@$version>" <<<"$deps" ||
     { echo "$deps" >&2; fail "show-dependencies does not show libnn@$version"; }
 pass "resolved libnn $version at the tag's commit (Package.resolved and show-dependencies)"

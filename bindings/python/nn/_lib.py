@@ -100,9 +100,9 @@ lib, library_path = _load()
 # --------------------------------------------------------------------------
 
 NN_VERSION_MAJOR = 0
-NN_VERSION_MINOR = 5
+NN_VERSION_MINOR = 6
 NN_VERSION_PATCH = 0
-NN_VERSION_STRING = "0.5.0"
+NN_VERSION_STRING = "0.6.0"
 
 nn_version = lib.nn_version
 nn_version.argtypes = []

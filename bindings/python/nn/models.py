@@ -7,7 +7,7 @@ import numpy as np
 
 from . import _config, _files, _fit, _handle, _lib, debugging, losses as losses_module
 from . import metrics as metrics_module
-from . import onnx_export
+from . import _stream, onnx_export
 from . import optimizers as optimizers_module
 from ._arrays import _as_matrix, _as_targets, _check_rows, _ptr, _size  # noqa: F401 (numpy <-> C)
 from ._handle import Error, InvalidStateError, ModelHandle, _check
@@ -346,7 +346,7 @@ class Sequential:
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, seed=None):
+            sample_weight=None, seed=None, steps_per_epoch=None, validation_steps=None):
         """Train the model; returns a History.
 
         The whole fit is one call into libnn; the per-epoch logs come back
@@ -380,8 +380,24 @@ class Sequential:
             divided by the batch size. Multiplied with class_weight.
         seed: seed of this call's shuffling; None continues the model's
             generator (so repeated fits differ but the script is reproducible).
+
+        Data larger than memory: x may also be a generator or iterable of
+        (x, y) / (x, y, sample_weight) batches, a Sequence-like object
+        (Keras's PyDataset: len() batches, [i] the i-th, optional
+        on_epoch_end()), or numpy memmaps (x, y); steps_per_epoch and
+        validation_steps then bound the batches per epoch, and
+        validation_data may be such data too. Python then hands libnn one
+        batch at a time while a background thread prepares the next (see
+        nn._stream for the rules).
         """
         self._require_open()
+        if _stream.is_stream(x) or isinstance(y, np.memmap):
+            return _stream.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_data, shuffle,
+                               class_weight, sample_weight, seed, steps_per_epoch, validation_steps,
+                               validation_split)
+        if steps_per_epoch is not None or validation_steps is not None:
+            raise ValueError("steps_per_epoch and validation_steps are for generators, Sequences and "
+                             "memmaps; with arrays, an epoch is one pass over them")
         if self._handle is not None and self._handle._busy is not None:
             raise InvalidStateError(f"cannot run fit while {self._handle._busy} is running on "
                                     "this model (for example from a fit callback)",
@@ -587,7 +603,7 @@ class Sequential:
         self._require_compiled(what)
         return x, y
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose=0, return_dict=False):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose=0, return_dict=False, steps=None):
         """Loss (and metrics) on x, y, in inference mode (dropout off,
         batch normalization with its running statistics). The loss includes
         the kernel regularizers' penalties, as in Keras.
@@ -598,6 +614,10 @@ class Sequential:
         Keras compatibility: libnn evaluates the whole array in one call and
         the result does not depend on it.
         """
+        if _stream.is_stream(x) or isinstance(y, np.memmap):
+            # batch by batch (nn._stream): a generator or Sequence of (x, y)
+            # batches, or memmaps read in chunks of batch_size (1024) rows
+            return _stream.evaluate(self, x, y, batch_size, steps, return_dict)
         if batch_size is not None:
             positive_int(batch_size, "batch_size")
         x, y = self._xy(x, y, "evaluate")
@@ -696,7 +716,7 @@ class Sequential:
         k = classes.value
         return counts[:k * k].reshape(k, k).astype(np.int64)
 
-    def predict(self, x, batch_size=None, verbose=0):
+    def predict(self, x, batch_size=None, verbose=0, steps=None):
         """The model's outputs for x (samples, features) as a float32 array
         (samples, outputs), filled by libnn, in inference mode. batch_size is
         accepted for Keras compatibility; the whole array is computed in one
@@ -707,6 +727,10 @@ class Sequential:
             if out is not None:
                 return out
         self._require_open()
+        if _stream.is_stream(x):
+            # batch by batch (nn._stream): a generator or Sequence of x (or
+            # (x, ...)) batches, or a memmap read in chunks of batch_size rows
+            return _stream.predict(self, x, batch_size, steps)
         x = _as_matrix(x, "x")
         if batch_size is not None:
             positive_int(batch_size, "batch_size")
