@@ -270,7 +270,12 @@ static void fit_rejects_bad_options(void **state) {
     o.struct_size = 0;
     NN_ASSERT_ERROR(nn_model_fit(model, x, y, ROWS, IN, OUT, &o), NN_ERROR_INVALID_ARGUMENT,
                     "struct_size");
-    o.struct_size = sizeof o - sizeof(void *);
+    o.struct_size = offsetof(nn_fit_options, early_stopping);   /* below 0.3.0's size */
+    NN_ASSERT_ERROR(nn_model_fit(model, x, y, ROWS, IN, OUT, &o), NN_ERROR_INVALID_ARGUMENT,
+                    "struct_size");
+    o.struct_size = offsetof(nn_fit_options, on_batch_end);      /* 0.3.0-0.5.0's size: accepted */
+    NN_ASSERT_OK(nn_model_fit(model, x, y, ROWS, IN, OUT, &o));
+    o.struct_size = sizeof o + sizeof(void *);                   /* a newer nn.h's */
     NN_ASSERT_ERROR(nn_model_fit(model, x, y, ROWS, IN, OUT, &o), NN_ERROR_INVALID_ARGUMENT,
                     "struct_size");
 

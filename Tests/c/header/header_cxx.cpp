@@ -112,7 +112,9 @@ int main() {
     sig_nn_fit_options_init(&options);
     options.on_epoch_end = stop_at_once;
     options.early_stopping = &stopping;
-    CHECK(options.struct_size == sizeof(nn_fit_options));
+    // the function (not the macro) fills the 0.3.0 layout, which ended
+    // with early_stopping (0.6 appended on_batch_end and stop_flag)
+    CHECK(options.struct_size == offsetof(nn_fit_options, on_batch_end));
     nn_gradient_check_options gc;
     sig_nn_gradient_check_options_init(&gc);
     CHECK(gc.struct_size == sizeof(nn_gradient_check_options) && gc.max_checks_per_array == 64);
