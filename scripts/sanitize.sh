@@ -87,14 +87,18 @@ for stage in "${stages[@]}"; do
         ;;
     swift-asan)
         echo "sanitize: swift-asan - swift test --sanitize=address"
-        set -o pipefail
+        status=0
         ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 \
-        swift test --disable-swift-testing --sanitize=address --scratch-path "$root/.build-asan-test" \
-            2>&1 | tee .build-asan-test.log | grep -E "error:|Executed [0-9]+ tests|ERROR: AddressSanitizer" || true
-        grep -Eq 'Executed [1-9][0-9]* tests?, with 0 failures' .build-asan-test.log ||
-            fail "swift test under AddressSanitizer failed (log: .build-asan-test.log)"
+            swift test --disable-swift-testing --sanitize=address --scratch-path "$root/.build-asan-test" \
+            > .build-asan-test.log 2>&1 || status=$?
+        grep -E "error:|ERROR: AddressSanitizer" .build-asan-test.log | head -20 || true
+        (( status == 0 )) || fail "swift test under AddressSanitizer failed with status $status (log: .build-asan-test.log)"
+        # the last summary is the whole run's ("Selected tests" / "All tests")
+        tail -n 5 .build-asan-test.log | grep -Eq 'Executed [1-9][0-9]* tests?, with 0 failures' ||
+            fail "swift test under AddressSanitizer ran no test or had failures (log: .build-asan-test.log)"
         ! grep -q "ERROR: AddressSanitizer" .build-asan-test.log ||
             fail "AddressSanitizer reported an error (log: .build-asan-test.log)"
+        grep -E "Executed [0-9]+ tests" .build-asan-test.log | tail -1
         ;;
     tsan)
         echo "sanitize: tsan - libnn (swiftc -sanitize=thread) and the threaded cmocka suites (clang -fsanitize=thread)"
@@ -109,7 +113,7 @@ for stage in "${stages[@]}"; do
             --scratch-path "$root/.build-tsan-test" --filter 'ThreadPool|ConcurrentInference' \
             > .build-tsan-test.log 2>&1 || { tail -60 .build-tsan-test.log >&2; fail "swift test under ThreadSanitizer failed"; }
         grep -E "Executed [0-9]+ tests" .build-tsan-test.log | tail -1
-        grep -Eq 'Executed [1-9][0-9]* tests?, with 0 failures' .build-tsan-test.log ||
+        tail -n 5 .build-tsan-test.log | grep -Eq 'Executed [1-9][0-9]* tests?, with 0 failures' ||
             fail "swift test under ThreadSanitizer ran no test (log: .build-tsan-test.log)"
         ! grep -q "WARNING: ThreadSanitizer" .build-tsan-test.log ||
             fail "ThreadSanitizer reported a race (log: .build-tsan-test.log)"

@@ -72,4 +72,24 @@ final class ThreadPoolTests: XCTestCase {
         XCTAssertEqual(Array(UnsafeBufferPointer(start: out, count: 5)), [1, 1, 1, 1, 1])
         out.deallocate()
     }
+
+    /// Two model calls running at once make the pool keep parts on their
+    /// callers; a call nested in another on the same thread does not.
+    func testOverlappingCallersAreCountedPerThread() {
+        let pool = ThreadPool(threads: 2)
+        pool.asCaller {
+            pool.asCaller { XCTAssertFalse(pool.keepsPartsOnCallers, "a nested call is not a second caller") }
+            XCTAssertFalse(pool.keepsPartsOnCallers)
+        }
+        let inside = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            pool.asCaller {
+                inside.signal()
+                release.wait()
+            }
+        }
+        inside.wait()
+        pool.asCaller { XCTAssertTrue(pool.keepsPartsOnCallers, "two threads' calls overlap") }
+        release.signal()
+    }
 }

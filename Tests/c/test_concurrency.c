@@ -7,8 +7,9 @@
  *
  * The worker threads never call cmocka (its failures jump out of the
  * current test, which only the main thread may do): they record what they
- * saw, and the main thread asserts after joining them. The suite is also
- * built with ThreadSanitizer (test_concurrency_tsan, see CMakeLists.txt).
+ * saw, and the main thread asserts after joining them. `make sanitize`
+ * (scripts/sanitize.sh, its tsan stage) also builds and runs this suite
+ * with ThreadSanitizer, against a libnn built with -sanitize=thread.
  */
 #include "nn_test.h"
 

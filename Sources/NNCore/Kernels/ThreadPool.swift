@@ -108,12 +108,28 @@ public final class ThreadPool: @unchecked Sendable {
     /// a job published then keeps a worker spinning). The bits are the same
     /// either way.
     public func asCaller<R>(_ body: () throws -> R) rethrows -> R {
+        // A call made inside another on the same thread (a fit's callback
+        // that predicts) is part of it, not a second caller.
+        let depth = Int(bitPattern: pthread_getspecific(Self.callerDepthKey))
+        pthread_setspecific(Self.callerDepthKey, UnsafeRawPointer(bitPattern: depth + 1))
+        defer { pthread_setspecific(Self.callerDepthKey, UnsafeRawPointer(bitPattern: depth)) }
+        guard depth == 0 else { return try body() }
         if callers.wrappingAdd(1, ordering: .relaxed).newValue > 1 {
             lastOverlap.store(monotonicNanoseconds(), ordering: .relaxed)
         }
         defer { callers.subtract(1, ordering: .relaxed) }
         return try body()
     }
+
+    /// Whether `run` would keep parts on the caller now (tests).
+    var keepsPartsOnCallers: Bool { callsOverlap }
+
+    /// The calling thread's depth of `asCaller` calls.
+    private static let callerDepthKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
 
     /// Whether calls overlap now or did recently (`asCaller`).
     private var callsOverlap: Bool {

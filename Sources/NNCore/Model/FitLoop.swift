@@ -114,16 +114,21 @@ extension Sequential {
             network.backwardObserver = nil
             network.lastActivationDeferred = false
         }
+        var cancelled = false
         for epoch in 0..<options.epochs {
             let epochNumber = history.epochCount
             let run = try trainEpoch(plan, &state, epoch: epoch, number: epochNumber)
-            if run.cancelled { break }
+            if run.cancelled {
+                cancelled = true
+                break
+            }
             if try endEpoch(plan, &state, epoch: epoch, number: epochNumber, lossSum: run.lossSum, rows: run.rows,
                             accumulators: run.accumulators, learningRate: run.learningRate) == .stop || run.stopped {
                 break
             }
         }
-        if let best = state.best { restore(best) }
+        // (a cancelled fit keeps the weights of its last batch, as shouldStop says)
+        if let best = state.best, !cancelled { restore(best) }
         return lastFit
     }
 
@@ -336,7 +341,9 @@ extension Sequential {
                 let control = onBatchEnd(epoch, batchIndex - 1, batches, logs)
                 network.lastActivationDeferred = plan.fused
                 if control == .stop {
-                    stopped = true
+                    // (a callback that failed sets the stop flag too: then
+                    // the epoch ends unlogged, as on Ctrl-C)
+                    if let shouldStop = plan.options.shouldStop, shouldStop() { cancelled = true } else { stopped = true }
                     break
                 }
             }

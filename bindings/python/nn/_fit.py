@@ -283,32 +283,47 @@ class EpochBridge:
         self.epochs = data.epochs
         self.bar = _progress.ProgressBar(data.epochs) if _progress.bar_wanted(data.verbose) else None
         self.batches = 0        # batches per epoch, as the last batch callback said
+        self.done = 0           # batches run in this epoch, as the last batch callback said
+        self.stop_flag = None   # the fit's nn_fit_options.stop_flag (a c_int), set by train
         self.error = None
         self.tick = None        # time.perf_counter() at the start of the epoch
         self.stats_read = 0     # layer statistics entries already read from libnn
 
     def begin_epoch(self, epoch):
-        """The start of an epoch: its bar's header line."""
+        """The start of an epoch: its bar's clock (the header line waits for
+        the first drawing: an epoch that never runs prints nothing)."""
+        self.done = 0
         if self.bar is not None:
             self.bar.begin_epoch(epoch)
 
+    def _failed(self, exc):
+        """Keep the first exception of a callback for train to raise, and set
+        the stop flag: libnn then ends the fit at once (the epoch in
+        progress unlogged and unfinished, no more callbacks)."""
+        if self.error is None:
+            self.error = exc
+        if self.stop_flag is not None:
+            self.stop_flag.value = 1
+        return 1
+
     def on_epoch_end(self, user_data, epoch, n_logs, names, values):
         """The nn_epoch_callback: returns 1 to stop training, 0 to go on."""
+        if self.error is not None:
+            return 1
         try:
             if self.statistics is not None:
                 self._read_layer_statistics(epoch)
             logs = {names[i].decode(): float(values[i]) for i in range(n_logs)}
             return 1 if self.epoch_end(epoch, logs) else 0
         except BaseException as exc:  # re-raised after the C call returns
-            self.error = exc
-            return 1
+            return self._failed(exc)
 
     def epoch_end(self, epoch, logs):
         """Progress, the callbacks, the next epoch's start; True to stop."""
         now = time.perf_counter()
         elapsed, self.tick = now - self.tick, now
         if self.bar is not None:
-            self.bar.end_epoch(self.batches, logs)
+            self.bar.end_epoch(self.done or self.batches, self.batches, logs)
         elif self.verbose:
             self._print_progress(epoch, elapsed, logs)
         for hook in self.hooks:
@@ -325,17 +340,20 @@ class EpochBridge:
 
     def on_batch_end(self, user_data, epoch, batch, batches, n_logs, names, values):
         """The nn_batch_callback: returns 1 to stop training, 0 to go on."""
+        if self.error is not None:
+            return 1
         try:
             logs = {names[i].decode(): float(values[i]) for i in range(n_logs)}
             return 1 if self.batch_end(epoch, batch, batches, logs) else 0
         except BaseException as exc:  # re-raised after the C call returns
-            self.error = exc
-            return 1
+            return self._failed(exc)
 
     def batch_end(self, epoch, batch, batches, logs):
         """The bar and on_train_batch_end after batch `batch` (from 0) of
-        `batches`; True to stop (model.stop_training set by a hook)."""
+        `batches` (0: not known, a generator's epoch); True to stop
+        (model.stop_training set by a hook)."""
         self.batches = batches
+        self.done = batch + 1
         if self.bar is not None:
             self.bar.batch(batch + 1, batches, logs)
         for hook in self.batch_hooks:
@@ -432,6 +450,7 @@ def train(model, data, cbs, bridge, options):
         # Ctrl-C stops libnn between two batches; KeyboardInterrupt follows.
         with _interrupt.stop_on_interrupt() as stop_flag:
             options.stop_flag = ctypes.pointer(stop_flag)
+            bridge.stop_flag = stop_flag
             handle.call_busy("fit", _lib.nn_model_fit, _arrays._ptr(x), _arrays._ptr(y), x.shape[0],
                              x.shape[1], y.shape[1], ctypes.byref(options))
     except Error as c_error:

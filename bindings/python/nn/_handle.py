@@ -215,7 +215,7 @@ class ModelHandle:
         """fn(model, *args) under the lock; raises on a non-zero status."""
         with self._lock:
             pointer = self._require()
-            status = fn(pointer, *args)
+            status = _until_not_busy(fn, pointer, args)
             _check(status)
 
     def shared_call(self, fn, *args):
@@ -251,7 +251,7 @@ class ModelHandle:
                     "(for example from a fit callback)", _lib.NN_ERROR_INVALID_STATE)
             self._busy = what
             try:
-                status = fn(pointer, *args)
+                status = _until_not_busy(fn, pointer, args)
                 _check(status)
             finally:
                 self._busy = None
@@ -261,6 +261,17 @@ class ModelHandle:
         out = ctypes.c_size_t()
         self.call(fn, *args, ctypes.byref(out))
         return out.value
+
+
+def _until_not_busy(fn, pointer, args):
+    """fn(pointer, *args), called again while libnn answers NN_ERROR_BUSY:
+    with the handle's lock held that means an inference call the lock did
+    not wait for (see _HandleLock.READER_WAIT_SECONDS), which ends soon."""
+    status = fn(pointer, *args)
+    while status == _lib.NN_ERROR_BUSY:
+        time.sleep(50e-6)
+        status = fn(pointer, *args)
+    return status
 
 
 class _HandleLock:
@@ -279,14 +290,29 @@ class _HandleLock:
         self._depth = 0
         self._handle = weakref.ref(handle)
 
+    # How long the holder waits for the readers before it goes on anyway:
+    # a reader's mark can outlive its call if KeyboardInterrupt lands
+    # between the mark and its try block (a bytecode or two), and libnn's
+    # own gate still keeps the calls apart (call() retries while busy).
+    READER_WAIT_SECONDS = 2.0
+
     def __enter__(self):
         self._lock.acquire()
-        if self._depth == 0:
-            handle = self._handle()
-            if handle is not None:
-                handle._writers = 1
-                while handle._readers:       # inference calls end within one call
-                    time.sleep(20e-6)
+        try:
+            if self._depth == 0:
+                handle = self._handle()
+                if handle is not None:
+                    handle._writers = 1
+                    deadline = time.monotonic() + self.READER_WAIT_SECONDS
+                    while handle._readers and time.monotonic() < deadline:
+                        time.sleep(20e-6)        # inference calls end within one call
+        except BaseException:                    # (KeyboardInterrupt in the wait)
+            if self._depth == 0:
+                handle = self._handle()
+                if handle is not None:
+                    handle._writers = 0
+            self._lock.release()
+            raise
         self._depth += 1
         return self
 

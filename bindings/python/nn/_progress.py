@@ -66,36 +66,50 @@ class ProgressBar:
         self.start = self.last_draw = 0.0
         self.width = 0          # characters of the last line drawn (to blank its rest)
         self.draws = 0
+        self.header = ""        # the epoch's header line, until the first drawing
 
     def begin_epoch(self, epoch):
-        self.stream.write(f"Epoch {epoch + 1}/{self.epochs}\n")
-        self.stream.flush()
+        """Starts the epoch's clock; its header line ("Epoch 3/10") is
+        written with the first drawing, so an epoch that never runs (early
+        stopping decided after the previous one) prints nothing."""
+        self.header = f"Epoch {epoch + 1}/{self.epochs}\n"
         self.start = self.clock()
         self.last_draw = -1.0
         self.width = 0
 
     def batch(self, done, total, logs):
-        """After batch `done` (counting from 1) of `total`: redraw if the
-        last drawing is at least REDRAW_SECONDS old (the last batch waits
-        for end_epoch, which adds validation logs)."""
+        """After batch `done` (counting from 1) of `total` (0: unknown, a
+        generator's epoch): redraw if the last drawing is at least
+        REDRAW_SECONDS old (the last batch waits for end_epoch, which adds
+        validation logs)."""
         now = self.clock()
-        if done >= total or now - self.last_draw < REDRAW_SECONDS:
+        if (total and done >= total) or now - self.last_draw < REDRAW_SECONDS:
             return
         self.last_draw = now
         elapsed = now - self.start
+        if not total:
+            self._draw(f"{done}/Unknown - {elapsed:.0f}s{format_logs(logs)}")
+            return
         eta = elapsed / done * (total - done) if done else 0.0
         digits = len(str(total))
         self._draw(f"{done:>{digits}}/{total} {bar(done, total)} - ETA: {format_eta(eta)}{format_logs(logs)}")
 
-    def end_epoch(self, total, logs):
+    def end_epoch(self, done, total, logs):
+        """The epoch's last line: `done` batches of `total` (fewer when a
+        callback stopped it; total 0 when unknown), its time and logs."""
         elapsed = self.clock() - self.start
-        per_step = elapsed / total if total else 0.0
+        per_step = elapsed / done if done else 0.0
         step = f"{per_step * 1e3:.0f}ms/step" if per_step >= 1e-3 else f"{per_step * 1e6:.0f}us/step"
-        self._draw(f"{total}/{total} {bar(total, total)} - {elapsed:.0f}s {step}{format_logs(logs)}")
+        total = total or done
+        digits = len(str(total))
+        self._draw(f"{done:>{digits}}/{total} {bar(done, total)} - {elapsed:.0f}s {step}{format_logs(logs)}")
         self.stream.write("\n")
         self.stream.flush()
 
     def _draw(self, line):
+        if self.header:
+            self.stream.write(self.header)
+            self.header = ""
         pad = " " * max(self.width - len(line), 0)
         self.stream.write("\r" + line + pad)
         self.stream.flush()

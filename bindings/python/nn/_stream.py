@@ -151,8 +151,10 @@ class _FileRows:
 
     @staticmethod
     def usable(a):
-        return (isinstance(a, np.memmap) and isinstance(a.base, mmap.mmap) and a.flags.c_contiguous
-                and a.ndim >= 1 and a.filename is not None and hasattr(os, "preadv"))
+        """Only a shared mapping reads what its file holds: a copy-on-write
+        one (mode "c") may hold edits of its own."""
+        return (isinstance(a, np.memmap) and a.mode in ("r", "r+", "w+") and isinstance(a.base, mmap.mmap)
+                and a.flags.c_contiguous and a.ndim >= 1 and a.filename is not None and hasattr(os, "preadv"))
 
     def take(self, rows):
         """A copy of rows (a slice with step 1, or sorted row indices)."""
@@ -232,6 +234,8 @@ class ArraySource:
         self.read = 0
         for a in self.arrays:
             mapping = getattr(a, "_mmap", None)
+            if getattr(a, "mode", "c") == "c":
+                continue            # MADV_DONTNEED would drop a private mapping's own edits
             if isinstance(mapping, mmap.mmap) and hasattr(mapping, "madvise"):
                 try:
                     mapping.madvise(mmap.MADV_DONTNEED)
@@ -464,6 +468,10 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_data, sh
                 break
             if validation is not None:
                 logs.update({"val_" + k: v for k, v in _evaluate_source(model, validation(), "validation").items()})
+            if stopper is not None and stopper.monitor not in logs:
+                raise ValueError(f"early stopping monitors '{stopper.monitor}', but this fit logs "
+                                 f"{', '.join(logs)}" + (" (give validation data)" if stopper.monitor.startswith("val_")
+                                                         and validation is None else ""))
             stop = bridge.epoch_end(epoch, logs)
             if stopper is not None:
                 if stopper.best_epoch == epoch and stopper.wait == 0 and stopper.restore_best_weights:
@@ -549,7 +557,7 @@ def _train_epoch(model, source, epoch, class_weight, bridge):
             rows_seen += rows
             if bridge.bar is not None or bridge.batch_hooks:
                 logs = dict(zip(names, (totals / rows_seen).tolist()))
-                if bridge.batch_end(epoch, step, max(steps, step + 1), logs):
+                if bridge.batch_end(epoch, step, steps, logs):
                     break
     finally:
         prefetch.close()
@@ -558,7 +566,7 @@ def _train_epoch(model, source, epoch, class_weight, bridge):
         if isinstance(source, IterableSource) and source.exhausted:
             return None
         raise ValueError(f"fit: epoch {epoch + 1} got no batch from the training data")
-    bridge.batches = max(steps, step + 1)
+    bridge.batches, bridge.done = steps, step + 1
     return dict(zip(names, (totals / rows_seen).tolist()))
 
 
@@ -583,7 +591,8 @@ def _evaluate_source(model, batches, what):
         totals += np.asarray(out[:len(names)]) * x.shape[0]
         rows_seen += x.shape[0]
     if rows_seen == 0:
-        raise ValueError(f"{what}: the data gave no batch")
+        raise ValueError(f"{what}: the data gave no batch (a one-shot generator serves one pass: for "
+                         "validation in every epoch give an iterable, a Sequence or arrays)")
     return dict(zip(names, (totals / rows_seen).tolist()))
 
 

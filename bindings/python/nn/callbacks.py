@@ -8,7 +8,8 @@ on_epoch_begin, on_epoch_end, on_train_end; and, per batch, Keras's
 on_train_batch_end(batch, logs) (alias on_batch_end), with the epoch's
 logs so far (mean loss and metrics over its batches run), which libnn
 calls only when a callback defines it (or the progress bar needs it), so a
-fit without one costs nothing per batch. Set ``model.stop_training = True``
+fit without one costs nothing per batch (libnn calls back after a batch
+only: there is no on_train_batch_begin). Set ``model.stop_training = True``
 in a hook to stop after the current epoch (after the current batch, from a
 batch hook). An exception raised in a hook stops training and is re-raised
 by fit().
@@ -51,9 +52,6 @@ class Callback:
     def on_epoch_end(self, epoch, logs=None):
         pass
 
-    def on_train_batch_begin(self, batch, logs=None):
-        pass
-
     def on_train_batch_end(self, batch, logs=None):
         pass
 
@@ -84,10 +82,8 @@ class LambdaCallback(Callback):
     """A callback built from functions, as in Keras."""
 
     def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,
-                 on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None):
+                 on_train_end=None, on_train_batch_end=None):
         super().__init__()
-        if on_train_batch_begin is not None:
-            self.on_train_batch_begin = on_train_batch_begin
         if on_train_batch_end is not None:
             self.on_train_batch_end = on_train_batch_end
         if on_epoch_begin is not None:
