@@ -83,5 +83,3 @@ float *nnk_thread_workspace(size_t floats) {
     pthread_setspecific(workspace_key, p);
     return p;
 }
-
-int nnk_load_flag(const volatile int *flag) { return __atomic_load_n(flag, __ATOMIC_ACQUIRE); }

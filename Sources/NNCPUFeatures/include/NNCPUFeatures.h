@@ -26,8 +26,9 @@ int nnk_cpu_has_avx512_skx(void);
 float *nnk_thread_workspace(size_t floats);
 
 /// *flag, read as an atomic load (acquire): the stop flag of nn_fit_options,
-/// which another thread or a signal handler sets while fit runs.
-int nnk_load_flag(const volatile int *flag);
+/// which another thread or a signal handler sets while fit runs. Inline, so
+/// that the check before each batch costs a load, not a call.
+static inline int nnk_load_flag(const volatile int *flag) { return __atomic_load_n(flag, __ATOMIC_ACQUIRE); }
 
 #ifdef __cplusplus
 }

@@ -321,10 +321,14 @@ extension Sequential {
         var start = 0, batchIndex = 0
         var stopped = false, cancelled = false
         let batches = (plan.n + plan.batch - 1) / plan.batch
+        // The hooks once, out of the loop: reading them from the options in
+        // the loop retained and released each closure every batch (17 ns of
+        // a 210 ns step of the 2-8-1 network).
+        let shouldStop = plan.options.shouldStop, onBatchEnd = plan.options.onBatchEnd
         network.lastActivationDeferred = plan.fused
         defer { network.lastActivationDeferred = false }
         while start < plan.n {
-            if let shouldStop = plan.options.shouldStop, shouldStop() {
+            if let shouldStop, shouldStop() {
                 cancelled = true
                 break
             }
@@ -334,7 +338,7 @@ extension Sequential {
             start += rows
             batchIndex += 1
             trainingSteps &+= 1
-            if let onBatchEnd = plan.options.onBatchEnd {
+            if let onBatchEnd {
                 let logs = EpochLogs(names: plan.epochNames,
                                      values: [lossSum / Double(start)] + accumulators.map(\.result))
                 network.lastActivationDeferred = false
@@ -343,7 +347,7 @@ extension Sequential {
                 if control == .stop {
                     // (a callback that failed sets the stop flag too: then
                     // the epoch ends unlogged, as on Ctrl-C)
-                    if let shouldStop = plan.options.shouldStop, shouldStop() { cancelled = true } else { stopped = true }
+                    if let shouldStop, shouldStop() { cancelled = true } else { stopped = true }
                     break
                 }
             }

@@ -69,6 +69,7 @@ class stop_on_interrupt:
     def __enter__(self):
         self.flag = ctypes.c_int(0)
         self.previous = None
+        self.active = False     # whether SIGINT is watched for this block
         if (threading.current_thread() is not threading.main_thread()
                 or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
             return self.flag
@@ -80,6 +81,7 @@ class stop_on_interrupt:
         self.previous = previous
         _forward[0] = previous if previous != write_fd else -1
         _flags.append(self.flag)
+        self.active = True
         return self.flag
 
     def __exit__(self, *exc):
