@@ -164,15 +164,24 @@ public func nn_model_fit_log(_ model: OpaquePointer?, _ index: Int, _ name: Unsa
 public func nn_model_evaluate(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?,
                               _ rows: Int, _ x_cols: Int, _ y_cols: Int,
                               _ values: UnsafeMutablePointer<Double>?, _ capacity: Int) -> nn_status {
-    guarded(model, .shared) { handle in
+    logsCall(model, .shared, x, y, rows, x_cols, y_cols, values, capacity) { try $0.evaluate(x: $1, y: $2) }
+}
+
+/// The calls that fill `values` with the model's logs - loss, then each
+/// metric (evaluate, train_on_batch, test_on_batch): checks values, x and y,
+/// and that values holds every log, in that order, then runs `compute`.
+private func logsCall(_ model: OpaquePointer?, _ access: Access, _ x: UnsafePointer<Float>?,
+                      _ y: UnsafePointer<Float>?, _ rows: Int, _ x_cols: Int, _ y_cols: Int,
+                      _ values: UnsafeMutablePointer<Double>?, _ capacity: Int,
+                      _ compute: (Sequential, MatrixView<Float>, MatrixView<Float>) throws -> [Double]) -> nn_status {
+    guarded(model, access) { handle in
         let out = try required(values, "values")
         let xv = try matrix(x, rows, x_cols, "x"), yv = try matrix(y, rows, y_cols, "y")
         let count = handle.model.metricNames.count
         guard bufferCapacity(capacity) >= count else {
             throw APIError.shape("values holds \(capacity) numbers but the model reports \(count) (loss and metrics)")
         }
-        let result = try handle.model.evaluate(x: xv, y: yv)
-        for (i, v) in result.enumerated() { out[i] = v }
+        for (i, v) in try compute(handle.model, xv, yv).enumerated() { out[i] = v }
     }
 }
 
@@ -181,12 +190,8 @@ public func nn_model_train_on_batch(_ model: OpaquePointer?, _ x: UnsafePointer<
                                     _ rows: Int, _ x_cols: Int, _ y_cols: Int,
                                     _ sample_weights: UnsafePointer<Float>?,
                                     _ values: UnsafeMutablePointer<Double>?, _ capacity: Int) -> nn_status {
-    guarded(model, .exclusive) { handle in
-        let out = try required(values, "values")
-        let xv = try matrix(x, rows, x_cols, "x"), yv = try matrix(y, rows, y_cols, "y")
-        try checkCapacity(capacity, handle)
-        let result = try handle.model.trainOnBatch(x: xv, y: yv, sampleWeights: sample_weights)
-        for (i, v) in result.enumerated() { out[i] = v }
+    logsCall(model, .exclusive, x, y, rows, x_cols, y_cols, values, capacity) {
+        try $0.trainOnBatch(x: $1, y: $2, sampleWeights: sample_weights)
     }
 }
 
@@ -195,20 +200,8 @@ public func nn_model_test_on_batch(_ model: OpaquePointer?, _ x: UnsafePointer<F
                                    _ rows: Int, _ x_cols: Int, _ y_cols: Int,
                                    _ sample_weights: UnsafePointer<Float>?,
                                    _ values: UnsafeMutablePointer<Double>?, _ capacity: Int) -> nn_status {
-    guarded(model, .shared) { handle in
-        let out = try required(values, "values")
-        let xv = try matrix(x, rows, x_cols, "x"), yv = try matrix(y, rows, y_cols, "y")
-        try checkCapacity(capacity, handle)
-        let result = try handle.model.testOnBatch(x: xv, y: yv, sampleWeights: sample_weights)
-        for (i, v) in result.enumerated() { out[i] = v }
-    }
-}
-
-/// Refuses a values buffer smaller than the model's logs (loss and metrics).
-private func checkCapacity(_ capacity: Int, _ handle: ModelHandle) throws {
-    let count = handle.model.metricNames.count
-    guard bufferCapacity(capacity) >= count else {
-        throw APIError.shape("values holds \(capacity) numbers but the model reports \(count) (loss and metrics)")
+    logsCall(model, .shared, x, y, rows, x_cols, y_cols, values, capacity) {
+        try $0.testOnBatch(x: $1, y: $2, sampleWeights: sample_weights)
     }
 }
 

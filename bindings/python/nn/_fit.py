@@ -79,6 +79,18 @@ def prepare_data(x, y, batch_size, epochs, verbose, seed, shuffle, validation_sp
     return data
 
 
+def logs_result(names, values, return_dict):
+    """Keras's return value of evaluate-like calls from the log names and
+    their values (Python floats): the loss alone without metrics, else
+    [loss, metric, ...]; {name: value} with return_dict."""
+    result = dict(zip(names, values))
+    if return_dict:
+        return result
+    if len(result) == 1:
+        return result["loss"]
+    return list(result.values())
+
+
 def _seed(seed):
     """fit's seed: 0 (continue the model's generator) for None."""
     if seed is None:

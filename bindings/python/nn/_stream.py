@@ -40,7 +40,6 @@ refused with a clear error.
 
 import ctypes
 import mmap
-import numbers
 import os
 import queue
 import threading
@@ -49,8 +48,9 @@ import warnings
 
 import numpy as np
 
-from . import _arrays, _fit, _lib, callbacks as callbacks_module
+from . import _arrays, _fit, _lib
 from ._handle import Error
+from .layers import positive_int
 
 
 def is_stream(x):
@@ -258,11 +258,7 @@ def make_source(x, y, sample_weight, batch_size, steps, shuffle, seed, what):
         ys = None if y is None else _array_rows(y, "y", column=True)
         if ys is not None and ys.shape[0] != xs.shape[0]:
             raise ValueError(f"{what}: x and y have different numbers of samples: {xs.shape[0]} and {ys.shape[0]}")
-        ws = None
-        if sample_weight is not None:
-            ws = np.asarray(sample_weight, dtype=np.float32).reshape(-1)
-            if ws.shape[0] != xs.shape[0]:
-                raise ValueError(f"sample_weight has {ws.shape[0]} values but x has {xs.shape[0]} samples")
+        ws = None if sample_weight is None else _fit._sample_weights(sample_weight, xs.shape[0])
         return ArraySource(xs, ys, ws, batch_size or 32, shuffle, seed, steps)
     if y is not None:
         raise ValueError(f"{what}: y must not be given when x is a generator or a Sequence "
@@ -378,9 +374,7 @@ def _converter(what, with_targets, x_width=None):
                 _arrays._check_rows(x, y, "the batch")
                 w = None
                 if len(raw) == 3 and raw[2] is not None:
-                    w = np.ascontiguousarray(raw[2], dtype=np.float32).reshape(-1)
-                    if w.shape[0] != x.shape[0]:
-                        raise ValueError(f"sample_weight has {w.shape[0]} values but x has {x.shape[0]} rows")
+                    w = _fit._sample_weights(raw[2], x.shape[0])
             else:
                 x = raw[0] if isinstance(raw, (tuple, list)) else raw
                 x = _arrays._as_matrix(x, "x")
@@ -417,7 +411,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_data, sh
     epochs = _arrays._size(epochs, "epochs")
     if verbose not in (0, 1, 2, True, False):
         raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-    steps = None if steps_per_epoch is None else _positive(steps_per_epoch, "steps_per_epoch")
+    steps = None if steps_per_epoch is None else positive_int(steps_per_epoch, "steps_per_epoch")
     if validation_split:
         raise ValueError("validation_split is not supported when x is a generator, a Sequence or a "
                          "memmap: give validation_data")
@@ -493,17 +487,11 @@ def _close(source):
         close()
 
 
-def _positive(value, what):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{what} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def _validation(validation_data, validation_steps):
     """A function giving the validation source of each epoch, or None."""
     if validation_data is None:
         return None
-    steps = None if validation_steps is None else _positive(validation_steps, "validation_steps")
+    steps = None if validation_steps is None else positive_int(validation_steps, "validation_steps")
     if isinstance(validation_data, tuple) and not is_stream(validation_data[0]):
         items = validation_data
         if len(items) not in (2, 3):
@@ -544,8 +532,8 @@ def _train_epoch(model, source, epoch, class_weight, bridge):
                 model._ensure_built_from(x)
                 names = model._c_metric_names()
                 totals = np.zeros(len(names))
+                out = (ctypes.c_double * len(names))()     # one buffer for the epoch's batches
             weights = model._batch_weights(x, y, w, class_weight)
-            out = (ctypes.c_double * len(names))()
             try:
                 model._handle.call_busy("fit", _lib.nn_model_train_on_batch, _arrays._ptr(x), _arrays._ptr(y),
                                         x.shape[0], x.shape[1], y.shape[1],
@@ -599,7 +587,7 @@ def _evaluate_source(model, batches, what):
 def evaluate(model, x, y, batch_size, steps, return_dict):
     model._require_open()
     model._require_compiled("evaluate")
-    source = make_source(x, y, None, batch_size or 1024, None if steps is None else _positive(steps, "steps"),
+    source = make_source(x, y, None, batch_size or 1024, None if steps is None else positive_int(steps, "steps"),
                          False, None, "evaluate")
     prefetch = Prefetcher(source, lambda index, raw: raw)
     try:
@@ -608,14 +596,12 @@ def evaluate(model, x, y, batch_size, steps, return_dict):
         prefetch.close()
         _close(source)
     source.end_epoch()
-    if return_dict:
-        return result
-    return result["loss"] if len(result) == 1 else list(result.values())
+    return _fit.logs_result(list(result), list(result.values()), return_dict)
 
 
 def predict(model, x, batch_size, steps):
     model._require_open()
-    source = make_source(x, None, None, batch_size or 1024, None if steps is None else _positive(steps, "steps"),
+    source = make_source(x, None, None, batch_size or 1024, None if steps is None else positive_int(steps, "steps"),
                          False, None, "predict")
     convert = _converter("predict", False)
     prefetch = Prefetcher(source, convert)

@@ -25,17 +25,6 @@ def _doubles(count):
         kind = _DOUBLE_ARRAYS[count] = ctypes.c_double * count
     return kind()
 
-def _logs_result(names, values, return_dict):
-    """Keras's return value of evaluate-like calls: the loss alone without
-    metrics, else [loss, metric, ...]; {name: value} with return_dict."""
-    result = dict(zip(names, values[:]))   # (a c_double array's slice: Python floats)
-    if return_dict:
-        return result
-    if len(result) == 1:
-        return result["loss"]
-    return list(result.values())
-
-
 _C_FLOAT = ctypes.c_float
 _C_SIZE = ctypes.c_size_t
 _byref = ctypes.byref
@@ -627,7 +616,7 @@ class Sequential:
                                  y.shape[1], values, len(names))
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in zip(names, values[:])), flush=True)
-        return _logs_result(names, values, return_dict)
+        return _fit.logs_result(names, values[:], return_dict)
 
     # -- one batch at a time (Keras's *_on_batch) -------------------------
 
@@ -653,7 +642,7 @@ class Sequential:
         self._handle.call_busy("train_on_batch", _lib.nn_model_train_on_batch, _ptr(x), _ptr(y), x.shape[0],
                                x.shape[1], y.shape[1], None if weights is None else _ptr(weights), values,
                                len(names))
-        return _logs_result(names, values, return_dict)
+        return _fit.logs_result(names, values[:], return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """The loss and metrics of one batch in inference mode, as Keras's
@@ -667,7 +656,7 @@ class Sequential:
         values = _doubles(len(names))
         self._handle.shared_call(_lib.nn_model_test_on_batch, _ptr(x), _ptr(y), x.shape[0], x.shape[1],
                                  y.shape[1], None if weights is None else _ptr(weights), values, len(names))
-        return _logs_result(names, values, return_dict)
+        return _fit.logs_result(names, values[:], return_dict)
 
     def predict_on_batch(self, x):
         """The model's outputs for one batch, as Keras's predict_on_batch:
@@ -679,12 +668,7 @@ class Sequential:
         sample_weight times the weight of each row's class (its index, the
         argmax of a one-hot row, or the 0/1 target of a one-output model, as
         fit's class_weight). libnn checks that they are finite and >= 0."""
-        weights = None
-        if sample_weight is not None:
-            weights = np.ascontiguousarray(sample_weight, dtype=np.float32).reshape(-1)
-            if weights.shape[0] != x.shape[0]:
-                raise ValueError(f"sample_weight must have one weight per sample: x has {x.shape[0]} "
-                                 f"samples, sample_weight {weights.shape[0]}")
+        weights = None if sample_weight is None else _fit._sample_weights(sample_weight, x.shape[0])
         dense = _fit.class_weights(self, class_weight)
         if dense is not None:
             classes = (np.argmax(y, axis=1) if y.shape[1] > 1 else np.rint(y[:, 0])).astype(np.int64)

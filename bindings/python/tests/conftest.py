@@ -1,6 +1,7 @@
 """Shared fixtures for the pytest suite of the nn binding."""
 
 import os
+import signal
 import sys
 
 import pytest
@@ -19,3 +20,14 @@ if BINDING_DIR not in sys.path:
 @pytest.fixture(scope="session")
 def header_path():
     return HEADER
+
+
+@pytest.fixture
+def python_sigint():
+    """Python's own SIGINT handler (KeyboardInterrupt) for the test: a
+    process started in the background by a non-interactive shell (make
+    under CI, setsid) inherits SIGINT ignored, and Python then installs
+    none, so Ctrl-C would be ignored - by a test's timer too."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

@@ -79,7 +79,7 @@ def test_bad_batches_raise_libnns_errors(call):
         getattr(m, call)(x[:, :4], y)
     with pytest.raises(nn.InvalidArgumentError, match="sample_weight 3"):
         getattr(m, call)(x, y, sample_weight=[1, 1, 1, -1, 1, 1, 1, 1])
-    with pytest.raises(ValueError, match="one weight per sample"):
+    with pytest.raises(ValueError, match="sample_weight has 2 values but x has 8 samples"):
         getattr(m, call)(x, y, sample_weight=[1, 2])
     bad = x.copy()
     bad[2, 1] = np.nan

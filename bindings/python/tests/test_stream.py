@@ -14,16 +14,6 @@ import numpy as np
 import pytest
 
 
-@pytest.fixture
-def python_sigint():
-    """Python's own SIGINT handler (KeyboardInterrupt) for the test: a
-    process started in the background by a non-interactive shell (make
-    under CI, setsid) inherits SIGINT ignored, and Python then installs
-    none, so Ctrl-C would be ignored - by the test's timer too."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
-
 import nn
 from nn import callbacks
 from nn.layers import BatchNormalization, Dense, Dropout
