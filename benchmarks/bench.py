@@ -518,10 +518,27 @@ def python_small_benchmarks():
     import nn
     nn.set_num_threads(1)
     results = {}
+    # The model bench_c.c times from C (seed 1, its first input row): the
+    # same weights and input, so that the ratio is only the binding's cost.
     w1 = nn.Sequential([nn.layers.Dense(256, activation="relu", input_dim=784),
-                        nn.layers.Dense(128, activation="relu"), nn.layers.Dense(10, activation="softmax")])
+                        nn.layers.Dense(128, activation="relu"), nn.layers.Dense(10, activation="softmax")],
+                       seed=1)
     one = np.sin(np.arange(784, dtype=np.float32) * 0.001).reshape(1, 784)
     results[("w3_predict_latency", "microseconds")] = best_time(lambda: w1.predict(one), repeat=7) * 1e6
+    from nn import models
+    helper = models._fast_predict
+    if helper is not None:
+        # the same predict without the compiled helper (nn/_speedups.c):
+        # what Python versions without it get, through ctypes
+        models._fast_predict = None
+        try:
+            latency = best_time(lambda: w1.predict(one), repeat=7) * 1e6
+        finally:
+            models._fast_predict = helper
+        emit("w3_predict_latency", "libnn-python-ctypes", 1, "microseconds", latency)
+    else:
+        print("# predict's compiled helper (nn/_speedups.c) is not loaded: Python's predict goes through ctypes",
+              flush=True)
     x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
     y = np.array([[0], [1], [1], [0]], dtype=np.float32)
     xor = nn.Sequential([nn.layers.Dense(8, activation="sigmoid", input_dim=2),

@@ -24,3 +24,27 @@ install(FILES "$<TARGET_FILE:nn>"
         PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE
                     GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE
         COMPONENT python)
+
+# The optional compiled helper nn/_speedups.abi3.so (bindings/python/nn/
+# _speedups.c: Sequential.predict's call into libnn without ctypes). It uses
+# CPython's stable ABI of 3.11 and links neither Python nor libnn (nn/_lib.py
+# hands it the loaded libnn's nn_model_predict), so the wheel keeps its
+# py3-none tag: on CPython >= 3.11 the helper loads, anywhere else the
+# package goes through ctypes as before. Built when the Python that builds
+# the wheel is such a CPython with its headers.
+find_package(Python 3.11 COMPONENTS Interpreter Development.Module)
+if(Python_FOUND AND Python_INTERPRETER_ID STREQUAL "Python")
+    add_library(nn_speedups MODULE "${CMAKE_CURRENT_SOURCE_DIR}/bindings/python/nn/_speedups.c")
+    target_include_directories(nn_speedups PRIVATE ${Python_INCLUDE_DIRS}
+                               "${CMAKE_CURRENT_SOURCE_DIR}/include")
+    set_target_properties(nn_speedups PROPERTIES
+                          OUTPUT_NAME "_speedups" PREFIX "" SUFFIX ".abi3.so"
+                          C_STANDARD 11 C_STANDARD_REQUIRED ON C_VISIBILITY_PRESET hidden)
+    # It calls no libc function, but auditwheel (and the loader's view of
+    # what it needs) expects an extension to name the libc it was built for.
+    target_link_libraries(nn_speedups PRIVATE "-Wl,--no-as-needed" c)
+    install(TARGETS nn_speedups LIBRARY DESTINATION nn COMPONENT python)
+else()
+    message(STATUS "libnn: no CPython >= 3.11 with its headers; the wheel has no compiled helper "
+                   "(nn/_speedups.c) and predict goes through ctypes")
+endif()

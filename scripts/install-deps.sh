@@ -18,7 +18,7 @@ pkg-config --exists cmocka 2>/dev/null || missing_apt+=(libcmocka-dev)
 # The .deb test: dpkg-shlibdeps computes libnn0's dependencies.
 if command -v dpkg >/dev/null 2>&1; then command -v dpkg-shlibdeps >/dev/null 2>&1 || missing_apt+=(dpkg-dev); fi
 if [ "$(uname -m)" = x86_64 ]; then command -v qemu-x86_64 >/dev/null 2>&1 || missing_apt+=(qemu-user); fi
-# make bench also compares with FANN (PyTorch only when already installed).
+# make bench also compares with FANN and PyTorch (below).
 if [ "${NN_BENCH_DEPS:-0}" = 1 ]; then [ -f /usr/include/fann.h ] || missing_apt+=(libfann-dev); fi
 if [ ${#missing_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -41,5 +41,13 @@ done
 if [ ${#missing_pip[@]} -gt 0 ]; then
     echo "installing Python packages: ${missing_pip[*]}"
     "$PYTHON" -m pip install -q --disable-pip-version-check "${missing_pip[@]}"
+fi
+# PyTorch (CPU build, ~200 MB) for make bench's comparisons: best effort,
+# the benchmarks skip its lines when it is not there.
+if [ "${NN_BENCH_DEPS:-0}" = 1 ] && ! "$PYTHON" -c "import torch" >/dev/null 2>&1; then
+    echo "installing PyTorch (CPU build) for the benchmarks' comparisons"
+    "$PYTHON" -m pip install -q --disable-pip-version-check torch --index-url https://download.pytorch.org/whl/cpu \
+        || "$PYTHON" -m pip install -q --disable-pip-version-check torch \
+        || echo "could not install PyTorch: make bench skips its comparisons with it"
 fi
 command -v swift >/dev/null 2>&1 || { echo "swift is not on PATH: install the Swift 6.3 toolchain" >&2; exit 1; }

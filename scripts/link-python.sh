@@ -67,6 +67,23 @@ while read -r kind name version; do
 done <<<"$found"
 
 cp -f "$root/.build/release/libnn.so" "$root/bindings/python/nn/libnn.so"
+
+# The optional compiled helper nn/_speedups.abi3.so (bindings/python/nn/
+# _speedups.c: Sequential.predict's call into libnn without ctypes), for a
+# CPython >= 3.11 with its headers; elsewhere the package uses ctypes, and
+# this says so. A helper that does not compile where it should is an error.
+speedups="$root/bindings/python/nn/_speedups.abi3.so"
+rm -f "$speedups"
+read -r implementation recent include <<<"$("$PYTHON" -c \
+    'import sys, sysconfig; print(sys.implementation.name, int(sys.version_info >= (3, 11)), sysconfig.get_paths()["include"])')"
+if [ "$implementation" = cpython ] && [ "$recent" = 1 ] && [ -f "$include/Python.h" ]; then
+    ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -shared -fPIC -fvisibility=hidden \
+        -I"$include" -I"$root/include" "$root/bindings/python/nn/_speedups.c" -Wl,--no-as-needed -lc -o "$speedups.tmp"
+    mv -f "$speedups.tmp" "$speedups"
+else
+    echo "make python: $implementation ($PYTHON) is not a CPython >= 3.11 with Python.h in $include:" \
+         "no compiled helper; predict calls libnn through ctypes"
+fi
 site=$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 if ! echo "$root/bindings/python" > "$site/libnn-dev.pth" 2>/dev/null; then
     site=$("$PYTHON" -m site --user-site)
@@ -83,6 +100,8 @@ got = os.path.realpath(os.path.dirname(nn.__file__))
 if got != want:
     sys.exit(f"make python: `import nn` gives {nn.__file__}, not this checkout's {want}: "
              "something earlier on sys.path provides nn (python -c 'import nn; print(nn.__file__)')")
-sys.stdout.write("nn %s from %s (libnn %s)\n" % (nn.__version__, nn.__file__, nn.library_path))
+from nn import models
+helper = "compiled helper" if models._fast_predict is not None else "no compiled helper"
+sys.stdout.write("nn %s from %s (libnn %s; %s)\n" % (nn.__version__, nn.__file__, nn.library_path, helper))
 EOF
 )

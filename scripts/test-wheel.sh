@@ -146,9 +146,11 @@ payload = [n for n in names if not n.split("/", 1)[0].endswith(".dist-info")]
 for n in payload:
     if not n.startswith("nn/"):
         problems.append("outside the package: " + n)
-    elif not (n.endswith(".py") or n == "nn/libnn.so"):
+    elif not (n.endswith(".py") or n in ("nn/libnn.so", "nn/_speedups.abi3.so", "nn/_speedups.c")):
         problems.append("unexpected file: " + n)
-for must in ("nn/__init__.py", "nn/_lib.py", "nn/libnn.so"):
+# The compiled helper (nn/_speedups.c) is built for a CPython >= 3.11.
+helper = sys.implementation.name == "cpython" and sys.version_info >= (3, 11)
+for must in ("nn/__init__.py", "nn/_lib.py", "nn/libnn.so") + (("nn/_speedups.abi3.so",) if helper else ()):
     if must not in names:
         problems.append("missing " + must)
 if "nn/libnn.so" in names:
@@ -186,8 +188,15 @@ fi
 
 if [ "$have_auditwheel" = 1 ]; then
     echo "---- auditwheel show $(basename "$wheel")"
-    "$tmp/tools/bin/auditwheel" show "$wheel" 2>&1 | grep -v '^INFO:'
-    echo "----"
+    if "$tmp/tools/bin/auditwheel" show "$wheel" >"$tmp/auditwheel.log" 2>&1; then
+        grep -v '^INFO:' "$tmp/auditwheel.log"
+        echo "----"
+        pass "auditwheel show analyzes the wheel (libnn.so and the compiled helper)"
+    else
+        grep -v '^INFO:' "$tmp/auditwheel.log" | tail -5
+        echo "----"
+        fail "auditwheel show could not analyze the wheel (what auditwheel repair needs)"
+    fi
 else
     echo "note: auditwheel could not be installed from PyPI; auditwheel show skipped"
 fi
@@ -239,6 +248,11 @@ with open(header) as f:
 check(dist_version == nn.__version__ == header_version,
       f"versions agree: {dist} {dist_version}, nn.__version__ (nn_version()) {nn.__version__}, "
       f"nn.h NN_VERSION_STRING {header_version}")
+
+from nn import models
+if sys.implementation.name == "cpython" and sys.version_info >= (3, 11):
+    check(models._fast_predict is not None and inside(sys.modules["nn._speedups"].__file__, prefix),
+          "predict's compiled helper (nn/_speedups.abi3.so) loaded from the venv")
 
 x = numpy.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=numpy.float32)
 y = numpy.array([0, 1, 1, 0], dtype=numpy.float32)

@@ -165,9 +165,11 @@ class ModelHandle:
 
     def _own(self, pointer):
         self._pointer = pointer
-        # The same address as a c_void_p, for the calls made without
-        # argtypes (models.Sequential.predict's small-prediction path).
-        self._address = ctypes.c_void_p(ctypes.cast(pointer, ctypes.c_void_p).value)
+        # The same address as an int (for the compiled helper, nn/_speedups.c)
+        # and as a c_void_p (for the calls made without argtypes): both for
+        # models.Sequential._predict_direct.
+        self._address_value = ctypes.cast(pointer, ctypes.c_void_p).value
+        self._address = ctypes.c_void_p(self._address_value)
         # A re-entrant lock: callbacks run on the calling thread while fit
         # holds the lock. As nn.h allows, they may read the model and set its
         # weights; a nested fit or a close gets a clear error (see `busy`).

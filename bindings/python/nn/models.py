@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from . import _config, _files, _fit, _handle, _lib, debugging, losses as losses_module
+from . import _config, _fast, _files, _fit, _handle, _lib, debugging, losses as losses_module
 from . import metrics as metrics_module
 from . import _stream, onnx_export
 from . import optimizers as optimizers_module
@@ -28,6 +28,11 @@ def _doubles(count):
 _C_FLOAT = ctypes.c_float
 _C_SIZE = ctypes.c_size_t
 _byref = ctypes.byref
+
+
+# Sequential.predict's call into libnn by the compiled helper (nn/_fast.py),
+# or None: through ctypes.
+_fast_predict = _fast.predict
 
 _SIZE_P = ctypes.POINTER(ctypes.c_size_t)
 DEFAULT_SEED = 0
@@ -735,14 +740,47 @@ class Sequential:
         place, straight to libnn, which checks x's width and values and the
         output's size with its own messages; None for any other x (the
         general path converts it). Every step here is counted (a one-sample
-        predict is a few microseconds): c_float.from_buffer, which refuses
-        read-only, non-contiguous and empty arrays, stands for the flag
-        checks; the arguments are passed ready-made (_lib.nn_model_predict_ready);
-        and no lock is taken (an inference call: ModelHandle.shared_call,
-        whose fallback under the lock this repeats)."""
+        predict is a few microseconds). No lock is taken: an inference call,
+        with ModelHandle.shared_call's protocol (readers, writers, the lock
+        as the fallback), written out here to save the calls."""
         shape = x.shape
         if len(shape) != 2:
             return None
+        fast = _fast_predict
+        if fast is None:
+            return self._predict_ctypes(handle, x, shape)
+        # The compiled helper (nn/_speedups.c) takes the arrays through the
+        # buffer protocol; it returns None for those it cannot pass as they
+        # are (non-contiguous, read-only out, empty), and the general path
+        # converts or refuses them.
+        out = np.empty((shape[0], self._output_dim), dtype=_FLOAT32)
+        readers = handle._readers
+        readers.append(None)
+        if not handle._writers and handle._pointer is not None:
+            try:
+                status = fast(handle._address_value, x, out)
+            finally:
+                readers.pop()
+            if not status:
+                return None if status is None else out
+            if status != _lib.NN_ERROR_BUSY:
+                _check(status)
+        else:
+            readers.pop()
+        with handle._lock:
+            handle._require()
+            status = fast(handle._address_value, x, out)
+        if status is None:
+            return None
+        _check(status)
+        return out
+
+    def _predict_ctypes(self, handle, x, shape):
+        """_predict_direct without the compiled helper: through ctypes, with
+        c_float.from_buffer, which refuses read-only, non-contiguous and
+        empty arrays, standing for the flag checks, and the arguments passed
+        ready-made (_lib.nn_model_predict_ready, a prototype without
+        argtypes)."""
         try:
             px = _C_FLOAT.from_buffer(x)
         except (TypeError, ValueError, BufferError):

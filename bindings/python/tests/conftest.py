@@ -31,3 +31,28 @@ def python_sigint():
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
     signal.signal(signal.SIGINT, previous)
+
+
+def speedups_expected():
+    """Whether this interpreter should have nn's compiled helper
+    (nn/_speedups.abi3.so): a CPython >= 3.11 with its headers, as
+    scripts/link-python.sh and cmake/PythonWheel.cmake build it, unless
+    NN_NO_SPEEDUPS turns it off."""
+    import sysconfig
+    return (sys.implementation.name == "cpython" and sys.version_info >= (3, 11)
+            and os.environ.get("NN_NO_SPEEDUPS", "") in ("", "0")
+            and os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))
+
+
+@pytest.fixture(params=["helper", "ctypes"])
+def predict_path(request, monkeypatch):
+    """Runs a test once with Sequential.predict's compiled helper
+    (nn/_speedups.c) and once through ctypes (the path of interpreters
+    without it); the helper's run is skipped where it is not loaded."""
+    from nn import models
+    if request.param == "helper":
+        if models._fast_predict is None:
+            pytest.skip("nn's compiled helper is not loaded here (nn/_speedups.c)")
+    else:
+        monkeypatch.setattr(models, "_fast_predict", None)
+    return request.param

@@ -17,6 +17,11 @@ from nn import _lib
 from nn.layers import BatchNormalization, Dense
 
 
+@pytest.fixture(autouse=True)
+def _both_predict_paths(predict_path):
+    """Every test here runs with predict's compiled helper and without it."""
+
+
 def trained_model(seed=0):
     model = nn.Sequential([Dense(32, input_dim=8, activation="relu"), BatchNormalization(),
                            Dense(16, activation="tanh"), Dense(3, activation="softmax")], seed=seed)

@@ -27,7 +27,7 @@ def data(rows=64, seed=0):
 
 # -- predict ---------------------------------------------------------------
 
-def test_predict_fast_path_equals_the_general_path():
+def test_predict_fast_path_equals_the_general_path(predict_path):
     model = mlp()
     x, _ = data()
     fast = model.predict(x)                       # float32, C-contiguous: the lean path
@@ -46,7 +46,7 @@ def test_predict_fast_path_equals_the_general_path():
     (np.zeros((0, 6), np.float32), "rows"),         # no rows
     (np.full((2, 6), np.nan, np.float32), "NaN|finite"),
 ])
-def test_predict_errors_are_the_same_on_both_paths(bad, match):
+def test_predict_errors_are_the_same_on_both_paths(bad, match, predict_path):
     model = mlp()
     with pytest.raises(nn.InvalidArgumentError, match=match) as fast:
         model.predict(bad)
@@ -55,23 +55,27 @@ def test_predict_errors_are_the_same_on_both_paths(bad, match):
     assert str(fast.value) == str(general.value)
 
 
-def test_predict_calls_libnn_once_with_ready_made_arguments_and_without_the_gil(monkeypatch):
-    """Every direct predict, one row or many, is one call of
-    nn_model_predict_ready (a CDLL prototype: ctypes releases the GIL, so
-    that threads run it in parallel), without the handle's lock; the same
-    results as the general path's nn_model_predict."""
+def test_predict_calls_libnn_once_without_the_lock(monkeypatch, predict_path):
+    """Every direct predict, one row or many, is one call into libnn that
+    releases the GIL (so that threads run it in parallel), without the
+    handle's lock: the compiled helper's (nn/_speedups.c), or, without it,
+    nn_model_predict_ready (a CDLL prototype with ready-made arguments);
+    the same results as the general path's nn_model_predict."""
     import ctypes
-    from nn import _lib
+    from nn import _lib, models
     assert not _lib.nn_model_predict_ready._flags_ & ctypes._FUNCFLAG_PYTHONAPI
     model = mlp()
     x, _ = data(64)
     calls = []
 
-    def spy(name):
-        real = getattr(_lib, name)
-        monkeypatch.setattr(_lib, name, lambda *a: calls.append(name) or real(*a))
-    spy("nn_model_predict_ready")
-    spy("nn_model_predict")
+    def spy(owner, name, label):
+        real = getattr(owner, name)
+        monkeypatch.setattr(owner, name, lambda *a: calls.append(label) or real(*a))
+    direct = "helper" if predict_path == "helper" else "nn_model_predict_ready"
+    if predict_path == "helper":
+        spy(models, "_fast_predict", "helper")
+    spy(_lib, "nn_model_predict_ready", "nn_model_predict_ready")
+    spy(_lib, "nn_model_predict", "nn_model_predict")
 
     class NoLock:
         def __enter__(self):
@@ -85,7 +89,7 @@ def test_predict_calls_libnn_once_with_ready_made_arguments_and_without_the_gil(
         one, many = model.predict(x[:1]), model.predict(x)
     finally:
         model._handle._lock = real_lock
-    assert calls == ["nn_model_predict_ready"] * 2
+    assert calls == [direct] * 2
     general = model.predict(x.astype(np.float64))
     assert calls[-1] == "nn_model_predict"
     assert np.array_equal(many, general) and np.array_equal(one, general[:1])
@@ -93,7 +97,7 @@ def test_predict_calls_libnn_once_with_ready_made_arguments_and_without_the_gil(
     assert model.predict(x[:1]).shape == (1, 2)
 
 
-def test_predict_on_a_closed_model():
+def test_predict_on_a_closed_model(predict_path):
     model = mlp()
     x, _ = data(4)
     model.close()

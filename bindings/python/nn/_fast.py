@@ -1,0 +1,25 @@
+"""predict's compiled helper (nn/_speedups.c), loaded where it may load.
+
+`predict` is nn._speedups.predict bound to the nn_model_predict of the
+libnn that _lib loaded, or None: on interpreters other than CPython >= 3.11
+(the helper is built for CPython's stable ABI of 3.11), where it was not
+built, or with NN_NO_SPEEDUPS=1 in the environment. models.Sequential's
+predict then calls libnn through ctypes, with the same results and errors.
+"""
+
+import ctypes
+import os
+import sys
+
+from . import _lib
+
+predict = None
+if (os.environ.get("NN_NO_SPEEDUPS", "") in ("", "0") and sys.implementation.name == "cpython"
+        and sys.version_info >= (3, 11)):
+    try:
+        from . import _speedups
+    except ImportError:
+        _speedups = None
+    if _speedups is not None:
+        _speedups.bind(ctypes.cast(_lib.lib.nn_model_predict, ctypes.c_void_p).value)
+        predict = _speedups.predict
