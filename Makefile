@@ -98,4 +98,4 @@ package: dist-build
 	@ls -l $(DIST_BUILD)/packages/*.deb
 
 clean:
-	rm -rf .build .build-fuzz .build-asan .build-asan-test .build-tsan .build-tsan-test build-asan build-tsan $(CMAKE_BUILD) bindings/python/nn/libnn.so bindings/python/nn/_speedups.abi3.so
+	rm -rf .build .build-fuzz .build-asan .build-asan-test .build-tsan .build-tsan-test build-asan build-tsan $(CMAKE_BUILD) bindings/python/nn/libnn.so bindings/python/nn/_speedups.abi3.so bindings/python/nn/_speedups.abi3.so.tmp

@@ -47,7 +47,6 @@ fi
 if [ "${NN_BENCH_DEPS:-0}" = 1 ] && ! "$PYTHON" -c "import torch" >/dev/null 2>&1; then
     echo "installing PyTorch (CPU build) for the benchmarks' comparisons"
     "$PYTHON" -m pip install -q --disable-pip-version-check torch --index-url https://download.pytorch.org/whl/cpu \
-        || "$PYTHON" -m pip install -q --disable-pip-version-check torch \
         || echo "could not install PyTorch: make bench skips its comparisons with it"
 fi
 command -v swift >/dev/null 2>&1 || { echo "swift is not on PATH: install the Swift 6.3 toolchain" >&2; exit 1; }

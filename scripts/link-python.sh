@@ -74,14 +74,19 @@ cp -f "$root/.build/release/libnn.so" "$root/bindings/python/nn/libnn.so"
 # this says so. A helper that does not compile where it should is an error.
 speedups="$root/bindings/python/nn/_speedups.abi3.so"
 rm -f "$speedups"
-read -r implementation recent include <<<"$("$PYTHON" -c \
-    'import sys, sysconfig; print(sys.implementation.name, int(sys.version_info >= (3, 11)), sysconfig.get_paths()["include"])')"
-if [ "$implementation" = cpython ] && [ "$recent" = 1 ] && [ -f "$include/Python.h" ]; then
-    ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -shared -fPIC -fvisibility=hidden \
+# (A free-threaded CPython has no stable ABI: no helper there either.)
+probe=$("$PYTHON" -c 'import sys, sysconfig
+print(int(sys.implementation.name == "cpython" and sys.version_info >= (3, 11)
+          and not sysconfig.get_config_var("Py_GIL_DISABLED")))
+print(sysconfig.get_paths()["include"])')
+stable_abi=${probe%%$'\n'*}
+include=${probe#*$'\n'}
+if [ "$stable_abi" = 1 ] && [ -f "$include/Python.h" ]; then
+    ${CC:-cc} -std=c11 -O2 -Wall -Wextra -shared -fPIC -fvisibility=hidden \
         -I"$include" -I"$root/include" "$root/bindings/python/nn/_speedups.c" -Wl,--no-as-needed -lc -o "$speedups.tmp"
     mv -f "$speedups.tmp" "$speedups"
 else
-    echo "make python: $implementation ($PYTHON) is not a CPython >= 3.11 with Python.h in $include:" \
+    echo "make python: $PYTHON is not a CPython >= 3.11 with the stable ABI and Python.h (in $include):" \
          "no compiled helper; predict calls libnn through ctypes"
 fi
 site=$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')

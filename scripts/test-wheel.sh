@@ -149,7 +149,9 @@ for n in payload:
     elif not (n.endswith(".py") or n in ("nn/libnn.so", "nn/_speedups.abi3.so", "nn/_speedups.c")):
         problems.append("unexpected file: " + n)
 # The compiled helper (nn/_speedups.c) is built for a CPython >= 3.11.
-helper = sys.implementation.name == "cpython" and sys.version_info >= (3, 11)
+import sysconfig
+helper = (sys.implementation.name == "cpython" and sys.version_info >= (3, 11)
+          and not sysconfig.get_config_var("Py_GIL_DISABLED"))
 for must in ("nn/__init__.py", "nn/_lib.py", "nn/libnn.so") + (("nn/_speedups.abi3.so",) if helper else ()):
     if must not in names:
         problems.append("missing " + must)
@@ -250,7 +252,8 @@ check(dist_version == nn.__version__ == header_version,
       f"nn.h NN_VERSION_STRING {header_version}")
 
 from nn import models
-if sys.implementation.name == "cpython" and sys.version_info >= (3, 11):
+if (sys.implementation.name == "cpython" and sys.version_info >= (3, 11)
+        and not sysconfig.get_config_var("Py_GIL_DISABLED")):
     check(models._fast_predict is not None and inside(sys.modules["nn._speedups"].__file__, prefix),
           "predict's compiled helper (nn/_speedups.abi3.so) loaded from the venv")
 

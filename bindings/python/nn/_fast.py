@@ -2,20 +2,21 @@
 
 `predict` is nn._speedups.predict bound to the nn_model_predict of the
 libnn that _lib loaded, or None: on interpreters other than CPython >= 3.11
-(the helper is built for CPython's stable ABI of 3.11), where it was not
-built, or with NN_NO_SPEEDUPS=1 in the environment. models.Sequential's
+with the GIL (the helper is built for CPython's stable ABI of 3.11, which a
+free-threaded build does not have), where it was not built, or with NN_NO_SPEEDUPS=1 in the environment. models.Sequential's
 predict then calls libnn through ctypes, with the same results and errors.
 """
 
 import ctypes
 import os
 import sys
+import sysconfig
 
 from . import _lib
 
 predict = None
 if (os.environ.get("NN_NO_SPEEDUPS", "") in ("", "0") and sys.implementation.name == "cpython"
-        and sys.version_info >= (3, 11)):
+        and sys.version_info >= (3, 11) and not sysconfig.get_config_var("Py_GIL_DISABLED")):
     try:
         from . import _speedups
     except ImportError:

@@ -207,6 +207,12 @@ class ModelHandle:
             raise InvalidStateError("the model has been closed", _lib.NN_ERROR_INVALID_HANDLE)
         return pointer
 
+    def _require_value(self):
+        """_require(), as the int made when the handle was taken."""
+        if self._pointer is None:
+            raise InvalidStateError("the model has been closed", _lib.NN_ERROR_INVALID_HANDLE)
+        return self._address_value
+
     def _require_address(self):
         """_require(), as the c_void_p made when the handle was taken."""
         if self._pointer is None:

@@ -10,13 +10,13 @@
  * benchmarks/bench.py's w3_predict_latency rows).
  *
  * What it is not. It does not link libnn: nn/_lib.py loads libnn.so with
- * ctypes as before and hands this module the address of that library's
- * nn_model_predict (bind), so one library serves both paths. It does not
+ * ctypes as before, and nn/_fast.py hands this module the address of that
+ * library's nn_model_predict (bind), so one library serves both paths. It does not
  * link Python either (CPython extensions on Linux never do). It is built
  * against CPython's stable ABI of 3.11 (Py_LIMITED_API, file name
  * _speedups.abi3.so), so one build loads on every CPython >= 3.11; other
- * interpreters and versions use the ctypes path (nn/models.py imports it
- * only where it may). It checks nothing that libnn checks: an array it
+ * interpreters and versions (and free-threaded builds, which have no stable
+ * ABI) use the ctypes path (nn/_fast.py imports it only where it may). It checks nothing that libnn checks: an array it
  * cannot hand over as is (not a C-contiguous float32 matrix, or empty) makes
  * predict return None, and the caller takes the general path, which
  * converts or refuses it with the usual messages.
@@ -42,7 +42,7 @@ _Static_assert(__builtin_types_compatible_p(predict_function, __typeof__(nn_mode
 static predict_function *predict_entry;
 
 /* bind(address): the address of nn_model_predict in the libnn.so that
- * ctypes loaded (an int). Called once, by nn/models.py at import. */
+ * ctypes loaded (an int). Called once, by nn/_fast.py at import. */
 static PyObject *bind(PyObject *module, PyObject *address) {
     (void)module;
     void *entry = PyLong_AsVoidPtr(address);

@@ -756,9 +756,9 @@ class Sequential:
         out = np.empty((shape[0], self._output_dim), dtype=_FLOAT32)
         readers = handle._readers
         readers.append(None)
-        if not handle._writers and handle._pointer is not None:
+        if not handle._writers:
             try:
-                status = fast(handle._address_value, x, out)
+                status = fast(handle._require_value(), x, out)
             finally:
                 readers.pop()
             if not status:
@@ -768,8 +768,7 @@ class Sequential:
         else:
             readers.pop()
         with handle._lock:
-            handle._require()
-            status = fast(handle._address_value, x, out)
+            status = fast(handle._require_value(), x, out)
         if status is None:
             return None
         _check(status)

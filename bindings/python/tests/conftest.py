@@ -40,6 +40,7 @@ def speedups_expected():
     NN_NO_SPEEDUPS turns it off."""
     import sysconfig
     return (sys.implementation.name == "cpython" and sys.version_info >= (3, 11)
+            and not sysconfig.get_config_var("Py_GIL_DISABLED")
             and os.environ.get("NN_NO_SPEEDUPS", "") in ("", "0")
             and os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))
 

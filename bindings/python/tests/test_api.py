@@ -417,7 +417,7 @@ def test_exception_in_callback_stops_and_is_reraised():
     assert model.predict(x).shape == (4, 1)
 
 
-def test_callback_may_read_and_set_weights_but_not_nest_fit():
+def test_callback_may_read_and_set_weights_but_not_nest_fit(predict_path):
     # nn.h: during the epoch callback the model may be read and its weights
     # replaced; training resumes from the weights it then holds.
     x, y = xor_data()

@@ -105,11 +105,13 @@ def test_the_same_result_or_error_with_and_without_the_helper(monkeypatch, name,
         assert calls and calls[0] not in (None, 0) and with_helper[0] == "raised"
     else:
         # converted or refused in Python first: the helper declined or was
-        # never asked
-        assert calls in ([], [None]) or calls[-1] == 0
+        # never asked (the general path calls libnn through ctypes)
+        assert calls in ([], [None])
 
 
 def test_a_closed_model_raises_the_same_error(monkeypatch):
+    if models._fast_predict is None:
+        pytest.skip("nn's compiled helper is not loaded here")
     net = model()
     x = np.zeros((2, 5), np.float32)
     net.predict(x)
@@ -139,3 +141,12 @@ def test_the_helper_refuses_wrong_calls():
     # an address that is no model: libnn's status (INVALID_HANDLE), no crash
     status = _speedups.predict(12345, x, out)
     assert status == nn._lib.NN_ERROR_INVALID_HANDLE
+    # an output too small for the rows: libnn's size check, nothing written past it
+    net = model()
+    net.predict(x)
+    address = net._handle._address_value
+    small = np.full(5, 7.0, np.float32)
+    status = _speedups.predict(address, np.zeros((2, 5), np.float32), small[:2])
+    assert status == nn._lib.NN_ERROR_SHAPE_MISMATCH
+    assert np.all(small == 7.0)
+    assert _speedups.predict(address, x, out) == 0 and np.isclose(out.sum(), 1.0)
