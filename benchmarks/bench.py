@@ -32,6 +32,10 @@ with R > 1 meaning libnn is better (faster, or lower latency).
                 thread per call (threads=1: each request thread its own core,
                 the serving setup; goal >= 1.6 on 2 cores) and at its default
                 thread count (threads=N)
+  w1_train_b1024_data_parallel
+                issue 14: W1 training at batch 1024, 1 process x 2 threads
+                vs 2 processes x 1 thread over MPI (loopback), and the
+                all-reduce's share of the 2-process step
   w1_anomaly    the W1 fit with anomaly detection switched off explicitly vs
                 never switched on (must be 1.00), and switched on (its price)
 
@@ -500,6 +504,37 @@ def concurrent_predict_benchmarks():
     nn.set_num_threads(default)
 
 
+def data_parallel_benchmarks():
+    """Issue 14: W1 training at batch 1024 as 1 process x 2 threads and as 2
+    processes x 1 thread (data-parallel over MPI, loopback), and the
+    all-reduce's share of the 2-process step (benchmarks/mpi_bench.py)."""
+    import shutil
+    here = os.path.dirname(os.path.abspath(__file__))
+    script = os.path.join(here, "mpi_bench.py")
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        print("# mpi4py is not installed: the data-parallel benchmark is skipped", flush=True)
+        return
+    if shutil.which("mpirun") is None:
+        print("# mpirun is not installed: the data-parallel benchmark is skipped", flush=True)
+        return
+    results = {}
+    for label, command in (
+            ("1x2", [sys.executable, script, "--threads", "2"]),
+            ("2x1", [os.path.join(os.path.dirname(here), "scripts", "run-mpi.sh"), "2", sys.executable, script,
+                     "--threads", "1", "--mpi"])):
+        out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            print(line, flush=True)
+            fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
+            if fields.get("metric") == "samples_per_s":
+                results[label] = float(fields["value"])
+    if len(results) == 2:
+        print(f"ratio=libnn-2proc-1thread/libnn-1proc-2thread bench=w1_train_b1024_data_parallel threads=2 "
+              f"value={results['2x1'] / results['1x2']:.3f}", flush=True)
+
+
 def _spin_on_cpu(cpu):
     """Keeps CPU `cpu` busy until terminated (another process's work)."""
     try:
@@ -627,6 +662,7 @@ def main():
     python_ratios(c, python_small_benchmarks(), torch)
     contention_benchmarks()
     concurrent_predict_benchmarks()
+    data_parallel_benchmarks()
 
 
 if __name__ == "__main__":

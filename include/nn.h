@@ -110,10 +110,10 @@ extern "C" {
 /** Version of this header. Compare with nn_version() to detect a mismatch
  *  between the header a program was built with and the library it runs on. */
 #define NN_VERSION_MAJOR 0
-#define NN_VERSION_MINOR 6
+#define NN_VERSION_MINOR 7
 #define NN_VERSION_PATCH 0
 /** The same version as a string literal, "MAJOR.MINOR.PATCH". */
-#define NN_VERSION_STRING "0.6.0"
+#define NN_VERSION_STRING "0.7.0"
 
 /** Marks a function whose status result must not be ignored. */
 #if defined(__cplusplus) && __cplusplus >= 201703L
@@ -146,9 +146,11 @@ typedef enum nn_status {
     NN_ERROR_IO = 9,                /**< a file could not be opened, read, written or renamed */
     NN_ERROR_INVALID_FILE = 10,     /**< not a valid model file: truncated, corrupted, an unknown
                                          layer kind or version, a missing or misshapen tensor */
-    NN_ERROR_BUSY = 11              /**< another thread is using the model in a way this call may
+    NN_ERROR_BUSY = 11,             /**< another thread is using the model in a way this call may
                                          not overlap (see "Threading"); nothing was done: retry
                                          once that call has returned (since 0.6) */
+    NN_ERROR_COMMUNICATION = 12     /**< data-parallel training: the all-reduce callback failed,
+                                         or another process failed during the step (since 0.7) */
 } nn_status;
 
 /** The message of the most recent failed call on the calling thread, or ""
@@ -772,6 +774,63 @@ NN_NODISCARD nn_status nn_model_test_on_batch(nn_model *model, const float *x, c
                                               size_t rows, size_t x_cols, size_t y_cols,
                                               const float *sample_weights, double *values,
                                               size_t capacity);
+
+/* ---- Data-parallel training across processes (since 0.7) ----------------
+ *
+ * Every process (an MPI rank, say) holds the same model and calls
+ * nn_model_fit with the same data and options; each global batch of
+ * batch_size rows is cut into `size` contiguous shares, the process of rank
+ * r training on share r; after each step's backward pass the processes'
+ * gradients are summed by the callback below (libnn's gradients are one
+ * contiguous block: one call per step) and every process takes the same
+ * optimizer step, so the replicas stay identical. libnn links no
+ * communication library: the callback is MPI_Allreduce, or anything that
+ * sums float buffers across the processes
+ * (bindings/c/examples/mpi_train.c, nn.distributed in Python).
+ *
+ *   - The shuffle is one permutation for all (the model's generator, or the
+ *     fit's seed); Dropout's masks come from a generator of each process's
+ *     own, seeded each epoch from the shared one's state and the rank:
+ *     different, repeatable, and a fit resumed from a file saved between
+ *     epochs continues exactly.
+ *   - BatchNormalization normalizes with each process's own batch
+ *     statistics (as PyTorch's DistributedDataParallel without
+ *     SyncBatchNorm); at the end of each epoch every process takes rank 0's
+ *     running statistics (as DDP's broadcast_buffers).
+ *   - The epoch's loss and metrics are summed over the processes: every
+ *     process's logs (and History) are the same, the global ones. Validation
+ *     data is evaluated whole on every process (same weights, same values).
+ *     Per-batch logs (on_batch_end) are the calling process's share.
+ *   - Before the first epoch one all-reduce checks that the processes agree
+ *     (layers, weights, loss, optimizer, metrics, generator state, data
+ *     shape, fit options, size and ranks); otherwise every process returns
+ *     NN_ERROR_INVALID_STATE naming what differs. A process whose own
+ *     checks refuse the fit still takes part in that all-reduce, so the
+ *     others return an error too instead of waiting for it. A step that
+ *     fails on one process (a non-finite loss) fails on all of them, with
+ *     NN_ERROR_COMMUNICATION on the others.
+ *   - Callbacks must decide the same on every process (their logs are the
+ *     same, so EarlyStopping does); a process that stops alone (a callback,
+ *     a stop_flag) leaves the others waiting in the callback.
+ *   - nn_model_train_on_batch refuses a data-parallel model; evaluate and
+ *     predict are local (this process's data).
+ *
+ * The callback sums count floats element-wise across the processes, in
+ * place, with the same result on every process (MPI_Allreduce with
+ * MPI_IN_PLACE, MPI_FLOAT, MPI_SUM), and returns 0; any other return value
+ * fails the fit with NN_ERROR_COMMUNICATION (the message has the value). It
+ * runs on the thread that called nn_model_fit. */
+typedef int (*nn_allreduce_callback)(float *values, size_t count, void *user_data);
+
+/** Makes the model's fits data-parallel: this process is `rank` of `size`
+ *  (0 <= rank < size), and `allreduce` (with user_data, passed untouched)
+ *  sums buffers across the processes. size 1 makes them one-process again
+ *  (the default; allreduce may then be NULL). A call that changes the model
+ *  (see "Threading"). Returns NN_ERROR_INVALID_ARGUMENT for size 0 or a
+ *  rank >= size, NN_ERROR_NULL_POINTER for a NULL allreduce with size > 1.
+ *  Since 0.7. */
+NN_NODISCARD nn_status nn_model_set_data_parallel(nn_model *model, size_t rank, size_t size,
+                                                  nn_allreduce_callback allreduce, void *user_data);
 
 /** Runs the model on x [rows, x_cols] in inference mode and writes the
  *  outputs [rows, output_dim] into out, which holds out_capacity floats

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what `make demo` and `make test` need and is missing:
 #   system: cmake, pkg-config, cmocka, dpkg-dev (dpkg-shlibdeps, for the
-#           .deb test), qemu-user (apt-get, when running as root)
+#           .deb test), qemu-user, Open MPI (openmpi-bin, libopenmpi-dev:
+#           the data-parallel tests run 2 processes) (apt-get, as root)
 #   Python: numpy, pytest, scikit-learn, pycparser, safetensors (pip; the
 #           saving tests read libnn's files with safetensors), matplotlib
 #           (history.plot and the debugging example draw with it), onnx and
 #           onnxruntime (the ONNX export is built with onnx and checked by
-#           running it in onnxruntime)
+#           running it in onnxruntime), mpi4py (nn.distributed)
 # Already-present tools are left alone, so a second run does nothing.
 set -euo pipefail
 PYTHON=${PYTHON:-python3}
@@ -18,6 +19,7 @@ pkg-config --exists cmocka 2>/dev/null || missing_apt+=(libcmocka-dev)
 # The .deb test: dpkg-shlibdeps computes libnn0's dependencies.
 if command -v dpkg >/dev/null 2>&1; then command -v dpkg-shlibdeps >/dev/null 2>&1 || missing_apt+=(dpkg-dev); fi
 if [ "$(uname -m)" = x86_64 ]; then command -v qemu-x86_64 >/dev/null 2>&1 || missing_apt+=(qemu-user); fi
+command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 || missing_apt+=(openmpi-bin libopenmpi-dev)
 # make bench also compares with FANN and PyTorch (below).
 if [ "${NN_BENCH_DEPS:-0}" = 1 ]; then [ -f /usr/include/fann.h ] || missing_apt+=(libfann-dev); fi
 if [ ${#missing_apt[@]} -gt 0 ]; then
@@ -34,7 +36,7 @@ fi
 
 missing_pip=()
 for spec in numpy:numpy pytest:pytest sklearn:scikit-learn pycparser:pycparser safetensors:safetensors matplotlib:matplotlib \
-            onnx:onnx onnxruntime:onnxruntime; do
+            onnx:onnx onnxruntime:onnxruntime mpi4py:mpi4py; do
     module=${spec%%:*}; package=${spec#*:}
     "$PYTHON" -c "import $module" >/dev/null 2>&1 || missing_pip+=("$package")
 done

@@ -18,7 +18,9 @@
 #               threaded suites (test_concurrency: 8 threads x 1000 predicts
 #               on one model, fit against other threads, weights swapped
 #               under predicts, free while predicting; test_threads: the
-#               pool, bit-identical results over thread counts) compiled with
+#               pool, bit-identical results over thread counts;
+#               test_data_parallel: ranks as threads training side by side
+#               through an in-process all-reduce) compiled with
 #               clang -fsanitize=thread (build-tsan/) and run by ctest.
 #   swift-tsan  `swift test` with --sanitize=thread, the threaded tests
 #               (ThreadPool*, ConcurrentInference*) (.build-tsan-test/).
@@ -105,7 +107,7 @@ for stage in "${stages[@]}"; do
         build_suites build-tsan "-Xswiftc;-sanitize=thread" "-fsanitize=thread -fno-omit-frame-pointer" \
             "-fsanitize=thread -L$runtime_dir -ldispatch -lBlocksRuntime -Wl,-rpath,$runtime_dir" "$root/.build-tsan"
         TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-            ctest --test-dir build-tsan --output-on-failure --no-tests=error -R '^test_(concurrency|threads)$'
+            ctest --test-dir build-tsan --output-on-failure --no-tests=error -R '^test_(concurrency|threads|data_parallel)$'
         ;;
     swift-tsan)
         echo "sanitize: swift-tsan - swift test --sanitize=thread (the threaded tests)"

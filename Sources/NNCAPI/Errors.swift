@@ -1,5 +1,6 @@
 import CNN
 import NNCore
+import NNCPUFeatures
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -26,11 +27,7 @@ struct APIError: Error {
 
 /// Per-thread storage of the last error message: a malloc'd C string freed
 /// when the thread exits or the next error replaces it.
-private let errorKey: pthread_key_t = {
-    var key = pthread_key_t()
-    pthread_key_create(&key) { free($0) }
-    return key
-}()
+private var errorKey: pthread_key_t { nnk_error_key() }
 
 private let emptyMessage: StaticString = ""
 
@@ -66,6 +63,7 @@ func guarded(_ body: () throws -> Void) -> nn_status {
         case .outOfMemory: return NN_ERROR_OUT_OF_MEMORY
         case .io: return NN_ERROR_IO
         case .invalidFile: return NN_ERROR_INVALID_FILE
+        case .communication: return NN_ERROR_COMMUNICATION
         }
     } catch {
         setLastError("internal error: \(error)")

@@ -22,7 +22,7 @@ public func nn_last_error() -> UnsafePointer<CChar>? {
 private let statusStrings: [StaticString] = [
     "ok", "null pointer", "invalid argument", "shape mismatch", "invalid handle",
     "invalid state", "non-finite value", "out of memory", "internal error", "input/output error",
-    "invalid model file", "model busy",
+    "invalid model file", "model busy", "data-parallel communication failed",
 ]
 private let unknownStatus: StaticString = "unknown status"
 

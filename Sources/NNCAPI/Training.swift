@@ -206,6 +206,28 @@ public func nn_model_test_on_batch(_ model: OpaquePointer?, _ x: UnsafePointer<F
 }
 
 @c @implementation
+public func nn_model_set_data_parallel(_ model: OpaquePointer?, _ rank: Int, _ size: Int,
+                                       _ allreduce: nn_allreduce_callback?,
+                                       _ user_data: UnsafeMutableRawPointer?) -> nn_status {
+    guarded(model, .exclusive) { handle in
+        // (size_t arrives as Int: a value of 2^63 or more is negative here)
+        guard size >= 1, rank >= 0, rank < size else {
+            throw APIError.invalid("data-parallel rank \(unsigned(rank)) of size \(unsigned(size)): "
+                                   + "the size must be >= 1 and the rank < size")
+        }
+        if size == 1 {
+            handle.model.dataParallel = nil
+            return
+        }
+        guard let allreduce else { throw APIError.null("allreduce") }
+        let data = user_data
+        handle.model.dataParallel = try DataParallel(rank: rank, size: size) { values, count in
+            Int(allreduce(values, count, data))
+        }
+    }
+}
+
+@c @implementation
 public func nn_model_predict(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ rows: Int, _ x_cols: Int,
                              _ out: UnsafeMutablePointer<Float>?, _ out_capacity: Int) -> nn_status {
     guarded(model, .shared) { handle in

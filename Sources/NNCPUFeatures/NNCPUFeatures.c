@@ -63,6 +63,15 @@ static pthread_once_t workspace_once = PTHREAD_ONCE_INIT;
 static _Thread_local workspace_t workspace;
 
 static void workspace_release(void *p) { free(p); }
+
+static pthread_key_t error_key;
+static pthread_once_t error_once = PTHREAD_ONCE_INIT;
+static void error_key_init(void) { pthread_key_create(&error_key, free); }
+
+pthread_key_t nnk_error_key(void) {
+    pthread_once(&error_once, error_key_init);
+    return error_key;
+}
 static void workspace_key_init(void) { pthread_key_create(&workspace_key, workspace_release); }
 
 float *nnk_thread_workspace(size_t floats) {

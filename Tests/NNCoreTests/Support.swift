@@ -118,6 +118,7 @@ func caseName(_ e: NNError) -> String {
     case .outOfMemory: return "outOfMemory"
     case .io: return "io"
     case .invalidFile: return "invalidFile"
+    case .communication: return "communication"
     }
 }
 

@@ -39,6 +39,7 @@ static void status_strings(void **state) {
         NN_ERROR_IO,
         NN_ERROR_INVALID_FILE,
         NN_ERROR_BUSY,
+        NN_ERROR_COMMUNICATION,
     };
     const size_t n = sizeof all / sizeof all[0];
     const char *text[sizeof all / sizeof all[0]];
@@ -60,8 +61,9 @@ static void status_strings(void **state) {
     assert_true(nn_test_contains(nn_status_string(NN_ERROR_IO), "output"));
     assert_true(nn_test_contains(nn_status_string(NN_ERROR_INVALID_FILE), "file"));
     assert_true(nn_test_contains(nn_status_string(NN_ERROR_BUSY), "busy"));
+    assert_true(nn_test_contains(nn_status_string(NN_ERROR_COMMUNICATION), "communication"));
 
-    const int unknown[] = {12, 13, 100, 255, 65536, -1, -100, 0x7fffffff};
+    const int unknown[] = {13, 14, 100, 255, 65536, -1, -100, 0x7fffffff};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *s = nn_status_string((nn_status)unknown[i]);
         assert_non_null(s);

@@ -48,6 +48,7 @@ enum {
     F_FIT_LOG,
     F_TRAIN_ON_BATCH,
     F_TEST_ON_BATCH,
+    F_SET_DATA_PARALLEL,
     F_COUNT
 };
 
@@ -64,7 +65,7 @@ static const char *const names[F_COUNT] = {
     "nn_model_set_lr_schedule",                          "nn_model_learning_rate",
     "nn_model_layer_kind",    "nn_model_weight_info",    "nn_model_confusion_matrix",
     "nn_model_config",        "nn_model_fit_logs",       "nn_model_fit_log",
-    "nn_model_train_on_batch", "nn_model_test_on_batch",
+    "nn_model_train_on_batch", "nn_model_test_on_batch", "nn_model_set_data_parallel",
 };
 
 /* Sentinels: what the out-parameters hold before the call. */
@@ -182,6 +183,7 @@ static nn_status call(int which, nn_model *model, outs *o) {
     }
     case F_TRAIN_ON_BATCH: return nn_model_train_on_batch(model, x, y, 1, 3, 2, NULL, o->doubles, 4);
     case F_TEST_ON_BATCH: return nn_model_test_on_batch(model, x, y, 1, 3, 2, NULL, o->doubles, 4);
+    case F_SET_DATA_PARALLEL: return nn_model_set_data_parallel(model, 0, 1, NULL, NULL);
     default: fail_msg("no function %d", which); return NN_ERROR_INTERNAL;
     }
 }
@@ -196,7 +198,7 @@ static nn_model *live_model(void) {
 /* Every function of nn.h that takes a model handle is in the table. */
 static void table_is_complete(void **state) {
     (void)state;
-    assert_int_equal(F_COUNT, 36);
+    assert_int_equal(F_COUNT, 37);
     for (int i = 0; i < F_COUNT; i++) {
         assert_non_null(names[i]);
         assert_true(strncmp(names[i], "nn_model_", 9) == 0);

@@ -4,6 +4,7 @@
 #ifndef NNK_CPU_FEATURES_H
 #define NNK_CPU_FEATURES_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -24,6 +25,13 @@ int nnk_cpu_has_avx512_skx(void);
 /// the thread exits. Contents are unspecified. Returns NULL only when the
 /// allocation fails.
 float *nnk_thread_workspace(size_t floats);
+
+/// The thread-specific key of nn_last_error()'s message (a malloc'ed string
+/// per thread, freed when the thread exits), created once with pthread_once:
+/// a Swift global's lazy initializer (swift_once) would be invisible to
+/// ThreadSanitizer, which then reported the first calls on two threads as
+/// a race.
+pthread_key_t nnk_error_key(void);
 
 /// *flag, read as an atomic load (acquire): the stop flag of nn_fit_options,
 /// which another thread or a signal handler sets while fit runs. Inline, so

@@ -81,6 +81,12 @@ public struct ConfusionMatrix: Equatable, Sendable {
         return sum
     }
 
+    /// Replaces the counts (the same number of them: classes²).
+    mutating func setCounts(_ values: [Int]) {
+        precondition(values.count == counts.count, "setCounts: \(values.count) counts for \(classes) classes")
+        counts = values
+    }
+
     /// Adds the counts of another matrix of the same classes.
     public mutating func add(_ other: ConfusionMatrix) {
         precondition(other.classes == classes,

@@ -10,6 +10,10 @@ protocol MetricAccumulator {
     /// The metric over everything added so far (0 if nothing was added, or
     /// when a ratio is 0/0, as Keras returns 0).
     var result: Double { get }
+    /// The accumulator's counts (or sums), as numbers that add up across
+    /// accumulators of the same metric: what a data-parallel fit sums over
+    /// the processes (DataParallel.swift) and sets back.
+    var tally: [Double] { get set }
 }
 
 /// An accumulator whose work is `accumulate`; its `add` hands the batch to
@@ -113,6 +117,11 @@ struct BinaryAccuracyAccumulator: SpecializedAccumulator {
     }
 
     var result: Double { ratioOrZero(Double(correct), Double(total)) }
+
+    var tally: [Double] {
+        get { [Double(correct), Double(total)] }
+        set { correct = Int(newValue[0]); total = Int(newValue[1]) }
+    }
 }
 
 /// keras.metrics.categorical_accuracy: argmax(p) == argmax(y) per row; with
@@ -134,6 +143,11 @@ struct ClassAccuracyAccumulator: SpecializedAccumulator {
     }
 
     var result: Double { ratioOrZero(Double(correct), Double(total)) }
+
+    var tally: [Double] {
+        get { [Double(correct), Double(total)] }
+        set { correct = Int(newValue[0]); total = Int(newValue[1]) }
+    }
 }
 
 /// keras.metrics.Precision / Recall (thresholds = t) and the binary F1 from
@@ -166,6 +180,11 @@ struct BinaryCountsAccumulator: SpecializedAccumulator {
         truePositives += tp
         falsePositives += fp
         falseNegatives += fn
+    }
+
+    var tally: [Double] {
+        get { [Double(truePositives), Double(falsePositives), Double(falseNegatives)] }
+        set { (truePositives, falsePositives, falseNegatives) = (Int(newValue[0]), Int(newValue[1]), Int(newValue[2])) }
     }
 
     var precision: Double { ratioOrZero(Double(truePositives), Double(truePositives + falsePositives)) }
@@ -205,6 +224,11 @@ struct MacroF1Accumulator: SpecializedAccumulator {
     }
 
     var result: Double { matrix.total == 0 ? 0 : matrix.macroF1 }
+
+    var tally: [Double] {
+        get { matrix.counts.map(Double.init) }
+        set { matrix.setCounts(newValue.map { Int($0) }) }
+    }
 }
 
 /// Macro F1 of a multi-label model (binary cross-entropy on several outputs):
@@ -245,6 +269,17 @@ struct MultiLabelF1Accumulator: SpecializedAccumulator {
         self.rows += rows
     }
 
+    var tally: [Double] {
+        get { (truePositives + falsePositives + falseNegatives).map(Double.init) + [Double(rows)] }
+        set {
+            let n = labels
+            truePositives = newValue[0..<n].map { Int($0) }
+            falsePositives = newValue[n..<(2 * n)].map { Int($0) }
+            falseNegatives = newValue[(2 * n)..<(3 * n)].map { Int($0) }
+            rows = Int(newValue[3 * n])
+        }
+    }
+
     var result: Double {
         guard rows > 0, labels > 0 else { return 0 }
         var sum = 0.0
@@ -280,6 +315,11 @@ struct TopKAccuracyAccumulator: SpecializedAccumulator {
     }
 
     var result: Double { ratioOrZero(Double(correct), Double(total)) }
+
+    var tally: [Double] {
+        get { [Double(correct), Double(total)] }
+        set { correct = Int(newValue[0]); total = Int(newValue[1]) }
+    }
 }
 
 /// keras.metrics.mean_absolute_error (MeanAbsoluteError): the mean over all
@@ -302,6 +342,11 @@ struct MeanAbsoluteErrorAccumulator: SpecializedAccumulator {
     }
 
     var result: Double { ratioOrZero(sum, Double(count)) }
+
+    var tally: [Double] {
+        get { [sum, Double(count)] }
+        set { (sum, count) = (newValue[0], Int(newValue[1])) }
+    }
 }
 
 /// The accumulator of a metric that `validate` rejects for the model: it
@@ -310,4 +355,8 @@ struct MeanAbsoluteErrorAccumulator: SpecializedAccumulator {
 struct RejectedMetricAccumulator: MetricAccumulator {
     mutating func add<T: NNFloat>(_ p: UnsafePointer<T>, _ y: UnsafePointer<T>, rows: Int, cols: Int) {}
     var result: Double { .nan }
+    var tally: [Double] {
+        get { [] }
+        set {}
+    }
 }

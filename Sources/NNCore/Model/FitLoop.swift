@@ -54,6 +54,8 @@ struct FitPlan {
     /// reduce-on-plateau or early stopping (a tiny network's epoch is a few
     /// steps, so the common case tests one flag).
     let epochHooks: Bool
+    /// Data-parallel training's buffers and generator (nil: one process).
+    let parallel: DataParallelRun?
 }
 
 /// What changes from epoch to epoch of a `fit` call.
@@ -106,8 +108,22 @@ extension Sequential {
                             validation: (MatrixView<Float>, MatrixView<Float>)?,
                             options: FitOptions) throws -> History {
         lastFit = History()
-        let prepared = try prepareFit(x: x, y: y, sampleWeights: sampleWeights, validation: validation,
+        // Data-parallel: what every process must agree on, taken before the
+        // fit changes anything; then one all-reduce, also when this
+        // process's own checks refuse the fit (the others would wait for it).
+        let parallel = dataParallel.flatMap { $0.size > 1 ? $0 : nil }
+        let items = parallel == nil ? [] : replicaItems(options: options, rows: x.rows, xCols: x.cols, yCols: y.cols)
+        let prepared: (plan: FitPlan, state: FitState)
+        do {
+            prepared = try prepareFit(x: x, y: y, sampleWeights: sampleWeights, validation: validation,
                                       options: options)
+        } catch {
+            if let parallel { try checkReplicas(parallel, items: items, failure: error) }
+            throw error
+        }
+        if let parallel, prepared.plan.parallel != nil {
+            try checkReplicas(parallel, items: items, failure: nil)
+        }
         let plan = prepared.plan
         var state = prepared.state
         defer {
@@ -144,6 +160,10 @@ extension Sequential {
     package func trainOnBatch(x: MatrixView<Float>, y: MatrixView<Float>,
                               sampleWeights: UnsafePointer<Float>?) throws -> [Double] {
         try training("train_on_batch") { try ThreadPool.shared.asCaller {
+            if let parallel = dataParallel, parallel.size > 1 {
+                throw NNError.invalidState("train_on_batch is not data-parallel (this model is rank \(parallel.rank) "
+                                           + "of \(parallel.size)): use fit, or set the model back to one process")
+            }
             let options = FitOptions(epochs: 1, batchSize: max(x.rows, 1), shuffle: false)
             let (plan, state) = try prepareFit(x: x, y: y, sampleWeights: sampleWeights, validation: nil, options: options)
             defer {
@@ -210,7 +230,8 @@ extension Sequential {
             clipping: optimizer.options.clipValue != nil || optimizer.options.clipNorm != nil
                 || optimizer.options.globalClipNorm != nil,
             anomaly: anomalyDetection, watch: AnomalyWatch(), statisticsEvery: layerStatisticsEvery,
-            epochHooks: options.onEpochEnd != nil || options.earlyStopping != nil || learningRateSchedule?.isPlateau == true)
+            epochHooks: options.onEpochEnd != nil || options.earlyStopping != nil || learningRateSchedule?.isPlateau == true,
+            parallel: dataParallel.flatMap { $0.size > 1 ? DataParallelRun($0, parameters: network.parameterCount) : nil })
         if options.epochs > 0 { markTrained() }
         state.stopper = options.earlyStopping.map {
             ImprovementTracker(monitor: $0.monitor, mode: $0.mode, minDelta: $0.minDelta)
@@ -307,6 +328,11 @@ extension Sequential {
             plan.optimizer.learningRate = lr
         }
         let epochLearningRate = plan.optimizer.learningRate
+        // Data-parallel: this epoch's Dropout stream on this process, from
+        // the shared generator's state (not drawn from it: a data-parallel
+        // fit uses that generator as one process does, so a fit resumed
+        // from a checkpoint saved between epochs continues exactly).
+        plan.parallel?.startEpoch(shared: state.shuffler ?? rng)
         if plan.options.shuffle {
             // A fresh permutation of the rows every epoch (as PyTorch's
             // DataLoader), so an epoch's order depends only on the
@@ -318,7 +344,7 @@ extension Sequential {
             $0.makeAccumulator(loss: plan.loss, outputs: plan.outputs, outputsAreLogits: plan.logits)
         }
         var lossSum = 0.0
-        var start = 0, batchIndex = 0
+        var start = 0, batchIndex = 0, localRows = 0
         var stopped = false, cancelled = false
         let batches = (plan.n + plan.batch - 1) / plan.batch
         // The hooks once, out of the loop: reading them from the options in
@@ -335,12 +361,14 @@ extension Sequential {
             let rows = min(plan.batch, plan.n - start)
             lossSum += try trainBatch(plan, start: start, rows: rows, order: state.order, epoch: epoch,
                                       batchIndex: batchIndex, accumulators: &accumulators, collector: &state.collector)
+            localRows += plan.parallel?.setting.share(of: rows).count ?? rows
             start += rows
             batchIndex += 1
             trainingSteps &+= 1
             if let onBatchEnd {
+                // (data-parallel: this process's share of the epoch so far)
                 let logs = EpochLogs(names: plan.epochNames,
-                                     values: [lossSum / Double(start)] + accumulators.map(\.result))
+                                     values: [lossSum / Double(max(localRows, 1))] + accumulators.map(\.result))
                 network.lastActivationDeferred = false
                 let control = onBatchEnd(epoch, batchIndex - 1, batches, logs)
                 network.lastActivationDeferred = plan.fused
@@ -352,7 +380,7 @@ extension Sequential {
                 }
             }
         }
-        return (lossSum, start, accumulators, epochLearningRate, stopped, cancelled)
+        return (lossSum, localRows, accumulators, epochLearningRate, stopped, cancelled)
     }
 
     /// The inputs, targets and weights of rows [start, start + rows) of the
@@ -384,30 +412,52 @@ extension Sequential {
     private func trainBatch(_ plan: FitPlan, start: Int, rows: Int, order: [Int], epoch: Int, batchIndex: Int,
                             accumulators: inout [any MetricAccumulator],
                             collector: inout LayerStatisticsCollector?) throws -> Double {
-        let (xb, yb, wb) = gatherBatch(plan, start: start, rows: rows, order: order)
-        var context = ForwardContext(training: true, rng: rng)
-        let out = network.forward(xb, rows: rows, context: &context)
-        rng = context.rng
-        if plan.anomaly {
-            plan.watch.epoch = epoch + 1
-            plan.watch.batch = batchIndex + 1
-            if let a = forwardAnomaly(rows: rows, epoch: epoch + 1, batch: batchIndex + 1) { throw NNError.nonFinite(a.message) }
+        // Data-parallel: this process's share of the global batch, the loss
+        // gradient divided by the global batch's rows, the penalty on rank 0
+        // only, then the all-reduce (DataParallel.swift).
+        let parallel = plan.parallel
+        var first = start, count = rows
+        if let parallel { (first, count) = parallel.setting.share(of: rows); first += start }
+        var total = 0.0
+        var sampled = false
+        do {
+            if count > 0 {
+                let (xb, yb, wb) = gatherBatch(plan, start: first, rows: count, order: order)
+                var context = ForwardContext(training: true, rng: parallel?.dropout ?? rng)
+                let out = network.forward(xb, rows: count, context: &context)
+                if let parallel { parallel.dropout = context.rng } else { rng = context.rng }
+                if plan.anomaly {
+                    plan.watch.epoch = epoch + 1
+                    plan.watch.batch = batchIndex + 1
+                    if let a = forwardAnomaly(rows: count, epoch: epoch + 1, batch: batchIndex + 1) {
+                        throw NNError.nonFinite(a.message)
+                    }
+                }
+                sampled = plan.statisticsEvery > 0 && batchIndex % plan.statisticsEvery == 0
+                if sampled { collector!.recordForward(self, rows: count) }
+                let grad = network.outputGradientBuffer(rows: count)
+                let batchLoss = plan.loss.evaluate(predictions: out, targets: yb, rows: count, cols: plan.outputs,
+                                                   logits: plan.logits, grad: grad, divisor: Float(rows), weights: wb)
+                for i in accumulators.indices { accumulators[i].add(out, yb, rows: count, cols: plan.outputs) }
+                network.backward(xb, rows: count, outputGradient: grad)
+                if plan.anomaly, let a = plan.watch.found { throw NNError.nonFinite(a.message) }
+                total = batchLoss
+            } else {
+                network.gradients.pointer.update(repeating: 0, count: network.parameterCount)
+            }
+            if plan.regularized && (parallel == nil || parallel!.setting.rank == 0) {
+                total += network.regularization(addGradients: true) * Double(rows)
+            }
+            if !total.isFinite {
+                throw NNError.nonFinite(
+                    "the loss became \(total / Double(rows)) at epoch \(epoch + 1), batch \(batchIndex + 1) "
+                    + "(counting from 1); try a lower learning rate, gradient clipping or scaled inputs")
+            }
+        } catch {
+            guard let parallel else { throw error }
+            try reduceGradients(parallel, failure: error, epoch: epoch, batch: batchIndex)
         }
-        let sampled = plan.statisticsEvery > 0 && batchIndex % plan.statisticsEvery == 0
-        if sampled { collector!.recordForward(self, rows: rows) }
-        let grad = network.outputGradientBuffer(rows: rows)
-        let batchLoss = plan.loss.evaluate(predictions: out, targets: yb, rows: rows, cols: plan.outputs,
-                                           logits: plan.logits, grad: grad, divisor: Float(rows), weights: wb)
-        for i in accumulators.indices { accumulators[i].add(out, yb, rows: rows, cols: plan.outputs) }
-        network.backward(xb, rows: rows, outputGradient: grad)
-        if plan.anomaly, let a = plan.watch.found { throw NNError.nonFinite(a.message) }
-        let penalty = plan.regularized ? network.regularization(addGradients: true) : 0
-        let total = batchLoss + penalty * Double(rows)
-        if !total.isFinite {
-            throw NNError.nonFinite(
-                "the loss became \(total / Double(rows)) at epoch \(epoch + 1), batch \(batchIndex + 1) "
-                + "(counting from 1); try a lower learning rate, gradient clipping or scaled inputs")
-        }
+        if let parallel { try reduceGradients(parallel, failure: nil, epoch: epoch, batch: batchIndex) }
         if plan.clipping { clipGradients(plan.optimizer.options, plan.trainable) }
         if sampled { collector!.recordGradients(self) }
         plan.optimizer.update(network.parameters.pointer, network.gradients.pointer, count: network.parameterCount)
@@ -433,6 +483,11 @@ extension Sequential {
     private func endEpoch(_ plan: FitPlan, _ state: inout FitState, epoch: Int, number epochNumber: Int,
                           lossSum: Double, rows: Int, accumulators: [any MetricAccumulator],
                           learningRate: Double) throws -> TrainingControl {
+        var lossSum = lossSum, rows = rows, accumulators = accumulators
+        if let parallel = plan.parallel {
+            (lossSum, rows) = try reduceEpoch(parallel, lossSum: lossSum, rows: rows, accumulators: &accumulators,
+                                              epoch: epoch)
+        }
         state.epochValues[0] = lossSum / Double(max(rows, 1))
         for (i, accumulator) in accumulators.enumerated() { state.epochValues[i + 1] = accumulator.result }
         var logs = EpochLogs(names: plan.epochNames, values: state.epochValues)

@@ -19,11 +19,14 @@ public enum NNError: Error, Equatable, CustomStringConvertible, Sendable {
     /// safetensors, an unknown layer kind or format version, a missing or
     /// misshapen tensor (the message says which).
     case invalidFile(String)
+    /// Data-parallel training: the all-reduce callback reported a failure,
+    /// or another process failed during the step.
+    case communication(String)
 
     public var message: String {
         switch self {
         case .invalidArgument(let m), .shapeMismatch(let m), .invalidState(let m),
-             .nonFinite(let m), .outOfMemory(let m), .io(let m), .invalidFile(let m):
+             .nonFinite(let m), .outOfMemory(let m), .io(let m), .invalidFile(let m), .communication(let m):
             return m
         }
     }

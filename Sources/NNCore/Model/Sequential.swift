@@ -67,6 +67,10 @@ public final class Sequential {
     /// batch and the element (see `Anomaly`). Off by default (no cost).
     public var anomalyDetection = false
 
+    /// Data-parallel training across processes (`DataParallel`): nil, or a
+    /// size of 1, trains in this process alone.
+    public var dataParallel: DataParallel?
+
     /// Per-layer statistics (`LayerStatistics`, in `History.layerStatistics`)
     /// from every k-th batch of each epoch; 0 (the default) collects none.
     public var layerStatisticsEvery = 0 {

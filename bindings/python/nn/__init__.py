@@ -37,7 +37,9 @@ RuntimeError), nn.OutOfMemoryError (also a MemoryError), nn.InvalidFileError
 (also a ValueError: a model file that libnn refuses), nn.FileError (also
 an OSError: a file that cannot be read or written) and nn.BusyError (an
 InvalidStateError: another thread uses the model in a way the call may not
-overlap), all subclasses of nn.Error.
+overlap) and nn.CommunicationError (a RuntimeError: data-parallel training's
+all-reduce or another process failed, nn.distributed), all subclasses of
+nn.Error.
 
 Threads: predict and evaluate on one model run in parallel from any number
 of threads (the GIL is released while libnn computes); a call that changes
@@ -49,9 +51,9 @@ it.
 from . import _lib
 from . import activations, initializers, regularizers, schedules
 from . import callbacks, layers, losses, metrics, optimizers, utils
-from . import debugging, models, plotting, saving
-from ._handle import (BusyError, Error, FileError, InvalidArgumentError, InvalidFileError,
-                      InvalidStateError, OutOfMemoryError)
+from . import debugging, distributed, models, plotting, saving
+from ._handle import (BusyError, CommunicationError, Error, FileError, InvalidArgumentError,
+                      InvalidFileError, InvalidStateError, OutOfMemoryError)
 from .callbacks import History
 from .debugging import Diagnosis, Finding, GradientCheck, LayerGradientCheck, detect_anomaly
 from .layers import Activation, BatchNormalization, Dense, Dropout, Input
@@ -74,8 +76,8 @@ __all__ = [
     "detect_anomaly", "plot_history", "plot_layer_stats", "Diagnosis", "Finding",
     "GradientCheck", "LayerGradientCheck",
     "Error", "InvalidArgumentError", "InvalidStateError", "BusyError", "OutOfMemoryError",
-    "InvalidFileError", "FileError",
-    "activations", "callbacks", "debugging", "initializers", "layers", "losses", "metrics", "models",
+    "InvalidFileError", "FileError", "CommunicationError",
+    "activations", "callbacks", "debugging", "distributed", "initializers", "layers", "losses", "metrics", "models",
     "optimizers", "plotting", "regularizers", "saving", "schedules", "utils",
     "__version__",
 ]

@@ -60,6 +60,12 @@ class BusyError(InvalidStateError):
     predictions, a prediction waits for a running fit)."""
 
 
+class CommunicationError(Error, RuntimeError):
+    """Data-parallel training (nn.distributed): the all-reduce failed, or
+    another process failed during the step (NN_ERROR_COMMUNICATION); the
+    message says which step, and the failing process raises its own error."""
+
+
 class OutOfMemoryError(Error, MemoryError):
     """libnn could not allocate memory, or an allocation would be unreasonably large."""
 
@@ -104,6 +110,7 @@ _EXCEPTION_FOR_STATUS = {
     _lib.NN_ERROR_IO: FileError,
     _lib.NN_ERROR_INVALID_FILE: InvalidFileError,
     _lib.NN_ERROR_BUSY: BusyError,
+    _lib.NN_ERROR_COMMUNICATION: CommunicationError,
 }
 
 

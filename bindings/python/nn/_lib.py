@@ -100,9 +100,9 @@ lib, library_path = _load()
 # --------------------------------------------------------------------------
 
 NN_VERSION_MAJOR = 0
-NN_VERSION_MINOR = 6
+NN_VERSION_MINOR = 7
 NN_VERSION_PATCH = 0
-NN_VERSION_STRING = "0.6.0"
+NN_VERSION_STRING = "0.7.0"
 
 nn_version = lib.nn_version
 nn_version.argtypes = []
@@ -125,6 +125,7 @@ NN_ERROR_INTERNAL = 8
 NN_ERROR_IO = 9
 NN_ERROR_INVALID_FILE = 10
 NN_ERROR_BUSY = 11
+NN_ERROR_COMMUNICATION = 12
 
 nn_last_error = lib.nn_last_error
 nn_last_error.argtypes = []
@@ -248,6 +249,7 @@ ENUMS = {
         "NN_ERROR_IO": NN_ERROR_IO,
         "NN_ERROR_INVALID_FILE": NN_ERROR_INVALID_FILE,
         "NN_ERROR_BUSY": NN_ERROR_BUSY,
+        "NN_ERROR_COMMUNICATION": NN_ERROR_COMMUNICATION,
     },
     "nn_activation": {
         "NN_ACTIVATION_LINEAR": NN_ACTIVATION_LINEAR,
@@ -682,6 +684,13 @@ nn_model_test_on_batch.argtypes = [nn_model_p, POINTER(c_float), POINTER(c_float
                                    c_size_t, POINTER(c_float), POINTER(c_double), c_size_t]
 nn_model_test_on_batch.restype = nn_status
 
+# typedef int (*nn_allreduce_callback)(float *values, size_t count, void *user_data);
+nn_allreduce_callback = CFUNCTYPE(c_int, POINTER(c_float), c_size_t, c_void_p)
+
+nn_model_set_data_parallel = lib.nn_model_set_data_parallel
+nn_model_set_data_parallel.argtypes = [nn_model_p, c_size_t, c_size_t, nn_allreduce_callback, c_void_p]
+nn_model_set_data_parallel.restype = nn_status
+
 nn_model_predict = lib.nn_model_predict
 nn_model_predict.argtypes = [nn_model_p, POINTER(c_float), c_size_t, c_size_t, POINTER(c_float),
                              c_size_t]
@@ -916,6 +925,7 @@ FUNCTIONS = (
     "nn_model_evaluate",
     "nn_model_train_on_batch",
     "nn_model_test_on_batch",
+    "nn_model_set_data_parallel",
     "nn_model_predict",
     "nn_model_confusion_matrix",
     "nn_model_save",

@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from . import _config, _fast, _files, _fit, _handle, _lib, debugging, losses as losses_module
+from . import _config, _fast, _files, _fit, _handle, _lib, debugging, distributed, losses as losses_module
 from . import metrics as metrics_module
 from . import _stream, onnx_export
 from . import optimizers as optimizers_module
@@ -386,6 +386,9 @@ class Sequential:
         """
         self._require_open()
         if _stream.is_stream(x) or isinstance(y, np.memmap):
+            if distributed.active():
+                raise ValueError("fit on generators, Sequences and memmaps is not data-parallel "
+                                 "(nn.distributed): give every process the same arrays")
             return _stream.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_data, shuffle,
                                class_weight, sample_weight, seed, steps_per_epoch, validation_steps,
                                validation_split)
@@ -396,11 +399,15 @@ class Sequential:
             raise InvalidStateError(f"cannot run fit while {self._handle._busy} is running on "
                                     "this model (for example from a fit callback)",
                                     _lib.NN_ERROR_INVALID_STATE)
+        if not distributed.prints():
+            verbose = 0                  # nn.distributed: rank 0 prints
         # The phases are in _fit.py, in this order.
         data = _fit.prepare_data(x, y, batch_size, epochs, verbose, seed, shuffle,
                                  validation_split, validation_data, sample_weight)
         self._ensure_built_from(data.x)
         self._require_compiled("fit")
+        # nn.distributed: this model's fits data-parallel, or one process again
+        parallel = distributed.apply(self._handle)
         data.classes = _fit.class_weights(self, class_weight)
         cbs = _fit.sort_callbacks(callbacks, self._optimizer.schedule)
         _fit.start_callbacks(self, cbs, data)
@@ -415,7 +422,12 @@ class Sequential:
         _fit.install_lr_schedule(self, cbs.plateau)
         # c_callback, c_batch_callback, options, stopping and data's arrays
         # stay referenced by this frame for the whole call.
-        _fit.train(self, data, cbs, bridge, options)
+        try:
+            _fit.train(self, data, cbs, bridge, options)
+        except _handle.CommunicationError as exc:
+            if parallel is not None and parallel.error is not None:
+                raise exc from parallel.error      # the all-reduce's own exception
+            raise
         return _fit.finish(cbs)
 
     def _layer_statistics(self, entry):
@@ -641,6 +653,7 @@ class Sequential:
         Keras); a dict with return_dict=True.
         """
         x, y = self._xy(x, y, "train_on_batch")
+        distributed.apply(self._handle)  # libnn refuses a data-parallel model here
         weights = self._batch_weights(x, y, sample_weight, class_weight)
         names = self._c_metric_names()
         values = _doubles(len(names))
@@ -972,6 +985,8 @@ class Sequential:
         """
         path = _files.path_argument(filepath, "filepath")
         flags = _files.save_flags(include_optimizer)
+        if not distributed.saves():
+            return                       # nn.distributed: rank 0 writes the files
         self._ensure_built_for("weights to save")
         _files.check_overwrite(filepath, overwrite)
         self._handle.call(_lib.nn_model_save, path, flags)

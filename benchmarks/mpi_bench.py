@@ -1,0 +1,73 @@
+"""Data-parallel W1 training (issue 14), for `make bench`:
+
+    mpirun -n 2 python benchmarks/mpi_bench.py      (2 processes x 1 thread)
+    python benchmarks/mpi_bench.py --threads 2      (1 process x 2 threads)
+
+W1 (784-256-128-10, ReLU, softmax + cross-entropy, Adam 1e-3) on synthetic
+data, global batch 1024, best of 3 epochs of 16 steps. Rank 0 prints
+bench= lines: samples/s, and with MPI the all-reduce's share of the step
+(the time inside MPI_Allreduce, timed around mpi4py's call, over the
+epoch's wall time).
+"""
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bindings", "python"))
+
+import numpy as np  # noqa: E402
+
+import nn  # noqa: E402
+import nn.distributed as dist  # noqa: E402
+
+BATCH, STEPS = 1024, 16
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--mpi", action="store_true", help="data-parallel over mpi4py's COMM_WORLD")
+    args = parser.parse_args()
+    nn.set_num_threads(args.threads)
+    context = None
+    if args.mpi:
+        dist.init()
+        context = dist._context
+        allreduce = context.comm.Allreduce
+        spent = [0.0]
+
+        def timed(*a, **k):
+            t = time.perf_counter()
+            allreduce(*a, **k)
+            spent[0] += time.perf_counter() - t
+        context.comm = type("Timed", (), {"Allreduce": staticmethod(timed)})()
+    rng = np.random.default_rng(0)
+    rows = BATCH * STEPS
+    x = rng.standard_normal((rows, 784), dtype=np.float32)
+    y = rng.integers(0, 10, rows).astype(np.float32)
+    model = nn.Sequential([nn.layers.Dense(256, activation="relu", input_dim=784),
+                           nn.layers.Dense(128, activation="relu"),
+                           nn.layers.Dense(10, activation="softmax")], seed=1)
+    model.compile(optimizer=nn.optimizers.Adam(learning_rate=1e-3), loss="sparse_categorical_crossentropy")
+    best, share = float("inf"), 0.0
+    for _ in range(4):
+        if context is not None:
+            spent[0] = 0.0
+        t = time.perf_counter()
+        model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+        elapsed = time.perf_counter() - t
+        if elapsed < best:
+            best = elapsed
+            share = spent[0] / elapsed if context is not None else 0.0
+    system = f"libnn-{dist.size()}proc-{args.threads}thread"
+    if dist.is_main():
+        print(f"bench=w1_train_b1024_data_parallel system={system} threads={args.threads} "
+              f"metric=samples_per_s value={rows / best:.4g}", flush=True)
+        if context is not None:
+            print(f"bench=w1_train_b1024_data_parallel system={system} threads={args.threads} "
+                  f"metric=allreduce_share value={share:.4g}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Data-parallel training across processes over MPI (mpi4py), as Horovod and
+PyTorch's DistributedDataParallel do it:
+
+    # train.py, run as: mpirun -n 4 python train.py
+    import nn
+    import nn.distributed as dist
+
+    dist.init()                      # mpi4py's COMM_WORLD
+    model = nn.Sequential([...], seed=42)    # the same model on every process
+    model.compile(...)
+    model.fit(x, y, batch_size=256, epochs=10, seed=7)   # the same data everywhere
+    if dist.is_main():
+        print(model.evaluate(x_test, y_test))
+
+Every process holds the same model and calls fit with the same arrays;
+each global batch of batch_size rows is cut into one share per process,
+and after each step's backward pass libnn sums the gradients across the
+processes through an all-reduce callback (include/nn.h, "Data-parallel
+training": nn_model_set_data_parallel), so every process takes the same
+step and the models stay identical. The History is the same on every
+process (the global loss and metrics). BatchNormalization normalizes with
+each process's own batch statistics (as DDP without SyncBatchNorm), taking
+rank 0's running statistics at the end of each epoch; Dropout's masks
+differ between processes.
+
+After init(), every fit of every model in this process is data-parallel.
+Only rank 0 prints (verbose) and writes files (save, save_weights,
+ModelCheckpoint) unless init(print_on_all_ranks=True,
+save_on_all_ranks=True) asks otherwise. fit on generators, Sequences and
+memmaps, and train_on_batch, are not data-parallel (an error says so).
+
+The reduction is MPI_Allreduce (IN_PLACE, FLOAT, SUM) on mpi4py's
+communicator, called from libnn's training loop on the fitting thread; the
+buffer is libnn's own step buffer, wrapped once per fit (no per-step
+arrays). mpi4py is needed only by init().
+"""
+
+import ctypes
+
+import numpy as np
+
+from . import _lib
+
+_context = None
+
+
+class _Context:
+    """The communicator and the callback libnn calls (kept alive here).
+    `MPI` is mpi4py's MPI module (IN_PLACE, FLOAT, SUM), or a stand-in."""
+
+    def __init__(self, comm, print_on_all_ranks, save_on_all_ranks, MPI):
+        self.comm = comm
+        self.rank = comm.Get_rank()
+        self.size = comm.Get_size()
+        self.print_on_all_ranks = bool(print_on_all_ranks)
+        self.save_on_all_ranks = bool(save_on_all_ranks)
+        self._in_place = MPI.IN_PLACE
+        self._sum = MPI.SUM
+        self._float = MPI.FLOAT
+        self._view = None           # (address, count, numpy view) of the last buffer
+        self.error = None           # the exception of a failed all-reduce
+        self.callback = _lib.nn_allreduce_callback(self._allreduce)
+
+    def _allreduce(self, values, count, user_data):
+        try:
+            address = ctypes.addressof(values.contents)
+            view = self._view
+            if view is None or view[0] != address or view[1] != count:
+                # libnn hands in the same buffer at every step of a fit: wrap it once
+                array = np.ctypeslib.as_array(values, shape=(count,))
+                view = self._view = (address, count, array)
+            self.comm.Allreduce(self._in_place, [view[2], self._float], op=self._sum)
+            return 0
+        except BaseException as exc:  # never let an exception cross into libnn
+            self.error = exc
+            return 1
+
+
+def init(comm=None, print_on_all_ranks=False, save_on_all_ranks=False):
+    """Starts data-parallel training on `comm` (default: mpi4py's
+    MPI.COMM_WORLD, initializing MPI if needed). Returns nothing; rank(),
+    size() and is_main() tell this process's place."""
+    global _context
+    try:
+        from mpi4py import MPI
+    except ImportError as exc:
+        raise ImportError("nn.distributed needs mpi4py (pip install mpi4py) and an MPI "
+                          "(Open MPI: apt-get install openmpi-bin libopenmpi-dev)") from exc
+    _context = _Context(comm if comm is not None else MPI.COMM_WORLD, print_on_all_ranks,
+                        save_on_all_ranks, MPI)
+
+
+def shutdown():
+    """Back to one process: later fits train locally."""
+    global _context
+    _context = None
+
+
+def is_initialized():
+    return _context is not None
+
+
+def rank():
+    """This process's index (0 without init())."""
+    return _context.rank if _context is not None else 0
+
+
+def size():
+    """The number of processes (1 without init())."""
+    return _context.size if _context is not None else 1
+
+
+def is_main():
+    """Whether this process is rank 0: the one that prints and saves."""
+    return rank() == 0
+
+
+def active():
+    """The context when data-parallel training is on with more than one
+    process, else None (models.Sequential.fit's test)."""
+    return _context if _context is not None and _context.size > 1 else None
+
+
+def prints():
+    """Whether this process prints progress (rank 0, or every rank if asked)."""
+    return _context is None or _context.rank == 0 or _context.print_on_all_ranks
+
+
+def saves():
+    """Whether this process writes model files (rank 0, or every rank if asked)."""
+    return _context is None or _context.rank == 0 or _context.save_on_all_ranks
+
+
+def apply(handle):
+    """Sets `handle`'s model to this context (data-parallel or one process)
+    before a fit; returns the context in use, or None."""
+    context = active()
+    if context is None:
+        handle.call(_lib.nn_model_set_data_parallel, 0, 1, _lib.nn_allreduce_callback(), None)
+        return None
+    context.error = None
+    handle.call(_lib.nn_model_set_data_parallel, context.rank, context.size, context.callback, None)
+    return context
