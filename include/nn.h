@@ -797,21 +797,31 @@ NN_NODISCARD nn_status nn_model_test_on_batch(nn_model *model, const float *x, c
  *     statistics (as PyTorch's DistributedDataParallel without
  *     SyncBatchNorm); at the end of each epoch every process takes rank 0's
  *     running statistics (as DDP's broadcast_buffers).
- *   - The epoch's loss and metrics are summed over the processes: every
- *     process's logs (and History) are the same, the global ones. Validation
- *     data is evaluated whole on every process (same weights, same values).
- *     Per-batch logs (on_batch_end) are the calling process's share.
+ *   - The epoch's loss and metrics are summed over the processes (whole
+ *     counts exactly, up to 2^36 / size): every process's logs (and
+ *     History) are the same, the global ones. Validation data is evaluated
+ *     whole on every process (same weights, same values). Per-batch logs
+ *     (on_batch_end) are the calling process's share.
  *   - Before the first epoch one all-reduce checks that the processes agree
- *     (layers, weights, loss, optimizer, metrics, generator state, data
- *     shape, fit options, size and ranks); otherwise every process returns
- *     NN_ERROR_INVALID_STATE naming what differs. A process whose own
- *     checks refuse the fit still takes part in that all-reduce, so the
- *     others return an error too instead of waiting for it. A step that
- *     fails on one process (a non-finite loss) fails on all of them, with
+ *     (fingerprints of the layers, the weights and running statistics, the
+ *     loss, the optimizer with its state and learning rate, the metrics,
+ *     the generator, the training and validation data and weights, and the
+ *     fit's options and settings; the process count and ranks); otherwise
+ *     every process returns NN_ERROR_INVALID_STATE naming what differs,
+ *     and nothing has changed. A process whose checks refuse the fit (its
+ *     arguments, its data) still takes part in that all-reduce, so the
+ *     others return an error too instead of waiting for it (a call refused
+ *     with NN_ERROR_BUSY, or NN_ERROR_NULL_POINTER / INVALID_HANDLE for the
+ *     model itself, cannot: the others then wait). A step that fails on
+ *     one process (a non-finite loss) fails on all of them, with
  *     NN_ERROR_COMMUNICATION on the others.
- *   - Callbacks must decide the same on every process (their logs are the
- *     same, so EarlyStopping does); a process that stops alone (a callback,
- *     a stop_flag) leaves the others waiting in the callback.
+ *   - A stop asked by one process (its stop_flag; on_batch_end returning
+ *     non-zero) reaches the others with the next step's all-reduce (or the
+ *     epoch's): every process ends after that same step (a cancelled epoch
+ *     takes rank 0's running statistics too). So a stop comes at most one
+ *     step later than in one process. on_epoch_end sees the same logs
+ *     everywhere and must decide alike (EarlyStopping does): a process that
+ *     stops alone there leaves the others waiting in the next all-reduce.
  *   - nn_model_train_on_batch refuses a data-parallel model; evaluate and
  *     predict are local (this process's data).
  *

@@ -16,6 +16,10 @@ mpirun=${MPIEXEC:-mpirun}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 program=$1; shift
 if [ "$digits" = 1 ]; then
+    if ! "${PYTHON:-python3}" -c "import numpy, sklearn" >/dev/null 2>&1; then
+        echo "SKIPPED: --digits needs numpy and scikit-learn in ${PYTHON:-python3}"
+        exit 77
+    fi
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT
     "${PYTHON:-python3}" - "$tmp/digits.f32" <<'PY'

@@ -64,63 +64,73 @@ public func nn_model_fit(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ 
         // running one keeps its logs).
         try handle.model.refuseNestedTraining("fit")
         handle.model.forgetLastFit()
-        let o = try readOptions(options, or: fitDefaults())
-        let xv = try matrix(x, rows, x_cols, "x"), yv = try matrix(y, rows, y_cols, "y")
-        guard o.epochs >= 0, o.epochs <= Int(Int32.max) else {
-            throw APIError.invalid("epochs must be at most 2^31 - 1, got \(unsigned(o.epochs))")
-        }
-        guard o.batch_size != 0 else { throw APIError.invalid("batch_size must be > 0, got 0") }
+        // The arguments, checked; a data-parallel model's other processes
+        // learn of a refusal here too (they would wait in the fit's first
+        // all-reduce).
+        let xv: MatrixView<Float>, yv: MatrixView<Float>, o: nn_fit_options
         var validation: (MatrixView<Float>, MatrixView<Float>)?
-        if o.validation_x != nil || o.validation_y != nil {
-            validation = (try matrix(o.validation_x, o.validation_rows, x_cols, "validation_x"),
-                          try matrix(o.validation_y, o.validation_rows, y_cols, "validation_y"))
-        }
-        var fit = FitOptions(epochs: o.epochs, batchSize: bufferCapacity(o.batch_size), shuffle: try flagArgument(o.shuffle, "shuffle"),
-                             seed: o.seed == 0 ? nil : o.seed)
-        fit.validationSplit = o.validation_split
-        if let weights = o.class_weights {
-            let n = try countArgument(o.class_weight_count, "class_weight_count")
-            fit.classWeight = (0..<n).map { Double(weights[$0]) }
-        } else if o.class_weight_count != 0 {
-            throw APIError.null("class_weights (class_weight_count is \(unsigned(o.class_weight_count)))")
-        }
-        if let stopping = o.early_stopping {
-            let e = try readOptions(stopping, defaults: earlyStoppingDefaults())
-            fit.earlyStopping = EarlyStopping(
-                monitor: try stringArgument(e.monitor, "early_stopping.monitor"), minDelta: e.min_delta,
-                patience: try countArgument(e.patience, "early_stopping.patience"), mode: try MonitorMode(c: e.mode),
-                restoreBestWeights: try flagArgument(e.restore_best_weights, "early_stopping.restore_best_weights"))
-        }
-        if let callback = o.on_epoch_end {
-            let userData = o.user_data
-            fit.onEpochEnd = { epoch, logs in
-                // C strings for the names, valid during the call.
-                let names = logs.names.map { handle.cString($0) }
-                let stop = names.map { Optional($0) }.withUnsafeBufferPointer { namesBuffer in
-                    logs.values.withUnsafeBufferPointer { valuesBuffer in
-                        callback(userData, epoch, logs.names.count, namesBuffer.baseAddress, valuesBuffer.baseAddress)
-                    }
-                }
-                return stop == 0 ? .continue : .stop
+        var fit: FitOptions
+        do {
+            o = try readOptions(options, or: fitDefaults())
+            xv = try matrix(x, rows, x_cols, "x")
+            yv = try matrix(y, rows, y_cols, "y")
+            guard o.epochs >= 0, o.epochs <= Int(Int32.max) else {
+                throw APIError.invalid("epochs must be at most 2^31 - 1, got \(unsigned(o.epochs))")
             }
-        }
-        if let callback = o.on_batch_end {
-            let userData = o.user_data
-            // Every batch of a fit logs the same names: their C strings once.
-            var names: [UnsafePointer<CChar>?] = []
-            fit.onBatchEnd = { epoch, batch, batches, logs in
-                if names.count != logs.names.count { names = logs.names.map { handle.cString($0) } }
-                let stop = names.withUnsafeBufferPointer { namesBuffer in
-                    logs.values.withUnsafeBufferPointer { valuesBuffer in
-                        callback(userData, epoch, batch, batches, logs.names.count, namesBuffer.baseAddress,
-                                 valuesBuffer.baseAddress)
-                    }
-                }
-                return stop == 0 ? .continue : .stop
+            guard o.batch_size != 0 else { throw APIError.invalid("batch_size must be > 0, got 0") }
+            if o.validation_x != nil || o.validation_y != nil {
+                validation = (try matrix(o.validation_x, o.validation_rows, x_cols, "validation_x"),
+                              try matrix(o.validation_y, o.validation_rows, y_cols, "validation_y"))
             }
-        }
-        if let flag = o.stop_flag {
-            fit.shouldStop = { nnk_load_flag(flag) != 0 }
+            fit = FitOptions(epochs: o.epochs, batchSize: bufferCapacity(o.batch_size), shuffle: try flagArgument(o.shuffle, "shuffle"),
+                                 seed: o.seed == 0 ? nil : o.seed)
+            fit.validationSplit = o.validation_split
+            if let weights = o.class_weights {
+                let n = try countArgument(o.class_weight_count, "class_weight_count")
+                fit.classWeight = (0..<n).map { Double(weights[$0]) }
+            } else if o.class_weight_count != 0 {
+                throw APIError.null("class_weights (class_weight_count is \(unsigned(o.class_weight_count)))")
+            }
+            if let stopping = o.early_stopping {
+                let e = try readOptions(stopping, defaults: earlyStoppingDefaults())
+                fit.earlyStopping = EarlyStopping(
+                    monitor: try stringArgument(e.monitor, "early_stopping.monitor"), minDelta: e.min_delta,
+                    patience: try countArgument(e.patience, "early_stopping.patience"), mode: try MonitorMode(c: e.mode),
+                    restoreBestWeights: try flagArgument(e.restore_best_weights, "early_stopping.restore_best_weights"))
+            }
+            if let callback = o.on_epoch_end {
+                let userData = o.user_data
+                fit.onEpochEnd = { epoch, logs in
+                    // C strings for the names, valid during the call.
+                    let names = logs.names.map { handle.cString($0) }
+                    let stop = names.map { Optional($0) }.withUnsafeBufferPointer { namesBuffer in
+                        logs.values.withUnsafeBufferPointer { valuesBuffer in
+                            callback(userData, epoch, logs.names.count, namesBuffer.baseAddress, valuesBuffer.baseAddress)
+                        }
+                    }
+                    return stop == 0 ? .continue : .stop
+                }
+            }
+            if let callback = o.on_batch_end {
+                let userData = o.user_data
+                // Every batch of a fit logs the same names: their C strings once.
+                var names: [UnsafePointer<CChar>?] = []
+                fit.onBatchEnd = { epoch, batch, batches, logs in
+                    if names.count != logs.names.count { names = logs.names.map { handle.cString($0) } }
+                    let stop = names.withUnsafeBufferPointer { namesBuffer in
+                        logs.values.withUnsafeBufferPointer { valuesBuffer in
+                            callback(userData, epoch, batch, batches, logs.names.count, namesBuffer.baseAddress,
+                                     valuesBuffer.baseAddress)
+                        }
+                    }
+                    return stop == 0 ? .continue : .stop
+                }
+            }
+            if let flag = o.stop_flag {
+                fit.shouldStop = { nnk_load_flag(flag) != 0 }
+            }
+        } catch {
+            try handle.model.refuseDataParallelFit(error)
         }
         _ = try handle.model.fit(x: xv, y: yv, sampleWeights: o.sample_weights, validation: validation, options: fit)
     }

@@ -81,13 +81,20 @@ final class DataParallelTests: XCTestCase {
             }
         }
         let (xs, ys) = (x, y)
-        DispatchQueue.concurrentPerform(iterations: 2) { rank in
-            do {
-                ranks.histories[rank] = try ranks.models[rank].fit(x: xs, y: ys, options: ranks.options)
-            } catch {
-                ranks.errors[rank] = error
-            }
+        // Two threads of their own (concurrentPerform may run both on one).
+        let done = DispatchGroup()
+        for rank in 0..<2 {
+            done.enter()
+            Thread {
+                do {
+                    ranks.histories[rank] = try ranks.models[rank].fit(x: xs, y: ys, options: ranks.options)
+                } catch {
+                    ranks.errors[rank] = error
+                }
+                done.leave()
+            }.start()
         }
+        XCTAssertEqual(done.wait(timeout: .now() + 120), .success, "a rank is still waiting: a hang")
         let (models, histories) = (ranks.models, ranks.histories)
         XCTAssertNil(ranks.errors[0])
         XCTAssertNil(ranks.errors[1])

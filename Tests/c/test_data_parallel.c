@@ -352,7 +352,9 @@ static void a_step_failing_on_one_rank_fails_on_all(void **state) {
         runs[i] = rank_for(model, 1);
         runs[i].options.shuffle = 0;
     }
-    runs[1].x = overflowing;
+    /* the same data on both (the replicas' check compares it); only rank
+     * 1's share of the first batch holds the overflowing row */
+    runs[0].x = runs[1].x = overflowing;
     size_t n = 0;
     float *before = nn_test_weights(runs[0].model, &n);
     run_ranks(&g, runs, 2);
@@ -413,6 +415,71 @@ static void dropout_masks_differ_between_ranks(void **state) {
     }
 }
 
+/* A stop flag set on one rank only (Ctrl-C reaching one process first)
+ * cancels the fit on every rank after the same step, BatchNorm's
+ * statistics taken from rank 0, the replicas identical; no hang. */
+static void a_stop_on_one_rank_stops_every_rank(void **state) {
+    (void)state;
+    make_data();
+    static volatile int raised = 1;
+    group g;
+    group_init(&g, 2);
+    rank_run runs[2] = {rank_for(make_model(5, NN_OPTIMIZER_SGD, 0.1, 1), 1),
+                        rank_for(make_model(5, NN_OPTIMIZER_SGD, 0.1, 1), 1)};
+    runs[1].options.stop_flag = &raised;
+    run_ranks(&g, runs, 2);
+    for (int i = 0; i < 2; i++) {
+        if (runs[i].status != NN_OK) fail_msg("rank %d: %s", i, runs[i].message);
+        assert_int_equal(runs[i].history.epochs, 0); /* the epoch was cancelled: not logged */
+    }
+    assert_int_equal(g.calls, 3); /* the check, step 1 (which carried the cancel), BatchNorm's statistics */
+    assert_same_weights(runs[0].model, runs[1].model);
+    for (int i = 0; i < 2; i++) nn_model_free(runs[i].model);
+    group_destroy(&g);
+}
+
+/* nn_model_fit's own argument checks refusing on one rank (batch_size 0)
+ * reach the other rank too, which returns an error instead of waiting. */
+static void bad_fit_arguments_on_one_rank_stop_the_others(void **state) {
+    (void)state;
+    make_data();
+    group g;
+    group_init(&g, 2);
+    rank_run runs[2] = {rank_for(make_model(3, NN_OPTIMIZER_SGD, 0.1, 0), 1),
+                        rank_for(make_model(3, NN_OPTIMIZER_SGD, 0.1, 0), 1)};
+    runs[1].options.batch_size = 0;
+    run_ranks(&g, runs, 2);
+    assert_int_equal(runs[1].status, NN_ERROR_INVALID_ARGUMENT);
+    assert_true(nn_test_contains(runs[1].message, "batch_size"));
+    assert_int_equal(runs[0].status, NN_ERROR_INVALID_STATE);
+    assert_true(nn_test_contains(runs[0].message, "another data-parallel process refused"));
+    for (int i = 0; i < 2; i++) nn_model_free(runs[i].model);
+    group_destroy(&g);
+}
+
+/* Ranks given different data of the same shape (each its own shard, the
+ * usual mistake) are refused, the training data named. */
+static void different_data_is_refused(void **state) {
+    (void)state;
+    make_data();
+    static float other[ROWS * INPUTS];
+    memcpy(other, xs, sizeof other);
+    other[123] += 0.5f;
+    group g;
+    group_init(&g, 2);
+    rank_run runs[2] = {rank_for(make_model(3, NN_OPTIMIZER_SGD, 0.1, 0), 1),
+                        rank_for(make_model(3, NN_OPTIMIZER_SGD, 0.1, 0), 1)};
+    runs[1].x = other;
+    run_ranks(&g, runs, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(runs[i].status, NN_ERROR_INVALID_STATE);
+        if (!nn_test_contains(runs[i].message, "differ in: training data"))
+            fail_msg("rank %d: \"%s\"", i, runs[i].message);
+    }
+    for (int i = 0; i < 2; i++) nn_model_free(runs[i].model);
+    group_destroy(&g);
+}
+
 static int never_called(float *values, size_t count, void *user_data) {
     (void)values, (void)count, (void)user_data;
     fail_msg("the all-reduce of a one-process model was called");
@@ -450,6 +517,9 @@ int main(int argc, char **argv) {
         cmocka_unit_test(different_models_are_refused_on_every_rank),
         cmocka_unit_test(a_rank_that_refuses_stops_the_others),
         cmocka_unit_test(dropout_masks_differ_between_ranks),
+        cmocka_unit_test(a_stop_on_one_rank_stops_every_rank),
+        cmocka_unit_test(bad_fit_arguments_on_one_rank_stop_the_others),
+        cmocka_unit_test(different_data_is_refused),
         cmocka_unit_test(a_failing_allreduce_is_a_communication_error),
         cmocka_unit_test(a_step_failing_on_one_rank_fails_on_all),
         cmocka_unit_test(settings_are_checked),

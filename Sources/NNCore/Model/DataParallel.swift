@@ -74,73 +74,104 @@ public struct DataParallel {
 
 /// The per-fit buffers and generator of a data-parallel fit.
 final class DataParallelRun {
-    let setting: DataParallel
-    /// The step's all-reduce buffer: the gradients, then one slot that a
-    /// process sets to 1 when its part of the step failed.
-    let stepBuffer: Buffer<Float>
-    /// Dropout's generator on this process: its own stream each epoch, a
-    /// function of the shared generator's state and the rank (`startEpoch`).
-    var dropout = RandomGenerator(seed: 0)
+    /// Why the processes end a fit early: a stop (the epoch is logged, as a
+    /// callback's stop) or a cancel (the stop flag: the epoch is not).
+    enum Stop { case stop, cancel }
 
-    func startEpoch(shared: RandomGenerator) {
+    let setting: DataParallel
+    /// The step's all-reduce buffer: the gradients, then three slots: this
+    /// process failed, asks to cancel, asks to stop.
+    let stepBuffer: Buffer<Float>
+    /// Dropout's generator on this process: its own stream each epoch
+    /// (`startEpoch`).
+    var dropout = RandomGenerator(seed: 0)
+    /// What this process asks for at the next all-reduce, and what the
+    /// processes agreed on at the last one (any process's request).
+    var requested: Stop?
+    var agreed: Stop?
+
+    init(_ setting: DataParallel, parameters: Int) {
+        self.setting = setting
+        stepBuffer = Buffer(count: parameters + 3)
+    }
+
+    /// Seeds this epoch's Dropout stream from the shared generator's state,
+    /// the epoch's number and the rank: different on every process,
+    /// repeatable, different every epoch (with or without shuffling), and
+    /// the same after a fit resumes from a file saved between epochs (which
+    /// holds the generator and the epoch count).
+    func startEpoch(shared: RandomGenerator, number: Int) {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for word in shared.state + [UInt64(setting.rank)] {
+        for word in shared.state + [UInt64(number), UInt64(setting.rank)] {
             h = (h ^ word) &* 0x0000_0100_0000_01b3
             h ^= h >> 29
         }
         dropout = RandomGenerator(seed: h)
     }
-
-    init(_ setting: DataParallel, parameters: Int) {
-        self.setting = setting
-        stepBuffer = Buffer(count: parameters + 1)
-    }
 }
 
-/// FNV-1a over a string's UTF-8 bytes.
+/// A 64-bit hash of bytes, eight at a time (a multiply-xorshift mix; not
+/// cryptographic: it tells processes' data apart, it does not defend it).
+private func fingerprint(_ p: UnsafeRawBufferPointer, seed: UInt64 = 0) -> UInt64 {
+    var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ seed ^ UInt64(p.count)
+    var i = 0
+    while i + 8 <= p.count {
+        h = (h ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+        h ^= h >> 31
+        i += 8
+    }
+    while i < p.count {
+        h = (h ^ UInt64(p[i])) &* 0x94D0_49BB_1331_11EB
+        h ^= h >> 29
+        i += 1
+    }
+    return h
+}
+
 private func fingerprint(_ text: String) -> UInt64 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in text.utf8 {
-        h ^= UInt64(byte)
-        h = h &* 0x0000_0100_0000_01b3
-    }
-    return h
+    var bytes = Array(text.utf8)
+    return bytes.withUnsafeMutableBytes { fingerprint(UnsafeRawBufferPointer($0)) }
 }
 
-/// FNV-1a over raw bytes.
-private func fingerprint(_ p: UnsafeRawBufferPointer) -> UInt64 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in p {
-        h ^= UInt64(byte)
-        h = h &* 0x0000_0100_0000_01b3
-    }
-    return h
+private func fingerprint(_ p: UnsafePointer<Float>?, count: Int, seed: UInt64 = 0) -> UInt64 {
+    guard let p else { return fingerprint("none") ^ seed }
+    return fingerprint(UnsafeRawBufferPointer(start: p, count: count * MemoryLayout<Float>.size), seed: seed)
 }
+
+private func fingerprint(_ m: MatrixView<Float>) -> UInt64 {
+    fingerprint(m.base, count: m.rows * m.cols, seed: UInt64(m.rows) &* 31 &+ UInt64(m.cols))
+}
+
+/// What `checkReplicas` compares, in this order (every process sends the
+/// same number of them, also one that refused the fit).
+private let replicaItemNames = ["layers", "weights", "optimizer", "loss", "metrics", "random generator",
+                                "training data", "validation data", "fit options"]
 
 extension Sequential {
     /// Checks, with one all-reduce, that every process trains the same model
-    /// the same way: for each item, its fingerprint's three low bytes b and
-    /// their squares are summed; the sums equal size·b and size·b² on every
-    /// process exactly when every process has the same b (the sum of the
-    /// squared differences is 0). Values up to 255 keep every sum exact in
-    /// a Float for up to 258 processes.
+    /// the same way: each item's 64-bit fingerprint is sent as 16 nibbles n
+    /// with their squares; the sums equal size·n and size·n² on every
+    /// process exactly when every process has the same nibbles (the sum of
+    /// the squared differences is 0). Nibbles keep the sums exact in a
+    /// Float up to 74,000 processes; the ranks' squares are checked up to
+    /// 256 processes.
     ///
-    /// `failure`: this process's own checks refused the fit; it still takes
-    /// part (so that the others do not wait for it) and then throws it; the
-    /// others throw an error saying that another process refused.
-    func checkReplicas(_ setting: DataParallel, items: [(name: String, value: UInt64)], failure: Error?) throws {
-        let bytesPerItem = 3, head = 4
-        // [count slot, rank, rank², failures, then per item: 3 bytes, 3 squares]
-        var values = [Float](repeating: 0, count: head + items.count * bytesPerItem * 2)
+    /// `items` nil, with `failure`: this process's own checks refused the
+    /// fit; it still takes part (so that the others do not wait for it) and
+    /// then throws its error; the others throw one saying that another
+    /// process refused.
+    func checkReplicas(_ setting: DataParallel, items: [UInt64]?, failure: Error?) throws {
+        let nibbles = 16, head = 4
+        var values = [Float](repeating: 0, count: head + replicaItemNames.count * nibbles * 2)
         values[0] = 1
         values[1] = Float(setting.rank)
         values[2] = Float(setting.rank * setting.rank)
         values[3] = failure == nil ? 0 : 1
-        for (i, item) in items.enumerated() {
-            for b in 0..<bytesPerItem {
-                let byte = Float((item.value >> (8 * UInt64(b))) & 0xff)
-                values[head + i * bytesPerItem * 2 + b] = byte
-                values[head + i * bytesPerItem * 2 + bytesPerItem + b] = byte * byte
+        for (i, item) in (items ?? []).enumerated() {
+            for b in 0..<nibbles {
+                let nibble = Float((item >> (4 * UInt64(b))) & 0xf)
+                values[head + i * nibbles * 2 + b] = nibble
+                values[head + i * nibbles * 2 + nibbles + b] = nibble * nibble
             }
         }
         let local = values
@@ -158,15 +189,15 @@ extension Sequential {
                                        + "processes took part in the all-reduce")
         }
         let s = Double(size)
-        if Double(values[1]) != s * (s - 1) / 2 || Double(values[2]) != (s - 1) * s * (2 * s - 1) / 6 {
+        if Double(values[1]) != s * (s - 1) / 2 || (size <= 256 && Double(values[2]) != (s - 1) * s * (2 * s - 1) / 6) {
             throw NNError.invalidState("data-parallel ranks are not 0..<\(size), each once (rank \(setting.rank))")
         }
         var differ: [String] = []
-        for (i, item) in items.enumerated() {
-            let at = head + i * bytesPerItem * 2
-            for b in 0..<bytesPerItem where values[at + b] != n * local[at + b]
-                || values[at + bytesPerItem + b] != n * local[at + bytesPerItem + b] {
-                differ.append(item.name)
+        for (i, name) in replicaItemNames.enumerated() {
+            let at = head + i * nibbles * 2
+            for b in 0..<nibbles where values[at + b] != n * local[at + b]
+                || values[at + nibbles + b] != n * local[at + nibbles + b] {
+                differ.append(name)
                 break
             }
         }
@@ -177,72 +208,129 @@ extension Sequential {
         }
     }
 
-    /// The items `checkReplicas` compares for a fit.
-    func replicaItems(options: FitOptions, rows: Int, xCols: Int, yCols: Int) -> [(name: String, value: UInt64)] {
+    /// For a caller whose own argument checks refused a fit before it
+    /// reached `fit` (nn_model_fit's): takes part in the replicas' check
+    /// with the failure, so that the other processes return an error
+    /// instead of waiting; then throws `error`. Nothing for a model that is
+    /// not data-parallel.
+    package func refuseDataParallelFit(_ error: Error) throws -> Never {
+        if let parallel = dataParallel, parallel.size > 1, trainingCall == nil {
+            try checkReplicas(parallel, items: nil, failure: error)
+        }
+        throw error
+    }
+
+    /// The fingerprints `checkReplicas` compares for a fit, in
+    /// `replicaItemNames` order: the whole data is hashed, once per fit.
+    func replicaItems(options: FitOptions, x: MatrixView<Float>, y: MatrixView<Float>,
+                      sampleWeights: UnsafePointer<Float>?,
+                      validation: (MatrixView<Float>, MatrixView<Float>)?) -> [UInt64] {
         let architecture = layers.map { "\($0)" }.joined(separator: "|") + " in \(inputDim)"
-        let weights = fingerprint(UnsafeRawBufferPointer(start: network.parameters.pointer,
-                                                         count: network.parameterCount * MemoryLayout<Float>.size))
-        let state = fingerprint(UnsafeRawBufferPointer(start: network.state.pointer,
-                                                       count: network.stateCount * MemoryLayout<Float>.size))
+        let weights = fingerprint(network.parameters.pointer, count: network.parameterCount)
+            ^ (fingerprint(network.state.pointer, count: network.stateCount) &* 31)
+        var optimizerPrint = fingerprint(optimizerOptions.map { "\($0)" } ?? "none")
+        if let optimizer {
+            optimizerPrint ^= fingerprint("\(optimizer.step) \(optimizer.learningRate)") &* 7
+            for (name, buffer) in optimizer.stateBuffers {
+                optimizerPrint ^= fingerprint(buffer.pointer, count: buffer.count, seed: fingerprint(name))
+            }
+        }
+        let training = fingerprint(x) ^ (fingerprint(y) &* 3)
+            ^ (fingerprint(sampleWeights, count: x.rows) &* 5)
+        let held = validation.map { fingerprint($0.0) ^ (fingerprint($0.1) &* 3) } ?? fingerprint("none")
+        let settings = "\(options.epochs) \(options.batchSize) \(options.shuffle) "
+            + "\(options.seed.map { "\($0)" } ?? "-") \(options.validationSplit) \(options.classWeight ?? []) "
+            + "\(options.earlyStopping.map { "\($0)" } ?? "-") \(learningRateSchedule.map { "\($0)" } ?? "-") "
+            + "anomaly \(anomalyDetection) statistics \(layerStatisticsEvery) steps \(trainingSteps) "
+            + "epochs \(history.epochCount)"
         return [
-            ("layers", fingerprint(architecture)),
-            ("weights", weights ^ (state &* 31)),
-            ("loss", fingerprint(loss.map { "\($0)" } ?? "none")),
-            ("optimizer", fingerprint(optimizerOptions.map { "\($0)" } ?? "none")),
-            ("metrics", fingerprint(metrics.map { "\($0)" }.joined(separator: ","))),
-            ("random generator", fingerprint("\(rng.state)")),
-            ("data shape", fingerprint("\(rows)x\(xCols)->\(yCols)")),
-            ("fit options", fingerprint("\(options.epochs) \(options.batchSize) \(options.shuffle) "
-                                        + "\(options.seed.map { "\($0)" } ?? "-") \(options.validationSplit)")),
+            fingerprint(architecture),
+            weights,
+            optimizerPrint,
+            fingerprint(loss.map { "\($0)" } ?? "none"),
+            fingerprint(metrics.map { "\($0)" }.joined(separator: ",")),
+            fingerprint("\(rng.state)"),
+            training,
+            held,
+            fingerprint(settings),
         ]
     }
 
-    /// The step's all-reduce: copies the gradients and the failure slot in,
-    /// sums them across the processes, copies the sum back. Throws `failure`
-    /// (this process's own error) or an error naming the step when another
-    /// process failed.
+    /// The step's all-reduce: copies the gradients and the three slots in
+    /// (failed, asks to cancel, asks to stop), sums them across the
+    /// processes, copies the sum back and records what the processes asked
+    /// for (`run.agreed`). Throws `failure` (this process's own error) or an
+    /// error naming the step when another process failed.
     func reduceGradients(_ run: DataParallelRun, failure: Error?, epoch: Int, batch: Int) throws {
         let count = network.parameterCount
         let buffer = run.stepBuffer.pointer
         buffer.update(from: network.gradients.pointer, count: count)
         buffer[count] = failure == nil ? 0 : 1
-        try run.setting.reduce(buffer, count + 1, "at epoch \(epoch + 1), batch \(batch + 1)")
+        buffer[count + 1] = run.requested == .cancel ? 1 : 0
+        buffer[count + 2] = run.requested == .stop ? 1 : 0
+        run.requested = nil
+        try run.setting.reduce(buffer, count + 3, "at epoch \(epoch + 1), batch \(batch + 1)")
         if let failure { throw failure }
         if buffer[count] != 0 {
             throw NNError.communication("another data-parallel process failed at epoch \(epoch + 1), "
                                         + "batch \(batch + 1) (its own error says why); rank \(run.setting.rank) "
                                         + "stops too")
         }
+        run.agreed = buffer[count + 1] != 0 ? .cancel : buffer[count + 2] != 0 ? .stop : nil
         network.gradients.pointer.update(from: buffer, count: count)
     }
 
+    /// Every process takes rank 0's non-trainable state (BatchNorm's running
+    /// statistics): the epoch's end does it with `reduceEpoch`; a cancelled
+    /// epoch (which every process cancels at the same step) with this.
+    func syncState(_ run: DataParallelRun) throws {
+        let count = network.stateCount
+        guard count > 0 else { return }
+        var values = [Float](repeating: 0, count: count)
+        if run.setting.rank == 0 {
+            for i in 0..<count { values[i] = network.state.pointer[i] }
+        }
+        try values.withUnsafeMutableBufferPointer {
+            try run.setting.reduce($0.baseAddress!, $0.count, "when the fit was cancelled")
+        }
+        for i in 0..<count { network.state.pointer[i] = values[i] }
+    }
+
     /// The end of an epoch: every process takes rank 0's non-trainable state
-    /// (BatchNormalization's running statistics) and the sums of the epoch's
-    /// loss, rows and metric tallies; returns the global loss sum and rows.
+    /// and the sums of the epoch's loss, rows and metric tallies, and learns
+    /// whether any process asked to stop; returns the global loss sum and
+    /// rows, and that. Each number goes as q·4096 + r in two Floats (q and
+    /// r summed separately), so whole counts stay exact up to 2^36 / size.
     func reduceEpoch(_ run: DataParallelRun, lossSum: Double, rows: Int,
-                     accumulators: inout [any MetricAccumulator], epoch: Int) throws -> (lossSum: Double, rows: Int) {
+                     accumulators: inout [any MetricAccumulator], epoch: Int)
+        throws -> (lossSum: Double, rows: Int, stop: Bool) {
         let stateCount = network.stateCount
         let tallies = accumulators.map(\.tally)
-        var values = [Float](repeating: 0, count: stateCount + 2 + tallies.reduce(0) { $0 + $1.count })
+        let numbers = [lossSum, Double(rows)] + tallies.flatMap { $0 }
+        var values = [Float](repeating: 0, count: stateCount + 1 + 2 * numbers.count)
         if run.setting.rank == 0 {
             for i in 0..<stateCount { values[i] = network.state.pointer[i] }
         }
-        values[stateCount] = Float(lossSum)
-        values[stateCount + 1] = Float(rows)
-        var at = stateCount + 2
-        for tally in tallies {
-            for v in tally { values[at] = Float(v); at += 1 }
+        values[stateCount] = run.requested == nil ? 0 : 1
+        run.requested = nil
+        for (i, v) in numbers.enumerated() {
+            let q = (v / 4096).rounded(.down)
+            values[stateCount + 1 + 2 * i] = Float(q)
+            values[stateCount + 2 + 2 * i] = Float(v - q * 4096)
         }
         try values.withUnsafeMutableBufferPointer {
             try run.setting.reduce($0.baseAddress!, $0.count, "at the end of epoch \(epoch + 1)")
         }
         for i in 0..<stateCount { network.state.pointer[i] = values[i] }
-        at = stateCount + 2
+        let sums = numbers.indices.map {
+            Double(values[stateCount + 1 + 2 * $0]) * 4096 + Double(values[stateCount + 2 + 2 * $0])
+        }
+        var at = 2
         for i in accumulators.indices {
             let n = tallies[i].count
-            accumulators[i].tally = values[at..<(at + n)].map(Double.init)
+            accumulators[i].tally = Array(sums[at..<(at + n)])
             at += n
         }
-        return (Double(values[stateCount]), Int(values[stateCount + 1]))
+        return (sums[0], Int(sums[1]), values[stateCount] != 0)
     }
 }

@@ -108,28 +108,14 @@ extension Sequential {
                             validation: (MatrixView<Float>, MatrixView<Float>)?,
                             options: FitOptions) throws -> History {
         lastFit = History()
-        // Data-parallel: what every process must agree on, taken before the
-        // fit changes anything; then one all-reduce, also when this
-        // process's own checks refuse the fit (the others would wait for it).
-        let parallel = dataParallel.flatMap { $0.size > 1 ? $0 : nil }
-        let items = parallel == nil ? [] : replicaItems(options: options, rows: x.rows, xCols: x.cols, yCols: y.cols)
-        let prepared: (plan: FitPlan, state: FitState)
-        do {
-            prepared = try prepareFit(x: x, y: y, sampleWeights: sampleWeights, validation: validation,
-                                      options: options)
-        } catch {
-            if let parallel { try checkReplicas(parallel, items: items, failure: error) }
-            throw error
-        }
-        if let parallel, prepared.plan.parallel != nil {
-            try checkReplicas(parallel, items: items, failure: nil)
-        }
-        let plan = prepared.plan
-        var state = prepared.state
         defer {
             network.backwardObserver = nil
             network.lastActivationDeferred = false
         }
+        let prepared = try prepareFit(x: x, y: y, sampleWeights: sampleWeights, validation: validation,
+                                      options: options, collective: true)
+        let plan = prepared.plan
+        var state = prepared.state
         var cancelled = false
         for epoch in 0..<options.epochs {
             let epochNumber = history.epochCount
@@ -203,19 +189,39 @@ extension Sequential {
     /// Checks the arguments, in a fixed order (the first failure names the
     /// error), then sets up the buffers and the optional stages. Nothing is
     /// changed on the model unless every check passes.
+    ///
+    /// collective (fit): for a data-parallel model, the checks end with the
+    /// replicas' all-reduce (`checkReplicas`), also when this process's own
+    /// checks refused the fit (the other processes would wait for it), and
+    /// before anything changes.
     private func prepareFit(x: MatrixView<Float>, y: MatrixView<Float>, sampleWeights: UnsafePointer<Float>?,
                             validation: (MatrixView<Float>, MatrixView<Float>)?,
-                            options: FitOptions) throws -> (plan: FitPlan, state: FitState) {
-        let (loss, optimizer) = try checkFitOptions(options, hasValidation: validation != nil)
-        try checkData(x: x, y: y, loss: loss, what: "training")
-        try checkMetrics(loss)
-        try options.earlyStopping?.validate()
-        let (train, held, heldWeights, weights) = try fitData(x: x, y: y, sampleWeights: sampleWeights,
-                                                              validation: validation, options: options, loss: loss)
-        let epochNames = try fitLogNames(options: options, validating: held != nil)
-
+                            options: FitOptions, collective: Bool = false) throws -> (plan: FitPlan, state: FitState) {
+        let parallel = collective ? dataParallel.flatMap { $0.size > 1 ? $0 : nil } : nil
+        let checked: (loss: Loss, optimizer: Optimizer<Float>, train: (x: MatrixView<Float>, y: MatrixView<Float>),
+                      held: (MatrixView<Float>, MatrixView<Float>)?, heldWeights: UnsafePointer<Float>?,
+                      weights: Buffer<Float>?, epochNames: [String])
+        do {
+            let (loss, optimizer) = try checkFitOptions(options, hasValidation: validation != nil)
+            try checkData(x: x, y: y, loss: loss, what: "training")
+            try checkMetrics(loss)
+            try options.earlyStopping?.validate()
+            let (train, held, heldWeights, weights) = try fitData(x: x, y: y, sampleWeights: sampleWeights,
+                                                                  validation: validation, options: options, loss: loss)
+            let epochNames = try fitLogNames(options: options, validating: held != nil)
+            try checkWorkspace(rows: min(options.batchSize, train.x.rows), what: "batch_size \(min(options.batchSize, train.x.rows))")
+            checked = (loss, optimizer, train, held, heldWeights, weights, epochNames)
+        } catch {
+            if let parallel { try checkReplicas(parallel, items: nil, failure: error) }
+            throw error
+        }
+        if let parallel {
+            try checkReplicas(parallel, items: replicaItems(options: options, x: x, y: y, sampleWeights: sampleWeights,
+                                                            validation: validation),
+                              failure: nil)
+        }
+        let (loss, optimizer, train, held, heldWeights, weights, epochNames) = checked
         let n = train.x.rows, batch = min(options.batchSize, n)
-        try checkWorkspace(rows: batch, what: "batch_size \(batch)")
         let fused = loss.fusesActivation(layers.last!.activation)
         var state = FitState(shuffler: options.seed.map { RandomGenerator(seed: $0) }, order: Array(0..<n))
         state.epochValues = Array(repeating: 0, count: epochNames.count)
@@ -231,7 +237,7 @@ extension Sequential {
                 || optimizer.options.globalClipNorm != nil,
             anomaly: anomalyDetection, watch: AnomalyWatch(), statisticsEvery: layerStatisticsEvery,
             epochHooks: options.onEpochEnd != nil || options.earlyStopping != nil || learningRateSchedule?.isPlateau == true,
-            parallel: dataParallel.flatMap { $0.size > 1 ? DataParallelRun($0, parameters: network.parameterCount) : nil })
+            parallel: parallel.map { DataParallelRun($0, parameters: network.parameterCount) })
         if options.epochs > 0 { markTrained() }
         state.stopper = options.earlyStopping.map {
             ImprovementTracker(monitor: $0.monitor, mode: $0.mode, minDelta: $0.minDelta)
@@ -332,7 +338,7 @@ extension Sequential {
         // the shared generator's state (not drawn from it: a data-parallel
         // fit uses that generator as one process does, so a fit resumed
         // from a checkpoint saved between epochs continues exactly).
-        plan.parallel?.startEpoch(shared: state.shuffler ?? rng)
+        plan.parallel?.startEpoch(shared: state.shuffler ?? rng, number: number)
         if plan.options.shuffle {
             // A fresh permutation of the rows every epoch (as PyTorch's
             // DataLoader), so an epoch's order depends only on the
@@ -353,18 +359,33 @@ extension Sequential {
         let shouldStop = plan.options.shouldStop, onBatchEnd = plan.options.onBatchEnd
         network.lastActivationDeferred = plan.fused
         defer { network.lastActivationDeferred = false }
+        // Data-parallel: a process's stop or cancel goes to the others with the
+        // next step's all-reduce, and all of them end after that same step.
+        let parallel = plan.parallel
         while start < plan.n {
             if let shouldStop, shouldStop() {
-                cancelled = true
-                break
+                guard let parallel else {
+                    cancelled = true
+                    break
+                }
+                parallel.requested = .cancel
             }
             let rows = min(plan.batch, plan.n - start)
             lossSum += try trainBatch(plan, start: start, rows: rows, order: state.order, epoch: epoch,
                                       batchIndex: batchIndex, accumulators: &accumulators, collector: &state.collector)
-            localRows += plan.parallel?.setting.share(of: rows).count ?? rows
+            localRows += parallel?.setting.share(of: rows).count ?? rows
             start += rows
             batchIndex += 1
             trainingSteps &+= 1
+            if let agreed = parallel?.agreed {
+                if agreed == .cancel {
+                    cancelled = true
+                    try syncState(parallel!)       // (the epoch's end, which does it, is skipped)
+                } else {
+                    stopped = true
+                }
+                break
+            }
             if let onBatchEnd {
                 // (data-parallel: this process's share of the epoch so far)
                 let logs = EpochLogs(names: plan.epochNames,
@@ -375,7 +396,12 @@ extension Sequential {
                 if control == .stop {
                     // (a callback that failed sets the stop flag too: then
                     // the epoch ends unlogged, as on Ctrl-C)
-                    if let shouldStop, shouldStop() { cancelled = true } else { stopped = true }
+                    let cancel = shouldStop?() ?? false
+                    if let parallel {
+                        parallel.requested = cancel ? .cancel : .stop   // at the next all-reduce
+                        continue
+                    }
+                    if cancel { cancelled = true } else { stopped = true }
                     break
                 }
             }
@@ -484,9 +510,10 @@ extension Sequential {
                           lossSum: Double, rows: Int, accumulators: [any MetricAccumulator],
                           learningRate: Double) throws -> TrainingControl {
         var lossSum = lossSum, rows = rows, accumulators = accumulators
+        var processStopped = false
         if let parallel = plan.parallel {
-            (lossSum, rows) = try reduceEpoch(parallel, lossSum: lossSum, rows: rows, accumulators: &accumulators,
-                                              epoch: epoch)
+            (lossSum, rows, processStopped) = try reduceEpoch(parallel, lossSum: lossSum, rows: rows,
+                                                              accumulators: &accumulators, epoch: epoch)
         }
         state.epochValues[0] = lossSum / Double(max(rows, 1))
         for (i, accumulator) in accumulators.enumerated() { state.epochValues[i + 1] = accumulator.result }
@@ -508,8 +535,11 @@ extension Sequential {
             lastFit.append(statistics)
             state.collector!.reset(self)
         }
-        guard plan.epochHooks else { return .continue }
-        var stop = false
+        // (data-parallel: a process that asked to stop at the epoch's last
+        // step stops every process after this epoch, as a batch callback's
+        // stop does in one process)
+        guard plan.epochHooks else { return processStopped ? .stop : .continue }
+        var stop = processStopped
         if let callback = plan.options.onEpochEnd, callback(epoch, logs) == .stop { stop = true }
         if case .reduceOnPlateau(let p) = plan.schedule, let value = logs[p.monitor] {
             // (a schedule set from the callback above dropped the plateau's

@@ -188,6 +188,8 @@ class ModelHandle:
         # and list.pop are atomic under the GIL; an int's += is not).
         self._readers = []
         self._busy = None
+        # nn.distributed's setting of this model (distributed.apply), None: one process
+        self._data_parallel = None
         # libnn's log names (loss, metrics), cached by the model until its
         # next compile (models.Sequential._c_metric_names).
         self._metric_names = None

@@ -24,10 +24,15 @@ rank 0's running statistics at the end of each epoch; Dropout's masks
 differ between processes.
 
 After init(), every fit of every model in this process is data-parallel.
-Only rank 0 prints (verbose) and writes files (save, save_weights,
-ModelCheckpoint) unless init(print_on_all_ranks=True,
+Only rank 0 prints (verbose) and writes files (save, save_weights, and so
+a callback that saves through them) unless init(print_on_all_ranks=True,
 save_on_all_ranks=True) asks otherwise. fit on generators, Sequences and
 memmaps, and train_on_batch, are not data-parallel (an error says so).
+One communicator serves the process: fit data-parallel models one at a
+time (two fits on two threads would interleave their collectives). Checks
+made in Python before libnn's fit (shapes and types of the arrays) fail
+alike on every process given the same data; libnn's own checks refuse on
+every process when one refuses (include/nn.h).
 
 The reduction is MPI_Allreduce (IN_PLACE, FLOAT, SUM) on mpi4py's
 communicator, called from libnn's training loop on the fitting thread; the
@@ -133,11 +138,18 @@ def saves():
 
 def apply(handle):
     """Sets `handle`'s model to this context (data-parallel or one process)
-    before a fit; returns the context in use, or None."""
+    before a fit, unless it already is; returns the context in use, or
+    None."""
     context = active()
+    want = None if context is None else (id(context), context.rank, context.size)
+    if getattr(handle, "_data_parallel", None) == want:
+        if context is not None:
+            context.error = None
+        return context
     if context is None:
         handle.call(_lib.nn_model_set_data_parallel, 0, 1, _lib.nn_allreduce_callback(), None)
-        return None
-    context.error = None
-    handle.call(_lib.nn_model_set_data_parallel, context.rank, context.size, context.callback, None)
+    else:
+        context.error = None
+        handle.call(_lib.nn_model_set_data_parallel, context.rank, context.size, context.callback, None)
+    handle._data_parallel = want
     return context

@@ -389,6 +389,8 @@ class Sequential:
             if distributed.active():
                 raise ValueError("fit on generators, Sequences and memmaps is not data-parallel "
                                  "(nn.distributed): give every process the same arrays")
+            if self._handle is not None:
+                distributed.apply(self._handle)   # one process again after dist.shutdown()
             return _stream.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_data, shuffle,
                                class_weight, sample_weight, seed, steps_per_epoch, validation_steps,
                                validation_split)

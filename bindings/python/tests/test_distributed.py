@@ -166,11 +166,12 @@ def thread_ranks(monkeypatch):
                 results[rank] = fn(rank)
             except BaseException as exc:
                 errors[rank] = exc
-        threads = [threading.Thread(target=body, args=(r,)) for r in range(size)]
+        threads = [threading.Thread(target=body, args=(r,), daemon=True) for r in range(size)]
         for t in threads:
             t.start()
         for t in threads:
-            t.join(60)
+            t.join(120)
+        assert not any(t.is_alive() for t in threads), "a rank is still waiting: a hang"
         return results, errors
     return run
 
