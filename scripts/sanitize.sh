@@ -82,10 +82,13 @@ for stage in "${stages[@]}"; do
         build_suites build-asan "-Xswiftc;-sanitize=address;-Xcc;-fsanitize=address,undefined" \
             "-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
             "-fsanitize=address,undefined" "$root/.build-asan"
+        # (test_mpi is left out: LeakSanitizer reports Open MPI's own
+        # allocations as leaks; the data-parallel paths run here in
+        # test_data_parallel, ranks as threads)
         ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0 \
         UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
             ctest --test-dir build-asan --output-on-failure --no-tests=error -j "$(nproc)" \
-                -R '^test_' -E 'test_allocations|test_coverage'
+                -R '^test_' -E 'test_allocations|test_coverage|test_mpi'
         ;;
     swift-asan)
         echo "sanitize: swift-asan - swift test --sanitize=address"

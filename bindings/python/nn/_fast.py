@@ -15,6 +15,9 @@ import sysconfig
 from . import _lib
 
 predict = None
+# The address of _speedups.c's nn_allreduce_callback that calls MPI_Allreduce
+# without Python (nn.distributed), or None.
+mpi_allreduce_callback = None
 if (os.environ.get("NN_NO_SPEEDUPS", "") in ("", "0") and sys.implementation.name == "cpython"
         and sys.version_info >= (3, 11) and not sysconfig.get_config_var("Py_GIL_DISABLED")):
     try:
@@ -24,3 +27,4 @@ if (os.environ.get("NN_NO_SPEEDUPS", "") in ("", "0") and sys.implementation.nam
     if _speedups is not None:
         _speedups.bind(ctypes.cast(_lib.lib.nn_model_predict, ctypes.c_void_p).value)
         predict = _speedups.predict
+        mpi_allreduce_callback = _speedups.mpi_allreduce_callback()

@@ -28,7 +28,9 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nn.h"
 
@@ -111,7 +113,48 @@ static PyObject *predict(PyObject *module, PyObject *const *args, Py_ssize_t nar
     return PyLong_FromLong(status);
 }
 
+/* ---- nn.distributed's all-reduce, without Python ------------------------
+ *
+ * libnn's nn_allreduce_callback for a data-parallel fit, calling the
+ * MPI_Allreduce of the MPI library that mpi4py loaded, on mpi4py's
+ * communicator, with no Python and no GIL at each step. nn/distributed.py
+ * fills the target (the function's address and MPI_IN_PLACE, MPI_FLOAT,
+ * MPI_SUM and the communicator as mpi4py gives their handles) and passes
+ * its address as the callback's user_data. The handles are passed as
+ * intptr_t: Open MPI's are pointers; MPICH's are ints, which x86-64's and
+ * AArch64's calling conventions read from the low half of the same
+ * register. */
+typedef int mpi_allreduce_function(const void *sendbuf, void *recvbuf, int count, intptr_t datatype,
+                                   intptr_t op, intptr_t comm);
+
+struct allreduce_target {
+    mpi_allreduce_function *allreduce;
+    intptr_t in_place, datatype, op, comm;
+};
+
+static int mpi_allreduce(float *values, size_t count, void *user_data) {
+    const struct allreduce_target *t = user_data;
+    while (count > 0) {
+        int n = count > (size_t)INT_MAX ? INT_MAX : (int)count;
+        int status = t->allreduce((const void *)t->in_place, values, n, t->datatype, t->op, t->comm);
+        if (status != 0) return status;
+        values += n;
+        count -= (size_t)n;
+    }
+    return 0;
+}
+
+/* The callback's address (an int), for nn/distributed.py. */
+static PyObject *mpi_allreduce_callback(PyObject *module, PyObject *unused) {
+    (void)module, (void)unused;
+    nn_allreduce_callback callback = mpi_allreduce;
+    return PyLong_FromVoidPtr((void *)callback);
+}
+
 static PyMethodDef methods[] = {
+    {"mpi_allreduce_callback", mpi_allreduce_callback, METH_NOARGS,
+     "mpi_allreduce_callback() -> the address of an nn_allreduce_callback calling MPI_Allreduce "
+     "through the target its user_data points to (nn/distributed.py)."},
     {"bind", bind, METH_O, "bind(address): the address of nn_model_predict in the loaded libnn."},
     {"predict", (PyCFunction)(void (*)(void))predict, METH_FASTCALL,
      "predict(model, x, out) -> nn_model_predict's status, or None when x or out "

@@ -35,16 +35,42 @@ alike on every process given the same data; libnn's own checks refuse on
 every process when one refuses (include/nn.h).
 
 The reduction is MPI_Allreduce (IN_PLACE, FLOAT, SUM) on mpi4py's
-communicator, called from libnn's training loop on the fitting thread; the
-buffer is libnn's own step buffer, wrapped once per fit (no per-step
-arrays). mpi4py is needed only by init().
+communicator, called from libnn's training loop on the fitting thread. With
+the package's compiled helper (nn/_speedups.c, CPython >= 3.11) and an MPI
+library whose MPI_Allreduce it can find (loaded by mpi4py), libnn calls a C
+function that calls MPI_Allreduce directly: no Python and no GIL at each
+step. Otherwise (or with a communicator that is not mpi4py's) a Python
+callback calls comm.Allreduce on libnn's step buffer, wrapped once per fit
+(mpi4py releases the GIL inside MPI). mpi4py is needed only by init().
 """
 
 import ctypes
 
 import numpy as np
 
-from . import _lib
+from . import _fast, _lib
+
+
+class _AllreduceTarget(ctypes.Structure):
+    """_speedups.c's struct allreduce_target."""
+    _fields_ = [("allreduce", ctypes.c_void_p), ("in_place", ctypes.c_ssize_t), ("datatype", ctypes.c_ssize_t),
+                ("op", ctypes.c_ssize_t), ("comm", ctypes.c_ssize_t)]
+
+
+def _mpi_allreduce_address():
+    """The address of MPI_Allreduce in the MPI library that mpi4py loaded
+    (found in /proc/self/maps), or None."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "/libmpi" in line and ".so" in line}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        try:
+            return ctypes.cast(ctypes.CDLL(path).MPI_Allreduce, ctypes.c_void_p).value
+        except (OSError, AttributeError):
+            continue
+    return None
 
 _context = None
 
@@ -64,7 +90,27 @@ class _Context:
         self._float = MPI.FLOAT
         self._view = None           # (address, count, numpy view) of the last buffer
         self.error = None           # the exception of a failed all-reduce
-        self.callback = _lib.nn_allreduce_callback(self._allreduce)
+        self.user_data = None
+        self.callback = None
+        # MPI_Allreduce called from C (nn/_speedups.c) when possible
+        handleof = getattr(MPI, "_handleof", None)
+        address = _mpi_allreduce_address() if _fast.mpi_allreduce_callback and handleof else None
+        if address:
+            try:
+                self._target = _AllreduceTarget(address, int(MPI.IN_PLACE), handleof(MPI.FLOAT),
+                                                handleof(MPI.SUM), handleof(comm))
+            except (TypeError, ValueError):
+                self._target = None       # not an mpi4py communicator: the Python path
+            if self._target is not None:
+                self.callback = ctypes.cast(_fast.mpi_allreduce_callback, _lib.nn_allreduce_callback)
+                self.user_data = ctypes.addressof(self._target)
+        if self.callback is None:
+            self.callback = _lib.nn_allreduce_callback(self._allreduce)
+
+    @property
+    def in_c(self):
+        """Whether libnn calls MPI_Allreduce from C (no Python per step)."""
+        return self.user_data is not None
 
     def _allreduce(self, values, count, user_data):
         try:
@@ -115,6 +161,12 @@ def size():
     return _context.size if _context is not None else 1
 
 
+def reduces_in_c():
+    """Whether each step's all-reduce is called from C (nn/_speedups.c: no
+    Python, no GIL) rather than through a Python callback."""
+    return _context is not None and _context.in_c
+
+
 def is_main():
     """Whether this process is rank 0: the one that prints and saves."""
     return rank() == 0
@@ -150,6 +202,7 @@ def apply(handle):
         handle.call(_lib.nn_model_set_data_parallel, 0, 1, _lib.nn_allreduce_callback(), None)
     else:
         context.error = None
-        handle.call(_lib.nn_model_set_data_parallel, context.rank, context.size, context.callback, None)
+        handle.call(_lib.nn_model_set_data_parallel, context.rank, context.size, context.callback,
+                    context.user_data)
     handle._data_parallel = want
     return context
