@@ -26,11 +26,17 @@ from sklearn.model_selection import train_test_split
 REQUIRED_ACCURACY = 0.96
 
 
-def main():
+def load():
+    """scikit-learn's digits as float32 pixels in [0, 1] and class labels,
+    split 80/20 (x_train, x_test, y_train, y_test; examples/mpi_digits.py
+    trains on the same split)."""
     digits = load_digits()
     x = (digits.data / 16.0).astype(np.float32)  # pixels are 0..16
-    y = digits.target
-    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, random_state=0)
+    return train_test_split(x, digits.target, test_size=0.2, random_state=0)
+
+
+def main():
+    x_train, x_test, y_train, y_test = load()
 
     model = nn.Sequential([
         nn.layers.Dense(128, input_dim=64, activation="relu"),

@@ -13,31 +13,18 @@ accuracy is below 0.96.
 """
 
 import json
-import os
 import sys
 
-try:
-    import nn
-except ImportError:
-    # Running from a checkout without `make python` or `pip install .`.
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
-                                    "bindings", "python"))
-    import nn
-
+import digits  # examples/digits.py: the data, and `import nn` from a checkout
+import nn
 import nn.distributed as dist
-import numpy as np
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 REQUIRED_ACCURACY = 0.96
 
 
 def main():
     dist.init()
-    digits = load_digits()
-    x = (digits.data / 16.0).astype(np.float32)
-    y = digits.target.astype(np.float32)
-    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, random_state=0)
+    x_train, x_test, y_train, y_test = digits.load()
 
     model = nn.Sequential([nn.layers.Dense(128, activation="relu", input_dim=64),
                            nn.layers.Dense(10, activation="softmax")], seed=42)

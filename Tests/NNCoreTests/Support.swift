@@ -219,7 +219,7 @@ func lossAndGradients<T: NNFloat>(_ net: Network<T>, _ loss: Loss, _ mode: LossM
                                           weights: weights == nil ? nil : wb.baseAddress)
                 net.backward(xb.baseAddress!, rows: rows, outputGradient: grad)
                 let penalty = options.regularize ? net.regularization(addGradients: true) : 0
-                return (total / Double(rows) + penalty, net.gradients.array, outputs)
+                return (total / Double(rows) + penalty, net.gradientArray, outputs)
             }
         }
     }

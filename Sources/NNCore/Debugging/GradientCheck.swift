@@ -133,7 +133,7 @@ extension Sequential {
         }
 
         let lossValue = evaluate(gradients: true)
-        let analytic = net.gradients.array
+        let analytic = net.gradientArray
         // What central differences can resolve: the loss is known to about
         // |L|·ε, so a derivative below ~8·|L|·ε/h is noise.
         let resolution = 8 * max(abs(lossValue), 1) * Double(T.ulpOfOne) / h

@@ -79,9 +79,6 @@ final class DataParallelRun {
     enum Stop { case stop, cancel }
 
     let setting: DataParallel
-    /// The step's all-reduce buffer: the gradients, then three slots: this
-    /// process failed, asks to cancel, asks to stop.
-    let stepBuffer: Buffer<Float>
     /// Dropout's generator on this process: its own stream each epoch
     /// (`startEpoch`).
     var dropout = RandomGenerator(seed: 0)
@@ -90,9 +87,8 @@ final class DataParallelRun {
     var requested: Stop?
     var agreed: Stop?
 
-    init(_ setting: DataParallel, parameters: Int) {
+    init(_ setting: DataParallel) {
         self.setting = setting
-        stepBuffer = Buffer(count: parameters + 3)
     }
 
     /// Seeds this epoch's Dropout stream from the shared generator's state,
@@ -256,20 +252,20 @@ extension Sequential {
         ]
     }
 
-    /// The step's all-reduce: copies the gradients and the three slots in
-    /// (failed, asks to cancel, asks to stop), sums them across the
-    /// processes, copies the sum back and records what the processes asked
-    /// for (`run.agreed`). Throws `failure` (this process's own error) or an
-    /// error naming the step when another process failed.
+    /// The step's all-reduce, in place on the gradient block: the gradients
+    /// and the three slots after them (Network.reductionSlots: failed, asks
+    /// to cancel, asks to stop) summed across the processes; records what
+    /// the processes asked for (`run.agreed`). Throws `failure` (this
+    /// process's own error) or an error naming the step when another
+    /// process failed.
     func reduceGradients(_ run: DataParallelRun, failure: Error?, epoch: Int, batch: Int) throws {
         let count = network.parameterCount
-        let buffer = run.stepBuffer.pointer
-        buffer.update(from: network.gradients.pointer, count: count)
+        let buffer = network.gradients.pointer
         buffer[count] = failure == nil ? 0 : 1
         buffer[count + 1] = run.requested == .cancel ? 1 : 0
         buffer[count + 2] = run.requested == .stop ? 1 : 0
         run.requested = nil
-        try run.setting.reduce(buffer, count + 3, "at epoch \(epoch + 1), batch \(batch + 1)")
+        try run.setting.reduce(buffer, count + Network<Float>.reductionSlots, "at epoch \(epoch + 1), batch \(batch + 1)")
         if let failure { throw failure }
         if buffer[count] != 0 {
             throw NNError.communication("another data-parallel process failed at epoch \(epoch + 1), "
@@ -277,7 +273,6 @@ extension Sequential {
                                         + "stops too")
         }
         run.agreed = buffer[count + 1] != 0 ? .cancel : buffer[count + 2] != 0 ? .stop : nil
-        network.gradients.pointer.update(from: buffer, count: count)
     }
 
     /// Every process takes rank 0's non-trainable state (BatchNorm's running

@@ -209,7 +209,8 @@ extension Sequential {
             let (train, held, heldWeights, weights) = try fitData(x: x, y: y, sampleWeights: sampleWeights,
                                                                   validation: validation, options: options, loss: loss)
             let epochNames = try fitLogNames(options: options, validating: held != nil)
-            try checkWorkspace(rows: min(options.batchSize, train.x.rows), what: "batch_size \(min(options.batchSize, train.x.rows))")
+            let batch = min(options.batchSize, train.x.rows)
+            try checkWorkspace(rows: batch, what: "batch_size \(batch)")
             checked = (loss, optimizer, train, held, heldWeights, weights, epochNames)
         } catch {
             if let parallel { try checkReplicas(parallel, items: nil, failure: error) }
@@ -237,7 +238,7 @@ extension Sequential {
                 || optimizer.options.globalClipNorm != nil,
             anomaly: anomalyDetection, watch: AnomalyWatch(), statisticsEvery: layerStatisticsEvery,
             epochHooks: options.onEpochEnd != nil || options.earlyStopping != nil || learningRateSchedule?.isPlateau == true,
-            parallel: parallel.map { DataParallelRun($0, parameters: network.parameterCount) })
+            parallel: parallel.map { DataParallelRun($0) })
         if options.epochs > 0 { markTrained() }
         state.stopper = options.earlyStopping.map {
             ImprovementTracker(monitor: $0.monitor, mode: $0.mode, minDelta: $0.minDelta)

@@ -46,6 +46,14 @@ public final class Network<T: NNFloat> {
 
     deinit { resolvedPlan.deallocate() }
 
+    /// Floats after the gradients in their block (never gradients): a
+    /// data-parallel step sends them with the gradients in its one
+    /// all-reduce, in place (DataParallel.swift: failed, cancel, stop).
+    static var reductionSlots: Int { 3 }
+
+    /// The gradients, parameterCount of them, as an array (a copy).
+    public var gradientArray: [T] { Array(UnsafeBufferPointer(start: gradients.pointer, count: parameterCount)) }
+
     public var outputDim: Int { operations.last?.outputDim ?? inputDim }
     public var parameterCount: Int { parameters.count }
     public var stateCount: Int { state.count }
@@ -69,7 +77,7 @@ public final class Network<T: NNFloat> {
         parameterOffsets.append(offset)
         stateOffsets.append(stateOffset)
         parameters = newParameters
-        gradients = Buffer(count: newParameters.count)
+        gradients = Buffer(count: newParameters.count + Self.reductionSlots)
         state = newState
         capacity = 0
         outputs = []
