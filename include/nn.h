@@ -32,7 +32,7 @@
  * ---------
  * Distinct handles may be used from different threads in parallel.
  * On one model, the inference calls - nn_model_predict, nn_model_evaluate,
- * nn_model_test_on_batch, nn_model_confusion_matrix - and the calls that only read it (its sizes,
+ * nn_model_test_on_batch, nn_model_confusion_matrix, the input gradients - and the calls that only read it (its sizes,
  * layers, weights, metric names, summary, config, fit logs, save) may run
  * on any number of threads at once: each inference call computes in
  * scratch memory of its own (kept in a small per-model pool, so a steady
@@ -110,10 +110,10 @@ extern "C" {
 /** Version of this header. Compare with nn_version() to detect a mismatch
  *  between the header a program was built with and the library it runs on. */
 #define NN_VERSION_MAJOR 0
-#define NN_VERSION_MINOR 7
+#define NN_VERSION_MINOR 8
 #define NN_VERSION_PATCH 0
 /** The same version as a string literal, "MAJOR.MINOR.PATCH". */
-#define NN_VERSION_STRING "0.7.0"
+#define NN_VERSION_STRING "0.8.0"
 
 /** Marks a function whose status result must not be ignored. */
 #if defined(__cplusplus) && __cplusplus >= 201703L
@@ -518,6 +518,26 @@ NN_NODISCARD nn_status nn_model_set_lr_schedule(nn_model *model, const nn_schedu
  *  Returns NN_ERROR_INVALID_STATE if no optimizer is set. */
 NN_NODISCARD nn_status nn_model_learning_rate(const nn_model *model, double *out);
 
+/** Sets the optimizer's current learning rate (>= 0 and finite, else
+ *  NN_ERROR_INVALID_ARGUMENT; NN_ERROR_INVALID_STATE without an
+ *  optimizer). It is used from the optimizer's next update on, also when
+ *  set from an epoch or batch callback during fit (this is how a binding
+ *  steps a per-batch schedule, Keras's LearningRateSchedule objects, which
+ *  may reach 0). Without a schedule, or with a plateau schedule, a rate
+ *  > 0 also becomes the optimizer's configured learning_rate (config,
+ *  files; a configured rate is > 0); an epoch schedule
+ *  keeps its base and sets its own rate again at the next epoch. The
+ *  optimizer's state is kept (Rprop takes the rate as its initial step
+ *  sizes only when its state is made, as PyTorch's). Since 0.8. */
+NN_NODISCARD nn_status nn_model_set_learning_rate(nn_model *model, double learning_rate);
+
+/** *out = the updates the optimizer has made since it was set (Keras's
+ *  optimizer.iterations, PyTorch's state "step"): every training step of
+ *  fit and nn_model_train_on_batch counts one; a new optimizer starts at 0;
+ *  saving with the optimizer keeps it. NN_ERROR_INVALID_STATE without an
+ *  optimizer. Since 0.8. */
+NN_NODISCARD nn_status nn_model_optimizer_iterations(const nn_model *model, size_t *out);
+
 /** Number of values that evaluate reports: 1 (the loss) plus the metrics. */
 NN_NODISCARD nn_status nn_model_metric_count(const nn_model *model, size_t *out);
 
@@ -862,6 +882,39 @@ NN_NODISCARD nn_status nn_model_predict(nn_model *model, const float *x, size_t 
 NN_NODISCARD nn_status nn_model_confusion_matrix(nn_model *model, const float *x, const float *y,
                                                  size_t rows, size_t x_cols, size_t y_cols,
                                                  size_t *counts, size_t capacity, size_t *classes);
+
+/** Explanations: the gradient of the model's outputs with respect to its
+ *  inputs, in inference mode (Dropout is the identity, BatchNorm uses its
+ *  running statistics; every row is independent of the others), as
+ *  torch.autograd.grad(model(x), x, grad_outputs=output_gradient) on a
+ *  model in eval mode: for each row r,
+ *      input_gradient[r, i] = sum_j output_gradient[r, j] * d out[r, j] / d x[r, i]
+ *  where out = nn_model_predict(x) (after the last activation). A one-hot
+ *  row of output_gradient selects d out_j / d x (a saliency map of output
+ *  j). x is [rows, x_cols], output_gradient [rows, output_cols] with
+ *  output_cols the model's output width; input_gradient receives
+ *  [rows, x_cols] (input_capacity floats, at least rows * x_cols). An
+ *  inference call: the model is not changed, and calls may run on many
+ *  threads at once. Errors as nn_model_predict, plus
+ *  NN_ERROR_SHAPE_MISMATCH for output_cols, NN_ERROR_NON_FINITE for
+ *  output_gradient and NN_ERROR_INVALID_STATE for a layer with the step
+ *  activation (no gradient passes through it). Since 0.8. */
+NN_NODISCARD nn_status nn_model_input_gradient(nn_model *model, const float *x, size_t rows, size_t x_cols,
+                                               const float *output_gradient, size_t output_cols,
+                                               float *input_gradient, size_t input_capacity);
+
+/** The gradient with respect to x [rows, x_cols] of the model's loss
+ *  against y [rows, y_cols] as nn_model_evaluate computes it: the mean over
+ *  the rows of each row's loss (PyTorch's reduction="mean"), in inference
+ *  mode, without the regularization penalty (it does not depend on x). Row
+ *  r of input_gradient is therefore d loss_r / d x[r] divided by rows
+ *  (multiply by rows for per-sample gradients, e.g. adversarial examples).
+ *  Needs a loss (NN_ERROR_INVALID_STATE otherwise); data errors as
+ *  nn_model_evaluate, buffer and activation errors as
+ *  nn_model_input_gradient. Since 0.8. */
+NN_NODISCARD nn_status nn_model_loss_input_gradient(nn_model *model, const float *x, const float *y, size_t rows,
+                                                    size_t x_cols, size_t y_cols,
+                                                    float *input_gradient, size_t input_capacity);
 
 /* ------------------------------------------------------------------------ */
 /* Saving and loading                                                       */

@@ -7,7 +7,10 @@
 #           saving tests read libnn's files with safetensors), matplotlib
 #           (history.plot and the debugging example draw with it), onnx and
 #           onnxruntime (the ONNX export is built with onnx and checked by
-#           running it in onnxruntime), mpi4py (nn.distributed)
+#           running it in onnxruntime), mpi4py (nn.distributed), pandas
+#           (DataFrames in fit/predict and nn.sklearn), tensorboardX (the
+#           TensorBoard callback's writer) and tensorboard (its test reads
+#           the events back with TensorBoard's own reader)
 # Already-present tools are left alone, so a second run does nothing.
 set -euo pipefail
 PYTHON=${PYTHON:-python3}
@@ -36,7 +39,8 @@ fi
 
 missing_pip=()
 for spec in numpy:numpy pytest:pytest sklearn:scikit-learn pycparser:pycparser safetensors:safetensors matplotlib:matplotlib \
-            onnx:onnx onnxruntime:onnxruntime mpi4py:mpi4py; do
+            onnx:onnx onnxruntime:onnxruntime mpi4py:mpi4py pandas:pandas tensorboardX:tensorboardX \
+            tensorboard:tensorboard; do
     module=${spec%%:*}; package=${spec#*:}
     "$PYTHON" -c "import $module" >/dev/null 2>&1 || missing_pip+=("$package")
 done

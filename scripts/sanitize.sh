@@ -20,7 +20,8 @@
 #               under predicts, free while predicting; test_threads: the
 #               pool, bit-identical results over thread counts;
 #               test_data_parallel: ranks as threads training side by side
-#               through an in-process all-reduce) compiled with
+#               through an in-process all-reduce; test_input_gradient:
+#               two threads computing input gradients on one model) compiled with
 #               clang -fsanitize=thread (build-tsan/) and run by ctest.
 #   swift-tsan  `swift test` with --sanitize=thread, the threaded tests
 #               (ThreadPool*, ConcurrentInference*) (.build-tsan-test/).
@@ -110,7 +111,7 @@ for stage in "${stages[@]}"; do
         build_suites build-tsan "-Xswiftc;-sanitize=thread" "-fsanitize=thread -fno-omit-frame-pointer" \
             "-fsanitize=thread -L$runtime_dir -ldispatch -lBlocksRuntime -Wl,-rpath,$runtime_dir" "$root/.build-tsan"
         TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-            ctest --test-dir build-tsan --output-on-failure --no-tests=error -R '^test_(concurrency|threads|data_parallel)$'
+            ctest --test-dir build-tsan --output-on-failure --no-tests=error -R '^test_(concurrency|threads|data_parallel|input_gradient)$'
         ;;
     swift-tsan)
         echo "sanitize: swift-tsan - swift test --sanitize=thread (the threaded tests)"

@@ -279,6 +279,24 @@ public func nn_model_learning_rate(_ model: OpaquePointer?, _ out: UnsafeMutable
 }
 
 @c @implementation
+public func nn_model_set_learning_rate(_ model: OpaquePointer?, _ learning_rate: Double) -> nn_status {
+    guarded(model, .exclusive) { handle in
+        try handle.model.setLearningRate(learning_rate)
+    }
+}
+
+@c @implementation
+public func nn_model_optimizer_iterations(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Int>?) -> nn_status {
+    guarded(model, .shared) { handle in
+        let out = try required(out, "out")
+        guard let steps = handle.model.optimizerIterations else {
+            throw APIError(status: NN_ERROR_INVALID_STATE, message: "no optimizer is set, so it has made no iterations")
+        }
+        out.pointee = steps
+    }
+}
+
+@c @implementation
 public func nn_model_metric_count(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Int>?) -> nn_status {
     guarded(model, .shared) { handle in
         try required(out, "out").pointee = handle.model.metricNames.count

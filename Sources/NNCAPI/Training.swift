@@ -266,3 +266,28 @@ public func nn_model_confusion_matrix(_ model: OpaquePointer?, _ x: UnsafePointe
         classesOut.pointee = m.classes
     }
 }
+
+@c @implementation
+public func nn_model_input_gradient(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ rows: Int, _ x_cols: Int,
+                                    _ output_gradient: UnsafePointer<Float>?, _ output_cols: Int,
+                                    _ input_gradient: UnsafeMutablePointer<Float>?, _ input_capacity: Int) -> nn_status {
+    guarded(model, .shared) { handle in
+        let xv = try matrix(x, rows, x_cols, "x")
+        let gv = try matrix(output_gradient, rows, output_cols, "output_gradient")
+        let out = try required(input_gradient, "input_gradient")
+        try handle.model.inputGradient(x: xv, outputGradient: gv,
+                                       into: UnsafeMutableBufferPointer(start: out, count: bufferCapacity(input_capacity)))
+    }
+}
+
+@c @implementation
+public func nn_model_loss_input_gradient(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?,
+                                         _ rows: Int, _ x_cols: Int, _ y_cols: Int,
+                                         _ input_gradient: UnsafeMutablePointer<Float>?, _ input_capacity: Int) -> nn_status {
+    guarded(model, .shared) { handle in
+        let xv = try matrix(x, rows, x_cols, "x"), yv = try matrix(y, rows, y_cols, "y")
+        let out = try required(input_gradient, "input_gradient")
+        try handle.model.lossInputGradient(x: xv, y: yv,
+                                           into: UnsafeMutableBufferPointer(start: out, count: bufferCapacity(input_capacity)))
+    }
+}

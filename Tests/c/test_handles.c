@@ -49,6 +49,10 @@ enum {
     F_TRAIN_ON_BATCH,
     F_TEST_ON_BATCH,
     F_SET_DATA_PARALLEL,
+    F_SET_LEARNING_RATE,
+    F_OPTIMIZER_ITERATIONS,
+    F_INPUT_GRADIENT,
+    F_LOSS_INPUT_GRADIENT,
     F_COUNT
 };
 
@@ -66,6 +70,8 @@ static const char *const names[F_COUNT] = {
     "nn_model_layer_kind",    "nn_model_weight_info",    "nn_model_confusion_matrix",
     "nn_model_config",        "nn_model_fit_logs",       "nn_model_fit_log",
     "nn_model_train_on_batch", "nn_model_test_on_batch", "nn_model_set_data_parallel",
+    "nn_model_set_learning_rate",                        "nn_model_optimizer_iterations",
+    "nn_model_input_gradient", "nn_model_loss_input_gradient",
 };
 
 /* Sentinels: what the out-parameters hold before the call. */
@@ -184,6 +190,10 @@ static nn_status call(int which, nn_model *model, outs *o) {
     case F_TRAIN_ON_BATCH: return nn_model_train_on_batch(model, x, y, 1, 3, 2, NULL, o->doubles, 4);
     case F_TEST_ON_BATCH: return nn_model_test_on_batch(model, x, y, 1, 3, 2, NULL, o->doubles, 4);
     case F_SET_DATA_PARALLEL: return nn_model_set_data_parallel(model, 0, 1, NULL, NULL);
+    case F_SET_LEARNING_RATE: return nn_model_set_learning_rate(model, 0.05);
+    case F_OPTIMIZER_ITERATIONS: return nn_model_optimizer_iterations(model, &o->size);
+    case F_INPUT_GRADIENT: return nn_model_input_gradient(model, x, 1, 3, y, 2, o->floats, 8);
+    case F_LOSS_INPUT_GRADIENT: return nn_model_loss_input_gradient(model, x, y, 1, 3, 2, o->floats, 8);
     default: fail_msg("no function %d", which); return NN_ERROR_INTERNAL;
     }
 }
@@ -198,7 +208,7 @@ static nn_model *live_model(void) {
 /* Every function of nn.h that takes a model handle is in the table. */
 static void table_is_complete(void **state) {
     (void)state;
-    assert_int_equal(F_COUNT, 37);
+    assert_int_equal(F_COUNT, 41);
     for (int i = 0; i < F_COUNT; i++) {
         assert_non_null(names[i]);
         assert_true(strncmp(names[i], "nn_model_", 9) == 0);

@@ -94,7 +94,9 @@ public final class Network<T: NNFloat> {
         inputDim = source.inputDim
         kernels = source.kernels
         parameters = source.parameters
-        gradients = source.gradients  // never written: a replica only runs forward
+        // A replica's inference needs no gradients; `inputGradient` gives it
+        // a block of its own when first asked (`ownGradients`).
+        gradients = Buffer(count: 0)
         state = source.state
         parameterOffsets = source.parameterOffsets
         stateOffsets = source.stateOffsets
@@ -194,15 +196,18 @@ public final class Network<T: NNFloat> {
     /// Back-propagates `outputGradient` = ∂L/∂(last output) [rows, outputDim]
     /// (∂L/∂logits if the activation is deferred) through the layers of the
     /// last `forward(x, rows)`, overwriting `gradients`. outputGradient may be
-    /// overwritten.
-    public func backward(_ x: UnsafePointer<T>, rows: Int, outputGradient: UnsafeMutablePointer<T>) {
-        if backwardObserver == nil, !testHookActive, denseBackward(x, rows: rows, outputGradient: outputGradient) { return }
+    /// overwritten. With `inputGradient`, also writes ∂L/∂x [rows, inputDim]
+    /// there (the first layer's input gradient, which training skips).
+    public func backward(_ x: UnsafePointer<T>, rows: Int, outputGradient: UnsafeMutablePointer<T>,
+                         inputGradient: UnsafeMutablePointer<T>? = nil) {
+        if backwardObserver == nil, !testHookActive,
+           denseBackward(x, rows: rows, outputGradient: outputGradient, inputGradient: inputGradient) { return }
         var dy = outputGradient
         var spare = gradientA.pointer
         for i in stride(from: operations.count - 1, through: 0, by: -1) {
             let op = operations[i]
             let input = i == 0 ? x : UnsafePointer(outputs[i - 1].pointer)
-            let dx: UnsafeMutablePointer<T>? = i == 0 ? nil : spare
+            let dx: UnsafeMutablePointer<T>? = i == 0 ? inputGradient : spare
             op.backward(x: input, y: outputs[i].pointer, dy: dy, dx: dx, rows: rows,
                         params: parameters.pointer + parameterOffsets[i],
                         grads: gradients.pointer + parameterOffsets[i], kernels: kernels)
@@ -213,7 +218,7 @@ public final class Network<T: NNFloat> {
             }
             #endif
             backwardObserver?(i, dx.map { UnsafePointer($0) }, rows)
-            if let dx {
+            if i > 0, let dx {
                 spare = (dx == gradientA.pointer) ? gradientB.pointer : gradientA.pointer
                 dy = dx
             }
@@ -234,6 +239,18 @@ public final class Network<T: NNFloat> {
         #else
         return false
         #endif
+    }
+
+    /// Makes the gradient block this network's own: an inference replica
+    /// shares none with its source (`backward` writes the block, and a
+    /// replica may run beside the source's training or other replicas).
+    /// The block stays with the replica in the inference pool (one per
+    /// pooled network that has computed an input gradient), so a steady
+    /// stream of input gradients allocates nothing.
+    public func ownGradients() {
+        guard gradients.count < parameters.count + Self.reductionSlots else { return }
+        gradients = Buffer(count: parameters.count + Self.reductionSlots)
+        resolvePlan()
     }
 
     /// A scratch buffer of at least rows × outputDim for the loss gradient.
@@ -348,7 +365,8 @@ extension Network {
         return UnsafeMutableRawPointer(plan[last].output).assumingMemoryBound(to: T.self)
     }
 
-    fileprivate func denseBackward(_ x: UnsafePointer<T>, rows: Int, outputGradient: UnsafeMutablePointer<T>) -> Bool {
+    fileprivate func denseBackward(_ x: UnsafePointer<T>, rows: Int, outputGradient: UnsafeMutablePointer<T>,
+                                   inputGradient: UnsafeMutablePointer<T>?) -> Bool {
         guard let plan = denseSteps(rows: rows) else { return false }
         let a = UnsafeMutableRawPointer(gradientA.pointer).assumingMemoryBound(to: Float.self)
         let b = UnsafeMutableRawPointer(gradientB.pointer).assumingMemoryBound(to: Float.self)
@@ -359,7 +377,8 @@ extension Network {
             let input = i == 0 ? UnsafeRawPointer(x).assumingMemoryBound(to: Float.self) : UnsafePointer(plan[i - 1].output)
             let y = UnsafePointer(resolved.output)
             // The dense path's activations need no pre-activation: z is y.
-            let step = denseStep(resolved, last: i == last), dx = i > 0 ? spare : nil
+            let step = denseStep(resolved, last: i == last)
+            let dx = i > 0 ? spare : inputGradient.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: Float.self) }
             if rows != 1 || !FloatKernels.denseRowBackward(step.activation, input, inputs: step.inputs, units: step.units,
                                                            resolved.kernel, y, dy, dx, resolved.kernelGradient) {
                 step.backward(ProductionKernels(), x: input, z: y, y: y, dy: dy, dx: dx, rows: rows,

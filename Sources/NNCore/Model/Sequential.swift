@@ -131,6 +131,37 @@ public final class Sequential {
     /// The optimizer's current learning rate (nil without an optimizer).
     public var learningRate: Double? { optimizer?.learningRate }
 
+    /// Updates the optimizer has made since it was set (Keras's
+    /// `optimizer.iterations`, PyTorch's state "step"); nil without an
+    /// optimizer.
+    public var optimizerIterations: Int? { optimizer?.step }
+
+    /// Sets the optimizer's current learning rate, used from its next update
+    /// on (also when called from a callback during fit: the running fit
+    /// updates with the same optimizer). 0 is allowed (Keras's schedules
+    /// reach it: CosineDecay's end, a warmup's start). Without a learning-rate
+    /// schedule, a rate > 0 also becomes the optimizer's configured rate (what
+    /// the model's configuration and files report; a configured rate is > 0);
+    /// an epoch schedule computes its next epoch's rate from the configured
+    /// rate as before, and a plateau schedule reduces from the new rate. The
+    /// optimizer's state is kept. (Rprop takes its rate as every weight's
+    /// initial step size when its state is made, as PyTorch's does: later
+    /// rates change nothing.)
+    public func setLearningRate(_ rate: Double) throws {
+        guard let optimizer, var options = optimizerOptions else {
+            throw NNError.invalidState("no optimizer is set; compile (set an optimizer) before setting its learning rate")
+        }
+        guard rate.isFinite, rate >= 0 else {
+            throw NNError.invalidArgument("learning_rate must be a finite number >= 0, got \(rate)")
+        }
+        optimizer.learningRate = rate
+        if rate > 0, learningRateSchedule == nil || learningRateSchedule!.isPlateau {
+            options.learningRate = rate
+            optimizerOptions = options
+            optimizer.options.learningRate = rate
+        }
+    }
+
     /// Sets (or, with nil, removes) the learning-rate schedule. The current
     /// rate is kept (as when a PyTorch scheduler is dropped): a rate that a
     /// plateau reduced stays reduced; the epoch schedules compute their rate
@@ -304,12 +335,18 @@ public final class Sequential {
         try requireLayers()
         guard let loss else { throw NNError.invalidState("no loss is set; set a loss (compile) before fit or evaluate") }
         guard let optimizer else { throw NNError.invalidState("no optimizer is set; set an optimizer (compile) before fit") }
+        try requireDifferentiable("train with sigmoid (or tanh) and switch to step for inference")
+        return (loss, optimizer)
+    }
+
+    /// Refuses a model with a layer whose activation passes no gradient
+    /// (step); `advice` ends the message.
+    func requireDifferentiable(_ advice: String) throws {
         for (layer, name) in zip(layers, layerNames) where !layer.activation.isDifferentiable {
             throw NNError.invalidState(
                 "layer \(name) uses the \(layer.activation.name) activation, whose derivative is 0 almost everywhere, "
-                + "so no gradient can pass through it: train with sigmoid (or tanh) and switch to step for inference")
+                + "so no gradient can pass through it: \(advice)")
         }
-        return (loss, optimizer)
     }
 
     /// Checks that every metric fits the loss and the outputs.

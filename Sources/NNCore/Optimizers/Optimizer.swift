@@ -136,7 +136,7 @@ public struct OptimizerOptions: Equatable, Sendable {
 /// `OptimizerOptions.Kind.algorithm` (OptimizerAlgorithm.swift). The state is part of the model: it is made by the first
 /// update and survives everything except `reset()`.
 final class Optimizer<T: NNFloat> {
-    let options: OptimizerOptions
+    var options: OptimizerOptions
     /// The algorithm of options.kind, looked up once, and for Float its
     /// step compiled for it (`OptimizerOptions.Kind.floatStep`).
     private let algorithm: any OptimizerAlgorithm.Type

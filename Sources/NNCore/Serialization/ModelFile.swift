@@ -23,7 +23,7 @@ enum ModelFile {
     /// The version of this layout; files with a larger one are refused.
     static let formatVersion = 1
     /// The library version written into files.
-    static let libraryVersion = "0.7.0"
+    static let libraryVersion = "0.8.0"
     static let optimizerPrefix = "optimizer."
 }
 

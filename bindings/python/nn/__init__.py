@@ -31,6 +31,17 @@ exploding gradients, dead units, unscaled inputs, mismatched labels and
 more. ``history.plot(path)`` and ``nn.plot_layer_stats(history, path)``
 draw them (matplotlib needed).
 
+Keras's everyday idioms run with ``import nn as keras``: model.get_layer,
+model.pop, get_config / Sequential.from_config / nn.models.clone_model /
+to_json, callbacks.ModelCheckpoint and LambdaCallback, every Callback hook
+(per batch too, and in evaluate and predict, in Keras's order), the
+per-step schedules of nn.optimizers.schedules (ExponentialDecay,
+PiecewiseConstantDecay, CosineDecay, InverseTimeDecay, your own
+LearningRateSchedule), ``model.optimizer.learning_rate = x``, the
+activation layers ReLU, LeakyReLU, ELU and Softmax, and metric objects
+under Keras's class names. Where libnn differs on purpose (safetensors
+files, libnn's log names), the docstrings say so.
+
 Errors from libnn become exceptions carrying the library's message:
 nn.InvalidArgumentError (also a ValueError), nn.InvalidStateError (also a
 RuntimeError), nn.OutOfMemoryError (also a MemoryError), nn.InvalidFileError

@@ -10,8 +10,10 @@ Sequential.fit (models.py) runs them in this order:
    itself (a ``FitCallbacks``, History first); ``start_callbacks`` hands
    every callback the model and the fit's params.
 3. The C side: ``EpochBridge`` is the per-epoch callback libnn calls (layer
-   statistics, progress line, Keras callbacks, History) and, when asked
-   for, the per-batch one (the progress bar, on_train_batch_end);
+   statistics, progress line, the on_test_* hooks of the validation, Keras
+   callbacks, History) and, when asked for, the per-batch one (the
+   progress bar, on_train_batch_end and the next batch's
+   on_train_batch_begin, a per-step learning-rate schedule);
    ``fit_options`` fills nn_fit_options; ``install_lr_schedule`` gives libnn
    this fit's learning-rate schedule.
 4. The call: ``train`` runs on_train_begin, the one nn_model_fit call
@@ -20,8 +22,12 @@ Sequential.fit (models.py) runs them in this order:
    History.
 
 The whole fit is one call across the ABI; the only Python run per epoch is
-EpochBridge.on_epoch_end, and per batch nothing unless a progress bar or a
-batch callback asks for EpochBridge.on_batch_end.
+EpochBridge.on_epoch_end, and per batch nothing unless a progress bar, a
+batch callback or a per-step schedule asks for EpochBridge.on_batch_end.
+
+5. evaluate and predict with callbacks (``evaluate_with_callbacks``,
+   ``predict_with_callbacks``): Keras's on_test_* / on_predict_* hooks,
+   batch by batch only when a callback has a batch hook of its own.
 """
 
 import ctypes
@@ -240,9 +246,9 @@ def needs_epoch_callback(cbs, data):
 
 
 def needs_batch_callback(cbs, bar):
-    """Whether libnn must call back after each batch: for the progress bar,
-    or a callback with on_train_batch_end. Otherwise it calls nothing per
-    batch (verbose=0 and epoch-level callbacks cost nothing per batch)."""
+    """Whether the progress bar or a callback's training batch hook
+    (callbacks.wants_batches) needs a call after each batch. fit asks
+    EpochBridge.wants_batches, which also counts a per-step schedule."""
     return bar is not None or any(callbacks_module.wants_batches(h) for h in cbs.hooks)
 
 
@@ -288,7 +294,23 @@ class EpochBridge:
     def __init__(self, model, cbs, data):
         self.model = model
         self.hooks = cbs.hooks
-        self.batch_hooks = [h for h in cbs.hooks if callbacks_module.wants_batches(h)]
+        overrides = callbacks_module.overrides
+        # Keras's per-step schedule: the rate of each step is set before it
+        # (at the start of an epoch, then after each batch for the next)
+        optimizer = model._optimizer
+        schedule = None if optimizer is None else optimizer.step_schedule
+        self.stepper = None if schedule is None else _ScheduleStep(model, schedule)
+        self.begin_hooks = [h for h in cbs.hooks if overrides(h, callbacks_module.TRAIN_BATCH_BEGIN)]
+        self.end_hooks = [h for h in cbs.hooks if overrides(h, callbacks_module.TRAIN_BATCH_END)]
+        # every object batch_end must call ("batch hooks": _stream calls
+        # batch_end when there are some)
+        self.batch_hooks = ([] if self.stepper is None else [self.stepper]) + [
+            h for h in cbs.hooks if callbacks_module.wants_batches(h)]
+        # the on_test_* hooks of the validation (array fits: data has the arrays)
+        self.test_hooks = [h for h in cbs.hooks if overrides(h, callbacks_module.TEST)]
+        self.validation = _validation_rows(data) if self.test_hooks else None
+        self.batch_size = getattr(data, "batch_size", None) or 32
+        self.stopper = cbs.stopper
         self.history = cbs.history
         self.statistics = cbs.statistics
         self.verbose = data.verbose
@@ -301,12 +323,25 @@ class EpochBridge:
         self.tick = None        # time.perf_counter() at the start of the epoch
         self.stats_read = 0     # layer statistics entries already read from libnn
 
+    def wants_batches(self):
+        """Whether libnn must call back after each batch: for the progress
+        bar, a training batch hook, or a per-step learning-rate schedule.
+        Otherwise it calls nothing per batch (verbose=0 and epoch-level
+        callbacks cost nothing per batch)."""
+        return self.bar is not None or bool(self.batch_hooks)
+
     def begin_epoch(self, epoch):
-        """The start of an epoch: its bar's clock (the header line waits for
-        the first drawing: an epoch that never runs prints nothing)."""
+        """The start of an epoch (after on_epoch_begin): its bar's clock
+        (the header line waits for the first drawing: an epoch that never
+        runs prints nothing), the first step's scheduled rate, and
+        on_train_batch_begin(0)."""
         self.done = 0
         if self.bar is not None:
             self.bar.begin_epoch(epoch)
+        if self.stepper is not None:
+            self.stepper.set_rate()
+        for hook in self.begin_hooks:
+            callbacks_module.call_batch_begin(hook, 0, {})
 
     def _failed(self, exc):
         """Keep the first exception of a callback for train to raise, and set
@@ -338,6 +373,8 @@ class EpochBridge:
             self.bar.end_epoch(self.done or self.batches, self.batches, logs)
         elif self.verbose:
             self._print_progress(epoch, elapsed, logs)
+        if self.validation is not None and any(k.startswith("val_") for k in logs):
+            self._validation_hooks(logs)
         for hook in self.hooks:
             if hasattr(hook, "on_epoch_end"):
                 hook.on_epoch_end(epoch, logs)
@@ -345,10 +382,26 @@ class EpochBridge:
                 hook(epoch, logs)
         if self.model.stop_training:
             return True
+        stopper = self.stopper
+        if stopper is not None and epoch > 0 and stopper.stopped_epoch == epoch:
+            return False        # libnn's early stopping ends the fit after this callback
         if epoch + 1 < self.epochs:
             call_hooks(self.hooks, "on_epoch_begin", epoch + 1, {})
             self.begin_epoch(epoch + 1)
         return False
+
+    def _validation_hooks(self, logs):
+        """Keras's on_test_* hooks of fit's validation: on_test_begin, the
+        validation rows batch by batch when a callback has a test batch hook
+        (their logs from libnn's test_on_batch), then on_test_end with
+        libnn's validation logs, 'val_' taken off."""
+        hooks = self.test_hooks
+        call_hooks(hooks, "on_test_begin", {})
+        batch_hooks = [h for h in hooks if callbacks_module.overrides(h, callbacks_module.TEST_BATCH)]
+        if batch_hooks:
+            x, y, weights = self.validation
+            run_test_batches(self.model, batch_hooks, x, y, weights, self.batch_size, stoppable=False)
+        call_hooks(hooks, "on_test_end", {k[4:]: v for k, v in logs.items() if k.startswith("val_")})
 
     def on_batch_end(self, user_data, epoch, batch, batches, n_logs, names, values):
         """The nn_batch_callback: returns 1 to stop training, 0 to go on."""
@@ -361,16 +414,45 @@ class EpochBridge:
             return self._failed(exc)
 
     def batch_end(self, epoch, batch, batches, logs):
-        """The bar and on_train_batch_end after batch `batch` (from 0) of
-        `batches` (0: not known, a generator's epoch); True to stop
-        (model.stop_training set by a hook)."""
+        """After batch `batch` (from 0) of `batches` (0: not known, a
+        generator's epoch): the bar, the next step's scheduled rate,
+        on_train_batch_end, and the next batch's on_train_batch_begin
+        (nothing runs in libnn between the two); True to stop
+        (model.stop_training set by a hook). With `batches` unknown the
+        next batch's on_train_batch_begin is not called (it may not
+        exist)."""
         self.batches = batches
         self.done = batch + 1
         if self.bar is not None:
             self.bar.batch(batch + 1, batches, logs)
-        for hook in self.batch_hooks:
+        if self.stepper is not None:
+            # the next step's rate (after the fit's last step too: then
+            # model.learning_rate is schedule(iterations), as in Keras)
+            self.stepper.set_rate()
+        for hook in self.end_hooks:
             callbacks_module.call_batch_end(hook, batch, logs)
-        return bool(self.model.stop_training)
+        if self.model.stop_training:
+            return True
+        if self.begin_hooks and batch + 1 < batches:
+            # (a stop_training set here ends the fit after that batch, as
+            # Keras checks it after on_train_batch_end)
+            for hook in self.begin_hooks:
+                callbacks_module.call_batch_begin(hook, batch + 1, {})
+        return False
+
+    def before_batch(self, batch, batches):
+        """For a fit that Python drives batch by batch (_stream): call it
+        before each batch. When the epoch's batch count is not known
+        (batches 0: a generator), batch_end cannot call the next batch's
+        on_train_batch_begin, so this calls it (batch > 0; begin_epoch
+        calls it for batch 0); otherwise it does nothing."""
+        if batch == 0 and self.stepper is not None:
+            # the first step's rate, now that the model is built (begin_epoch
+            # comes before the first batch builds a model that was not)
+            self.stepper.set_rate()
+        if batch and not batches:
+            for hook in self.begin_hooks:
+                callbacks_module.call_batch_begin(hook, batch, {})
 
     def _read_layer_statistics(self, epoch):
         """Hand the entries libnn stored for this epoch, just before calling
@@ -383,6 +465,10 @@ class EpochBridge:
             self.history.layer_stats.append(entry)
             statistics.stats.append(entry)
             statistics.on_layer_stats(epoch, entry)
+            # other callbacks that take the statistics (TensorBoard)
+            for hook in self.hooks:
+                if hook is not statistics and hasattr(hook, "on_layer_stats"):
+                    hook.on_layer_stats(epoch, entry)
 
     def _print_progress(self, epoch, elapsed, logs):
         """The progress line of one epoch."""
@@ -390,6 +476,151 @@ class EpochBridge:
         parts += [f"{k}: {v:.4g}" if k == "learning_rate" else f"{k}: {v:.4f}"
                   for k, v in logs.items()]
         print(" - ".join(parts), flush=True)
+
+
+class _ScheduleStep:
+    """Keras's per-step learning-rate schedule during fit: libnn's rate
+    set to schedule(optimizer.iterations) before each step (a batch hook
+    of the EpochBridge, so that _stream's fits step it too)."""
+
+    def __init__(self, model, schedule):
+        self.model = model
+        self.schedule = schedule
+
+    def set_rate(self):
+        """The next step's rate, under the schedule the optimizer has now (a
+        callback may have assigned another); nothing before the model is
+        built (a generator fit builds it from its first batch)."""
+        model = self.model
+        if model._handle is None:
+            return
+        optimizer = model._optimizer
+        schedule = None if optimizer is None else optimizer.step_schedule
+        if schedule is not None:
+            self.schedule = schedule
+        model._set_scheduled_rate(self.schedule)
+
+    def on_train_batch_end(self, batch, logs=None):
+        """(EpochBridge.batch_end calls set_rate itself, before the hooks.)"""
+
+
+def _validation_rows(data):
+    """(x, y, sample weights or None) of a fit's validation rows, as libnn
+    takes them: validation_data, or the last rows of x and y for
+    validation_split (libnn's split: the first int(rows * (1 - split))
+    rows train); None without validation, or for data that is not arrays
+    (_stream's fits)."""
+    if getattr(data, "val_x", None) is not None:
+        return data.val_x, data.val_y, None
+    split = getattr(data, "split", 0.0)
+    if not split:
+        return None
+    at = int(data.x.shape[0] * (1.0 - split))
+    weights = None if data.weights is None else data.weights[at:]
+    return data.x[at:], data.y[at:], weights
+
+
+def run_test_batches(model, hooks, x, y, weights, batch_size, stoppable=True):
+    """on_test_batch_begin / on_test_batch_end over x, y in batches of
+    batch_size rows, the logs of each the means so far (row-weighted)
+    of libnn's test_on_batch values; returns the rows run (fewer when a
+    hook sets model.stop_evaluating and `stoppable`)."""
+    names = model._c_metric_names()
+    count = len(names)
+    out = (ctypes.c_double * count)()
+    totals = np.zeros(count)
+    ptr = _arrays._ptr
+    rows = x.shape[0]
+    seen = 0
+    for index, start in enumerate(range(0, rows, batch_size)):
+        call_hooks(hooks, "on_test_batch_begin", index, {})
+        xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+        wb = None if weights is None else ptr(weights[start:start + batch_size])
+        model._handle.shared_call(_lib.nn_model_test_on_batch, ptr(xb), ptr(yb), xb.shape[0],
+                                  xb.shape[1], yb.shape[1], wb, out, count)
+        totals += np.asarray(out[:count]) * xb.shape[0]
+        seen += xb.shape[0]
+        call_hooks(hooks, "on_test_batch_end", index, dict(zip(names, (totals / seen).tolist())))
+        if stoppable and model.stop_evaluating:
+            break
+    return seen
+
+
+def _hook_objects(callbacks, what):
+    """evaluate's and predict's callbacks as a list of objects (Keras takes
+    Callback objects there; a plain function has no hook to call)."""
+    if isinstance(callbacks, (list, tuple)):
+        hooks = list(callbacks)
+    else:
+        raise ValueError(f"{what}: callbacks must be a list of Callback objects, got {callbacks!r}")
+    for hook in hooks:
+        if isinstance(hook, callbacks_module.Callback):
+            continue
+        if not any(hasattr(hook, name) for name in (
+                callbacks_module.TEST + callbacks_module.PREDICT_BATCH
+                + ("on_predict_begin", "on_predict_end", "set_model"))):
+            raise ValueError(f"{what}: a callback must be an nn.callbacks.Callback (or have its "
+                             f"on_test_* / on_predict_* methods), got {hook!r}")
+    return hooks
+
+
+def _start_hooks(model, hooks, verbose, steps):
+    """set_model and set_params as Keras's evaluate and predict give them."""
+    params = {"verbose": int(verbose), "epochs": 1, "steps": steps}
+    for hook in hooks:
+        if hasattr(hook, "set_model"):
+            hook.set_model(model)
+        if hasattr(hook, "set_params"):
+            hook.set_params(params)
+
+
+def evaluate_with_callbacks(model, x, y, batch_size, verbose, callbacks):
+    """Sequential.evaluate(x, y, callbacks=...) on arrays: the hooks in
+    Keras's order; returns (names, values) over the rows run (all of
+    them unless a hook set model.stop_evaluating)."""
+    hooks = _hook_objects(callbacks, "evaluate")
+    batch_size = 32 if batch_size is None else batch_size
+    _start_hooks(model, hooks, verbose, -(-x.shape[0] // batch_size))
+    model.stop_evaluating = False
+    call_hooks(hooks, "on_test_begin", {})
+    rows = x.shape[0]
+    batch_hooks = [h for h in hooks if callbacks_module.overrides(h, callbacks_module.TEST_BATCH)]
+    if batch_hooks:
+        rows = run_test_batches(model, batch_hooks, x, y, None, batch_size)
+    names = model._c_metric_names()
+    values = (ctypes.c_double * len(names))()
+    xs, ys = x[:rows], y[:rows]
+    model._handle.shared_call(_lib.nn_model_evaluate, _arrays._ptr(xs), _arrays._ptr(ys), rows,
+                              xs.shape[1], ys.shape[1], values, len(names))
+    values = values[:]
+    call_hooks(hooks, "on_test_end", dict(zip(names, values)))
+    return names, values
+
+
+def predict_with_callbacks(model, x, batch_size, verbose, callbacks):
+    """Sequential.predict(x, callbacks=...) on an array (checked, of a
+    built model): the hooks in Keras's order; the outputs of the rows run
+    (all of them unless a hook set model.stop_predicting)."""
+    hooks = _hook_objects(callbacks, "predict")
+    batch_size = 32 if batch_size is None else batch_size
+    _start_hooks(model, hooks, verbose, -(-x.shape[0] // batch_size))
+    model.stop_predicting = False
+    call_hooks(hooks, "on_predict_begin", {})
+    batch_hooks = [h for h in hooks if callbacks_module.overrides(h, callbacks_module.PREDICT_BATCH)]
+    if batch_hooks and x.shape[0]:
+        parts = []
+        for index, start in enumerate(range(0, x.shape[0], batch_size)):
+            call_hooks(batch_hooks, "on_predict_batch_begin", index, {})
+            outputs = model.predict(x[start:start + batch_size])
+            parts.append(outputs)
+            call_hooks(batch_hooks, "on_predict_batch_end", index, {"outputs": outputs})
+            if model.stop_predicting:
+                break
+        result = np.concatenate(parts, axis=0)
+    else:
+        result = model.predict(x)
+    call_hooks(hooks, "on_predict_end", {})
+    return result
 
 
 def fit_options(data, stopper, c_callback, c_batch_callback=None):

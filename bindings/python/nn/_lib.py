@@ -100,9 +100,9 @@ lib, library_path = _load()
 # --------------------------------------------------------------------------
 
 NN_VERSION_MAJOR = 0
-NN_VERSION_MINOR = 7
+NN_VERSION_MINOR = 8
 NN_VERSION_PATCH = 0
-NN_VERSION_STRING = "0.7.0"
+NN_VERSION_STRING = "0.8.0"
 
 nn_version = lib.nn_version
 nn_version.argtypes = []
@@ -526,6 +526,14 @@ nn_model_learning_rate = lib.nn_model_learning_rate
 nn_model_learning_rate.argtypes = [nn_model_p, POINTER(c_double)]
 nn_model_learning_rate.restype = nn_status
 
+nn_model_set_learning_rate = lib.nn_model_set_learning_rate
+nn_model_set_learning_rate.argtypes = [nn_model_p, c_double]
+nn_model_set_learning_rate.restype = nn_status
+
+nn_model_optimizer_iterations = lib.nn_model_optimizer_iterations
+nn_model_optimizer_iterations.argtypes = [nn_model_p, POINTER(c_size_t)]
+nn_model_optimizer_iterations.restype = nn_status
+
 nn_model_metric_count = lib.nn_model_metric_count
 nn_model_metric_count.argtypes = [nn_model_p, POINTER(c_size_t)]
 nn_model_metric_count.restype = nn_status
@@ -712,6 +720,16 @@ nn_model_confusion_matrix.argtypes = [nn_model_p, POINTER(c_float), POINTER(c_fl
                                       c_size_t, c_size_t, POINTER(c_size_t), c_size_t,
                                       POINTER(c_size_t)]
 nn_model_confusion_matrix.restype = nn_status
+
+nn_model_input_gradient = lib.nn_model_input_gradient
+nn_model_input_gradient.argtypes = [nn_model_p, POINTER(c_float), c_size_t, c_size_t, POINTER(c_float), c_size_t,
+                                    POINTER(c_float), c_size_t]
+nn_model_input_gradient.restype = nn_status
+
+nn_model_loss_input_gradient = lib.nn_model_loss_input_gradient
+nn_model_loss_input_gradient.argtypes = [nn_model_p, POINTER(c_float), POINTER(c_float), c_size_t, c_size_t, c_size_t,
+                                         POINTER(c_float), c_size_t]
+nn_model_loss_input_gradient.restype = nn_status
 
 # --------------------------------------------------------------------------
 # Saving and loading
@@ -901,6 +919,8 @@ FUNCTIONS = (
     "nn_schedule_options_init",
     "nn_model_set_lr_schedule",
     "nn_model_learning_rate",
+    "nn_model_set_learning_rate",
+    "nn_model_optimizer_iterations",
     "nn_model_metric_count",
     "nn_model_metric_name",
     "nn_model_input_dim",
@@ -928,6 +948,8 @@ FUNCTIONS = (
     "nn_model_set_data_parallel",
     "nn_model_predict",
     "nn_model_confusion_matrix",
+    "nn_model_input_gradient",
+    "nn_model_loss_input_gradient",
     "nn_model_save",
     "nn_model_save_to_buffer",
     "nn_model_load",

@@ -534,6 +534,7 @@ def _train_epoch(model, source, epoch, class_weight, bridge):
                 totals = np.zeros(len(names))
                 out = (ctypes.c_double * len(names))()     # one buffer for the epoch's batches
             weights = model._batch_weights(x, y, w, class_weight)
+            bridge.before_batch(step, steps)     # on_train_batch_begin when the batch count is unknown
             try:
                 model._handle.call_busy("fit", _lib.nn_model_train_on_batch, _arrays._ptr(x), _arrays._ptr(y),
                                         x.shape[0], x.shape[1], y.shape[1],

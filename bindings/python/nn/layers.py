@@ -1,8 +1,14 @@
 """Layers of a Sequential model (Keras names and signatures).
 
 Dense, Dropout, BatchNormalization and Activation, plus Input to declare
-the input width. Every layer's ``kind`` is libnn's (nn_model_layer_kind):
-'dense', 'dropout', 'batch_normalization' or 'activation'.
+the input width, and Keras's activation layers ReLU, LeakyReLU, ELU and
+Softmax (each an Activation layer in libnn). Every layer's ``kind`` is
+libnn's (nn_model_layer_kind): 'dense', 'dropout', 'batch_normalization'
+or 'activation'.
+
+Every layer has Keras's ``get_config()`` and ``from_config(config)``:
+``nn.layers.Dense.from_config(layer.get_config())`` is a new layer with
+the same settings (and no weights, as in Keras).
 """
 
 import ctypes
@@ -77,6 +83,62 @@ def _input_width(input_dim, input_shape):
     return None
 
 
+def _config_dict(config, what):
+    if not isinstance(config, dict):
+        raise ValueError(f"{what} must be a dict (as get_config() returns it), got {config!r}")
+    return dict(config)
+
+
+def _build_from(cls, arguments, what):
+    """cls(**arguments), with a ValueError naming the keys cls does not take."""
+    try:
+        return cls(**arguments)
+    except TypeError as exc:
+        raise ValueError(f"{what}: cannot make {cls.__name__} from {arguments!r}: {exc}") from None
+
+
+def _activation_from_config(value, what="activation"):
+    """An activation from a name, None, an object, or its get_config() dict."""
+    if not isinstance(value, dict):
+        return activations_module.get(value)
+    fields = dict(value)
+    name = fields.pop("name", None)
+    cls = activations_module._BY_NAME.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise ValueError(f"{what}: unknown activation config {value!r}")
+    return _build_from(cls, fields, what)
+
+
+def _initializer_from_config(value, what):
+    """An initializer from a name, an object, or its get_config() dict."""
+    if not isinstance(value, dict):
+        return initializers_module.get(value)
+    fields = dict(value)
+    name = fields.pop("name", None)
+    table = dict(initializers_module._BY_NAME, constant=initializers_module.Constant)
+    cls = table.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise ValueError(f"{what}: unknown initializer config {value!r}")
+    return _build_from(cls, fields, what)
+
+
+def _regularizer_from_config(value, what="kernel_regularizer"):
+    """None, a regularizer, a name, or a regularizer's get_config() dict
+    ({'l1': ...}, {'l2': ...} or both)."""
+    if not isinstance(value, dict):
+        return regularizers_module.get(value)
+    unknown = set(value) - {"l1", "l2"}
+    if unknown:
+        raise ValueError(f"{what}: unknown regularizer config keys {sorted(unknown)} in {value!r}")
+    if "l1" in value and "l2" in value:
+        return regularizers_module.L1L2(value["l1"], value["l2"])
+    if "l1" in value:
+        return regularizers_module.L1(value["l1"])
+    if "l2" in value:
+        return regularizers_module.L2(value["l2"])
+    raise ValueError(f"{what}: a regularizer config needs 'l1' or 'l2', got {value!r}")
+
+
 class Layer:
     """Base class of the layers a Sequential model takes.
 
@@ -88,6 +150,9 @@ class Layer:
     _kind_code = None
     #: number of weight arrays the layer contributes to get_weights()
     _weight_count = 0
+    #: the base of the layer's default name in a model ('dense', 'dense_1',
+    #: ...); None: libnn's name of its kind
+    _default_name = None
 
     @classmethod
     def _from_libnn(cls, fields, read):
@@ -167,6 +232,13 @@ class Layer:
     def get_config(self):
         return {"name": self.name}
 
+    @classmethod
+    def from_config(cls, config):
+        """A new layer from the dict get_config() returned (Keras's
+        Layer.from_config): the same settings, no weights."""
+        return _build_from(cls, _config_dict(config, f"{cls.__name__}.from_config"),
+                           f"{cls.__name__}.from_config")
+
 
 class Input(Layer):
     """Declares the width of the model's input: ``Input(shape=(n,))``.
@@ -181,6 +253,9 @@ class Input(Layer):
         self.name = name
         self._model = None
         self._index = None
+
+    def get_config(self):
+        return {"name": self.name, "shape": (self.input_dim,)}
 
     def __repr__(self):
         return f"Input(shape=({self.input_dim},))"
@@ -274,6 +349,20 @@ class Dense(Layer):
                 "bias_initializer": self.bias_initializer.get_config(),
                 "kernel_regularizer": (None if self.kernel_regularizer is None
                                        else self.kernel_regularizer.get_config())}
+
+    @classmethod
+    def from_config(cls, config):
+        what = f"{cls.__name__}.from_config"
+        fields = _config_dict(config, what)
+        if "activation" in fields:
+            fields["activation"] = _activation_from_config(fields["activation"], what)
+        for key in ("kernel_initializer", "bias_initializer"):
+            if key in fields:
+                fields[key] = _initializer_from_config(fields[key], f"{what}: {key}")
+        if "kernel_regularizer" in fields:
+            fields["kernel_regularizer"] = _regularizer_from_config(fields["kernel_regularizer"],
+                                                                    f"{what}: kernel_regularizer")
+        return _build_from(cls, fields, what)
 
     def __repr__(self):
         return f"Dense({self.units}, activation={self.activation!r}, name={self.name!r})"
@@ -369,6 +458,13 @@ class BatchNormalization(Layer):
     def get_config(self):
         return {"name": self.name, "momentum": self.momentum, "epsilon": self.epsilon}
 
+    @classmethod
+    def from_config(cls, config):
+        # the momentum warning was given when the layer was first made
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return super().from_config(config)
+
     def __repr__(self):
         return (f"BatchNormalization(momentum={self.momentum!r}, epsilon={self.epsilon!r}, "
                 f"name={self.name!r})")
@@ -401,10 +497,140 @@ class Activation(Layer):
     def get_config(self):
         return {"name": self.name, "activation": self.activation_function.get_config()}
 
+    @classmethod
+    def from_config(cls, config):
+        what = f"{cls.__name__}.from_config"
+        fields = _config_dict(config, what)
+        if "activation" in fields:
+            fields["activation"] = _activation_from_config(fields["activation"], what)
+        return _build_from(cls, fields, what)
+
     def __repr__(self):
         return f"Activation({self.activation!r}, name={self.name!r})"
+
+
+# --------------------------------------------------------------------------
+# Keras's activation layers: each is an Activation layer in libnn
+# --------------------------------------------------------------------------
+
+class ReLU(Activation):
+    """keras.layers.ReLU: f(z) = max(z, 0), or z for z > 0 and
+    negative_slope * z below when negative_slope > 0 (a leaky ReLU).
+
+    ``ReLU(max_value=None, negative_slope=0.0, threshold=0.0)``
+
+    libnn's relu has no upper bound and no threshold: max_value must be None
+    and threshold 0 (a ValueError otherwise; Keras's ReLU(max_value=6.0) is
+    ReLU6, which libnn does not have). In libnn the layer is an Activation
+    layer ('relu', or 'leaky_relu' with the slope), and a model loaded from
+    a file gives it back as ``Activation``.
+    """
+
+    _default_name = "re_lu"
+
+    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, name=None,
+                 input_dim=None, input_shape=None):
+        if max_value is not None:
+            raise ValueError(f"ReLU(max_value={max_value!r}): libnn's relu has no upper bound; "
+                             "max_value must be None")
+        threshold = _number(threshold, "ReLU threshold")
+        if threshold != 0.0:
+            raise ValueError(f"ReLU(threshold={threshold!r}): libnn's relu switches at 0; "
+                             "threshold must be 0")
+        slope = _number(negative_slope, "ReLU negative_slope")
+        if not slope >= 0.0:
+            raise ValueError(f"ReLU negative_slope must be >= 0, got {negative_slope!r}")
+        self.max_value = None
+        self.negative_slope = slope
+        self.threshold = 0.0
+        function = (activations_module.ReLU() if slope == 0.0
+                    else activations_module.LeakyReLU(negative_slope=slope))
+        super().__init__(function, name=name, input_dim=input_dim, input_shape=input_shape)
+
+    def get_config(self):
+        return {"name": self.name, "max_value": self.max_value,
+                "negative_slope": self.negative_slope, "threshold": self.threshold}
+
+    def __repr__(self):
+        return f"ReLU(negative_slope={self.negative_slope!r}, name={self.name!r})"
+
+
+class LeakyReLU(Activation):
+    """keras.layers.LeakyReLU: f(z) = z for z > 0, else negative_slope * z.
+
+    ``LeakyReLU(negative_slope=0.3)``: 0.3 is the Keras layer's default
+    (keras.activations.leaky_relu and activation='leaky_relu' use 0.2,
+    PyTorch's nn.LeakyReLU 0.01). Keras 2's name ``alpha`` is taken too,
+    with a DeprecationWarning, as Keras 3 does. An Activation layer
+    ('leaky_relu') in libnn.
+    """
+
+    _default_name = "leaky_re_lu"
+
+    def __init__(self, negative_slope=0.3, name=None, input_dim=None, input_shape=None,
+                 alpha=None):
+        if alpha is not None:
+            warnings.warn("LeakyReLU: the argument alpha is deprecated (Keras 2's name); use "
+                          "negative_slope", DeprecationWarning, stacklevel=2)
+            negative_slope = alpha
+        function = activations_module.LeakyReLU(negative_slope=negative_slope)
+        self.negative_slope = function.negative_slope
+        super().__init__(function, name=name, input_dim=input_dim, input_shape=input_shape)
+
+    def get_config(self):
+        return {"name": self.name, "negative_slope": self.negative_slope}
+
+    def __repr__(self):
+        return f"LeakyReLU(negative_slope={self.negative_slope!r}, name={self.name!r})"
+
+
+class ELU(Activation):
+    """keras.layers.ELU: f(z) = z for z > 0, else alpha * (exp(z) - 1).
+
+    ``ELU(alpha=1.0)``; alpha > 0. An Activation layer ('elu') in libnn."""
+
+    _default_name = "elu"
+
+    def __init__(self, alpha=1.0, name=None, input_dim=None, input_shape=None):
+        function = activations_module.ELU(alpha=alpha)
+        self.alpha = function.alpha
+        super().__init__(function, name=name, input_dim=input_dim, input_shape=input_shape)
+
+    def get_config(self):
+        return {"name": self.name, "alpha": self.alpha}
+
+    def __repr__(self):
+        return f"ELU(alpha={self.alpha!r}, name={self.name!r})"
+
+
+class Softmax(Activation):
+    """keras.layers.Softmax: f(z)_i = exp(z_i) / sum_j exp(z_j) over each row.
+
+    ``Softmax(axis=-1)``: libnn's inputs are (samples, features), so the
+    features axis, -1 (or 1), is the only one; any other axis is a
+    ValueError. An Activation layer ('softmax') in libnn."""
+
+    _default_name = "softmax"
+
+    def __init__(self, axis=-1, name=None, input_dim=None, input_shape=None):
+        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral) or axis not in (-1, 1):
+            raise ValueError(f"Softmax(axis={axis!r}): libnn's softmax runs over the features "
+                             "axis of (samples, features) inputs; axis must be -1 (or 1)")
+        self.axis = -1
+        super().__init__(activations_module.Softmax(), name=name, input_dim=input_dim,
+                         input_shape=input_shape)
+
+    def get_config(self):
+        return {"name": self.name, "axis": self.axis}
+
+    def __repr__(self):
+        return f"Softmax(axis=-1, name={self.name!r})"
 
 
 #: The layer classes by the kind libnn's configuration names them with (the
 #: Keras class name, "Dense"), for nn.load_model.
 BY_KIND = {cls.__name__: cls for cls in (Dense, Dropout, BatchNormalization, Activation)}
+
+#: Every layer class by its Keras class name, for Sequential.from_config.
+BY_CLASS_NAME = {cls.__name__: cls for cls in (Dense, Dropout, BatchNormalization, Activation,
+                                               ReLU, LeakyReLU, ELU, Softmax)}

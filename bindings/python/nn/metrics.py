@@ -18,6 +18,17 @@ name                             what                                object
 'mae' / 'mean_absolute_error'    mean over outputs of |y - p|        MeanAbsoluteError()
 ===============================  ==================================  ===========================
 
+Keras's class names and string names work too: TopKCategoricalAccuracy(k)
+and SparseTopKCategoricalAccuracy(k) ('top_k_categorical_accuracy',
+'sparse_top_k_categorical_accuracy') are TopKAccuracy, which takes one-hot
+and class-index targets alike; Precision and Recall also take Keras's
+``thresholds`` (one number). What libnn does not do is refused with a
+ValueError: a ``name`` other than libnn's log name (logs keep libnn's
+names), Precision/Recall's top_k and class_id, several thresholds, and
+F1Score's ``average`` (libnn's F1Score is the binary F1; Keras's F1Score
+averages over classes: use F1Macro for average='macro'). keras.metrics.AUC
+is not in libnn.
+
 'accuracy' is Keras's: binary accuracy for binary cross-entropy or one
 output, sparse categorical accuracy for sparse categorical cross-entropy,
 categorical accuracy otherwise. Thresholds t are on probabilities, in
@@ -68,6 +79,15 @@ class Metric:
         return f"{type(self).__name__}()"
 
 
+def _check_name(cls, name):
+    """Keras metrics take name=; libnn logs each metric under its own name
+    (Keras's default names of the class are accepted: the log name is
+    libnn's)."""
+    if name is not None and name != cls.name and name not in getattr(cls, "keras_names", ()):
+        raise ValueError(f"{cls.__name__}(name={name!r}): libnn logs this metric as "
+                         f"{cls.name!r} (History keys, monitors), and a metric cannot be renamed")
+
+
 def _threshold(value):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"threshold must be a number, got {value!r}")
@@ -78,7 +98,8 @@ def _threshold(value):
 
 
 class _Thresholded(Metric):
-    def __init__(self, threshold=0.5):
+    def __init__(self, threshold=0.5, name=None):
+        _check_name(type(self), name)
         self.threshold = _threshold(threshold)
         self._check()
 
@@ -93,7 +114,14 @@ class _Thresholded(Metric):
         return f"{type(self).__name__}(threshold={self.threshold!r})"
 
 
-class Accuracy(Metric):
+class _Plain(Metric):
+    """A metric without a parameter; ``name`` as Keras takes it (see _check_name)."""
+
+    def __init__(self, name=None):
+        _check_name(type(self), name)
+
+
+class Accuracy(_Plain):
     """Keras's compile-time 'accuracy', resolved from the loss and outputs
     (see the module docstring). Not keras.metrics.Accuracy (exact equality)."""
     name = "accuracy"
@@ -106,35 +134,76 @@ class BinaryAccuracy(_Thresholded):
     code = _lib.NN_METRIC_BINARY_ACCURACY
 
 
-class CategoricalAccuracy(Metric):
+class CategoricalAccuracy(_Plain):
     """argmax(p) == argmax(y) per row (or the class index for sparse targets)."""
     name = "categorical_accuracy"
     code = _lib.NN_METRIC_CATEGORICAL_ACCURACY
 
 
-class SparseCategoricalAccuracy(Metric):
+class SparseCategoricalAccuracy(_Plain):
     """argmax(p) == the class index in y (sparse_categorical_crossentropy)."""
     name = "sparse_categorical_accuracy"
     code = _lib.NN_METRIC_SPARSE_CATEGORICAL_ACCURACY
 
 
-class Precision(_Thresholded):
+class _Counted(_Thresholded):
+    """Precision and Recall: Keras's signature, Precision(thresholds=None,
+    top_k=None, class_id=None, name=None), with one threshold."""
+
+    def __init__(self, threshold=0.5, name=None, thresholds=None, top_k=None, class_id=None):
+        cls = type(self).__name__
+        if top_k is not None or class_id is not None:
+            raise ValueError(f"{cls}: libnn's {self.name} counts every output at the threshold; "
+                             "top_k and class_id are not supported")
+        if thresholds is not None:
+            if isinstance(thresholds, (list, tuple)):
+                if len(thresholds) != 1:
+                    raise ValueError(f"{cls}(thresholds={thresholds!r}): libnn computes one "
+                                     "threshold per metric; give one number")
+                thresholds = thresholds[0]
+            if threshold != 0.5 and threshold != thresholds:
+                raise ValueError(f"{cls}: threshold={threshold!r} and thresholds={thresholds!r} "
+                                 "disagree; give one")
+            threshold = thresholds
+        super().__init__(threshold, name=name)
+
+
+class Precision(_Counted):
     """TP / (TP + FP) of the decisions p > threshold over all outputs
-    (keras.metrics.Precision; a target counts as positive when > 0.5)."""
+    (keras.metrics.Precision; a target counts as positive when > 0.5).
+    ``thresholds`` is Keras's name of ``threshold`` (one number)."""
     name = "precision"
     code = _lib.NN_METRIC_PRECISION
 
 
-class Recall(_Thresholded):
-    """TP / (TP + FN) of the decisions p > threshold (keras.metrics.Recall)."""
+class Recall(_Counted):
+    """TP / (TP + FN) of the decisions p > threshold (keras.metrics.Recall).
+    ``thresholds`` is Keras's name of ``threshold`` (one number)."""
     name = "recall"
     code = _lib.NN_METRIC_RECALL
 
 
 class F1Score(_Thresholded):
-    """Binary F1, 2 P R / (P + R) of the decisions p > threshold (0 when P + R = 0)."""
+    """Binary F1, 2 P R / (P + R) of the decisions p > threshold (0 when P + R = 0).
+
+    Unlike keras.metrics.F1Score, which by default gives one F1 per class
+    (average=None) and takes average='micro'/'macro'/'weighted', this is
+    the binary F1 over all outputs; ``average`` is refused with a
+    ValueError (F1Macro is average='macro')."""
     name = "f1_score"
     code = _lib.NN_METRIC_F1_SCORE
+
+    def __init__(self, average=None, threshold=None, name=None):
+        # Keras's order (average first); a number first is libnn 0.7's
+        # positional threshold, F1Score(0.3)
+        if isinstance(average, numbers.Real) and not isinstance(average, bool) and threshold is None:
+            average, threshold = None, average
+        if average is not None:
+            raise ValueError(f"F1Score(average={average!r}): libnn's F1Score is the binary F1 "
+                             "over all outputs; for average='macro' use nn.metrics.F1Macro "
+                             "('f1_macro')")
+        # threshold None: 0.5 (Keras's None, argmax per row, has no binary meaning)
+        super().__init__(0.5 if threshold is None else threshold, name=name)
 
 
 class F1Macro(_Thresholded):
@@ -153,8 +222,10 @@ class TopKAccuracy(Metric):
 
     name = "top_k_accuracy"
     code = _lib.NN_METRIC_TOP_K_ACCURACY
+    keras_names = ("top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy")
 
-    def __init__(self, k=5):
+    def __init__(self, k=5, name=None):
+        _check_name(type(self), name)
         if isinstance(k, bool) or not isinstance(k, numbers.Integral):
             raise ValueError(f"top_k_accuracy: k must be a whole number >= 1, got {k!r}")
         self.k = int(k)
@@ -168,10 +239,20 @@ class TopKAccuracy(Metric):
         return {"name": self.name, "k": self.k}
 
     def __repr__(self):
-        return f"TopKAccuracy(k={self.k})"
+        return f"{type(self).__name__}(k={self.k})"
 
 
-class MeanAbsoluteError(Metric):
+class TopKCategoricalAccuracy(TopKAccuracy):
+    """keras.metrics.TopKCategoricalAccuracy(k=5): TopKAccuracy (logged as
+    'top_k_accuracy'; libnn's takes one-hot and class-index targets alike)."""
+
+
+class SparseTopKCategoricalAccuracy(TopKAccuracy):
+    """keras.metrics.SparseTopKCategoricalAccuracy(k=5): TopKAccuracy
+    (logged as 'top_k_accuracy')."""
+
+
+class MeanAbsoluteError(_Plain):
     """Mean over all outputs of |y - p|, p as the model outputs it."""
     name = "mean_absolute_error"
     code = _lib.NN_METRIC_MEAN_ABSOLUTE_ERROR
@@ -190,6 +271,9 @@ _BY_NAME = {
     "top_k_accuracy": TopKAccuracy,
     "mae": MeanAbsoluteError,
     "mean_absolute_error": MeanAbsoluteError,
+    # Keras's names of top_k_accuracy
+    "top_k_categorical_accuracy": TopKAccuracy,
+    "sparse_top_k_categorical_accuracy": TopKAccuracy,
 }
 
 

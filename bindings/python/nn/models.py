@@ -1,13 +1,15 @@
 """Sequential: the Keras-like model, on top of one libnn model handle."""
 
 import ctypes
+import json
 import numbers
 
 import numpy as np
 
-from . import _config, _fast, _files, _fit, _handle, _lib, debugging, distributed, losses as losses_module
+from . import _arrays, _config, _fast, _files, _fit, _handle, _lib, debugging, distributed, losses as losses_module
 from . import metrics as metrics_module
-from . import _stream, onnx_export
+from . import _stream, explain, onnx_export
+from . import layers as layers_module
 from . import optimizers as optimizers_module
 from ._arrays import _as_matrix, _as_targets, _check_rows, _ptr, _size  # noqa: F401 (numpy <-> C)
 from ._handle import Error, InvalidStateError, ModelHandle, _check
@@ -82,6 +84,10 @@ class Sequential:
         # anomaly detection as the user set it; given to libnn at build
         self._anomaly_detection = False
         self.stop_training = False
+        # Keras 3's flags: a callback sets one to end evaluate's or
+        # predict's batch loop (evaluate/predict with callbacks=)
+        self.stop_evaluating = False
+        self.stop_predicting = False
         self.history = None
         for layer in layers or []:
             self.add(layer)
@@ -115,7 +121,7 @@ class Sequential:
                     layer.input_dim != previous:
                 raise ValueError(f"layer input_dim={layer.input_dim} does not match the "
                                  f"previous layer's {previous} outputs")
-        base = KIND_NAMES[layer._kind_code]
+        base = layer._default_name or KIND_NAMES[layer._kind_code]
         name = layer.name if layer.name is not None else self._unique_name(base)
         if any(existing.name == name for existing in self._layers):
             raise ValueError(f"a layer named {name!r} is already in the model; layer names "
@@ -137,6 +143,87 @@ class Sequential:
             i += 1
             candidate = f"{base}_{i}"
         return candidate
+
+    def get_layer(self, name=None, index=None):
+        """The layer called `name`, or at position `index` in model.layers
+        (Keras's get_layer). An Input is not a layer of model.layers, as in
+        Keras 3. ValueError for a name or index the model does not have, or
+        when neither or both are given (Keras 3)."""
+        if index is not None and name is not None:
+            raise ValueError("get_layer: give a name or an index, not both")
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, numbers.Integral):
+                raise ValueError(f"get_layer: index must be an integer, got {index!r}")
+            if not -len(self._layers) <= index < len(self._layers):
+                raise ValueError(f"get_layer: asked for the layer at index {index}, but the model "
+                                 f"has {len(self._layers)} layers")
+            return self._layers[index]
+        if name is not None:
+            for layer in self._layers:
+                if layer.name == name:
+                    return layer
+            names = ", ".join(repr(layer.name) for layer in self._layers) or "none"
+            raise ValueError(f"get_layer: no layer named {name!r}; the model's layers are {names}")
+        raise ValueError("get_layer needs a layer name or an index")
+
+    def pop(self, rebuild=True):
+        """Remove the last layer and return it (Keras's Sequential.pop).
+
+        The other layers keep their weights (and batch-normalization
+        statistics). libnn cannot remove a layer from a model, so a built
+        model gets a new libnn model of the remaining layers, with their
+        weights copied; rebuild (Keras 3's argument) is accepted, and the
+        rebuild is always done at once.
+
+        Compile state, as in Keras 3: the model stays compiled with the
+        same loss, optimizer object (class and hyper-parameters) and
+        metrics; the optimizer's state starts afresh (moments, and
+        optimizer.iterations at 0: Keras's optimizer would keep variables
+        built for weights that no longer exist). The random generator
+        starts again from the model's seed. The popped layer leaves with
+        its settings, not its weights (libnn keeps weights in the model),
+        and may be added to another model.
+
+        TypeError (as Keras) when the model has no layer; InvalidStateError
+        during a fit of this model (from a callback).
+        """
+        self._require_open()
+        if not isinstance(rebuild, bool):
+            raise TypeError(f"rebuild must be True or False, got {rebuild!r}")
+        if not self._layers:
+            raise TypeError("pop: there are no layers in the model")
+        old = self._handle
+        if old is None:
+            layer = self._layers.pop()
+            self._propagate_widths()
+        else:
+            with old._lock:
+                if old._busy is not None:
+                    raise InvalidStateError(f"cannot pop a layer while {old._busy} is running on "
+                                            "this model (for example from a fit callback)",
+                                            _lib.NN_ERROR_INVALID_STATE)
+                kept = self._layers[:-1]
+                weights = self.get_weights()[:sum(layer._weight_count for layer in kept)]
+                handle = ModelHandle(self._input_dim, self.seed)
+                try:
+                    for layer in kept:
+                        layer._add_to(handle)
+                    for i, array in enumerate(weights):
+                        handle.call(_lib.nn_model_set_weight, i, _ptr(array), array.size)
+                    if self._anomaly_detection:
+                        handle.call(_lib.nn_model_set_anomaly_detection, 1)
+                except BaseException:
+                    handle.close()
+                    raise
+                layer = self._layers.pop()
+                self._handle = handle
+                self._propagate_widths()
+                if self._compiled:
+                    self._apply_compile()
+                old.close()
+        layer._model = None
+        layer._index = None
+        return layer
 
     def _propagate_widths(self):
         """Set each layer's input width from the model's input width."""
@@ -263,17 +350,25 @@ class Sequential:
         opt._check()
         if opt.schedule is not None:
             opt.schedule._check()
+        # (a per-step schedule's rate at step 0 was checked by opt._check)
         if loss_obj is not None:
             _handle.check_on_scratch_model(_lib.nn_model_set_loss_ex,
                                            ctypes.byref(loss_obj._options()))
         for metric in chosen:
             metric._check()
         self._optimizer = opt
+        self._bind_optimizer()
         self._loss = loss_obj
         self._metrics = chosen
         self._compiled = True
         if self._handle is not None:
             self._apply_compile()
+
+    def _bind_optimizer(self):
+        """Make the optimizer object know this model, so that
+        ``optimizer.learning_rate = x`` and ``optimizer.iterations`` reach
+        it (Keras's optimizer is bound to the model's variables)."""
+        self._optimizer._bind(self)
 
     def _apply_compile(self):
         handle = self._handle
@@ -294,6 +389,40 @@ class Sequential:
             self._handle.call(_lib.nn_model_set_lr_schedule, None)
         else:
             self._handle.call(_lib.nn_model_set_lr_schedule, ctypes.byref(schedule._options()))
+
+    def _set_scheduled_rate(self, schedule):
+        """Give libnn the rate of the optimizer's next step under a per-step
+        schedule (nn.optimizers.schedules): schedule(optimizer.iterations)."""
+        rate = optimizers_module.scheduled_rate(schedule, self._optimizer_iterations())
+        self._handle.call(_lib.nn_model_set_learning_rate, rate)
+
+    def _optimizer_iterations(self):
+        """nn_model_optimizer_iterations: the updates made so far."""
+        return self._handle.get_size(_lib.nn_model_optimizer_iterations)
+
+    def _optimizer_rate_assigned(self, optimizer, value):
+        """``optimizer.learning_rate = value`` on this model's optimizer
+        (called before the value is stored; raising leaves it unchanged).
+        As in Keras, a schedule may replace the rate, and a number may not
+        replace a schedule (TypeError). The per-epoch nn.schedules
+        schedules are set in libnn by compile: changing to or from one
+        needs compile."""
+        current = optimizer.learning_rate
+        epoch_schedule = optimizers_module._epoch_schedules.LearningRateSchedule
+        if isinstance(current, epoch_schedule) or isinstance(value, epoch_schedule):
+            raise TypeError("an nn.schedules (per-epoch) schedule is given to libnn by compile: to "
+                            "change the learning rate to or from one, compile again with the "
+                            "new optimizer")
+        if isinstance(value, optimizers_module.LearningRateSchedule):
+            if self._handle is not None:
+                self._set_scheduled_rate(value)
+            return
+        if isinstance(current, optimizers_module.LearningRateSchedule):
+            raise TypeError("this optimizer's learning_rate is a schedule, so it cannot be set to a "
+                            "number (as in Keras): assign another schedule, or compile with a "
+                            "number as learning_rate")
+        if self._handle is not None:
+            self._handle.call(_lib.nn_model_set_learning_rate, float(value))
 
     @property
     def optimizer(self):
@@ -350,11 +479,14 @@ class Sequential:
         verbose: 0 silent; 1 Keras's progress bar on a terminal (redrawn at
             most ten times a second, then a line per epoch with its time
             and logs), one line per epoch otherwise; 2 one line per epoch.
-            Only the bar and on_train_batch_end callbacks make libnn call
-            back per batch. Ctrl-C stops the fit within one batch
-            (KeyboardInterrupt; the model keeps the last batch's weights).
+            Only the bar, training batch hooks and a per-step learning-rate
+            schedule make libnn call back per batch. Ctrl-C stops the fit
+            within one batch (KeyboardInterrupt; the model keeps the last
+            batch's weights).
         callbacks: nn.callbacks.Callback objects, objects with
-            on_epoch_end(epoch, logs), or callables f(epoch, logs).
+            on_epoch_end(epoch, logs), or callables f(epoch, logs); every
+            Keras hook is called in Keras's order, the on_test_* ones for
+            the validation data too (see nn.callbacks).
             nn.callbacks.EarlyStopping and ReduceLROnPlateau (at most one
             each) are run by libnn inside the training loop;
             nn.callbacks.LayerStatistics (at most one) has libnn collect
@@ -403,15 +535,18 @@ class Sequential:
                                     _lib.NN_ERROR_INVALID_STATE)
         if not distributed.prints():
             verbose = 0                  # nn.distributed: rank 0 prints
+        names = self._check_columns(x, "fit")
         # The phases are in _fit.py, in this order.
         data = _fit.prepare_data(x, y, batch_size, epochs, verbose, seed, shuffle,
                                  validation_split, validation_data, sample_weight)
         self._ensure_built_from(data.x)
         self._require_compiled("fit")
+        if names is not None:
+            self.feature_names_in_ = names
         # nn.distributed: this model's fits data-parallel, or one process again
         parallel = distributed.apply(self._handle)
         data.classes = _fit.class_weights(self, class_weight)
-        cbs = _fit.sort_callbacks(callbacks, self._optimizer.schedule)
+        cbs = _fit.sort_callbacks(callbacks, self._optimizer.schedule or self._optimizer.step_schedule)
         _fit.start_callbacks(self, cbs, data)
         bridge = _fit.EpochBridge(self, cbs, data)
         # Without progress output or callbacks libnn runs every epoch without
@@ -419,7 +554,7 @@ class Sequential:
         c_callback = (_lib.nn_epoch_callback(bridge.on_epoch_end)
                       if _fit.needs_epoch_callback(cbs, data) else None)
         c_batch_callback = (_lib.nn_batch_callback(bridge.on_batch_end)
-                            if _fit.needs_batch_callback(cbs, bridge.bar) else None)
+                            if bridge.wants_batches() else None)
         options, stopping = _fit.fit_options(data, cbs.stopper, c_callback, c_batch_callback)
         _fit.install_lr_schedule(self, cbs.plateau)
         # c_callback, c_batch_callback, options, stopping and data's arrays
@@ -599,11 +734,29 @@ class Sequential:
 
     # -- evaluation and prediction ----------------------------------------
 
+    def _check_columns(self, x, what):
+        """A DataFrame's column names (None for other data), checked against
+        feature_names_in_ (the columns of the DataFrame the model was fitted
+        on, as scikit-learn keeps them): a frame with other columns, or the
+        same in another order, would silently feed the wrong features."""
+        names = _arrays._feature_names(x)
+        known = getattr(self, "feature_names_in_", None)
+        if names is not None and known is not None and names != known:
+            missing = [n for n in known if n not in names]
+            extra = [n for n in names if n not in known]
+            detail = (f"missing {missing}" if missing else "") + \
+                (("; " if missing else "") + f"unexpected {extra}" if extra else "")
+            raise ValueError(f"{what}: the DataFrame's columns are not those the model was fitted on "
+                             f"({detail or 'the same names in another order'}); give the columns "
+                             f"{known} in this order")
+        return names
+
     def _xy(self, x, y, what):
         """Checked (x, y) arrays of a compiled, built model, for evaluate-like calls."""
         self._require_open()
         if x is None or y is None:
             raise ValueError(f"{what} needs x and y")
+        self._check_columns(x, what)
         x = _as_matrix(x, "x")
         y = _as_targets(y, "y")
         _check_rows(x, y, what)
@@ -611,24 +764,42 @@ class Sequential:
         self._require_compiled(what)
         return x, y
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose=0, return_dict=False, steps=None):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose=0, return_dict=False, steps=None,
+                 callbacks=None):
         """Loss (and metrics) on x, y, in inference mode (dropout off,
         batch normalization with its running statistics). The loss includes
         the kernel regularizers' penalties, as in Keras.
 
         Returns the loss as a float when the model has no metrics, else
         [loss, metric, ...] in the order of metrics_names; a dict
-        {name: value} with return_dict=True. batch_size is accepted for
-        Keras compatibility: libnn evaluates the whole array in one call and
-        the result does not depend on it.
+        {name: value} with return_dict=True. Without callbacks, batch_size
+        is accepted for Keras compatibility: libnn evaluates the whole
+        array in one call and the result does not depend on it.
+
+        callbacks: Callback objects, whose on_test_begin, on_test_end(logs)
+        and, per batch of batch_size rows (default 32), on_test_batch_begin
+        and on_test_batch_end(batch, logs) are called as Keras calls them
+        (set_model and set_params first; nn.callbacks explains the batch
+        logs). The data goes to libnn batch by batch only when a callback
+        has a test batch hook of its own; a hook may set
+        model.stop_evaluating to end after the current batch (the result is
+        then over the rows run). Not with generators and Sequences.
         """
         if _stream.is_stream(x) or isinstance(y, np.memmap):
             # batch by batch (nn._stream): a generator or Sequence of (x, y)
             # batches, or memmaps read in chunks of batch_size (1024) rows
+            if callbacks is not None:
+                raise ValueError("evaluate: callbacks are not supported when x is a generator, a "
+                                 "Sequence or a memmap; give arrays")
             return _stream.evaluate(self, x, y, batch_size, steps, return_dict)
         if batch_size is not None:
             positive_int(batch_size, "batch_size")
         x, y = self._xy(x, y, "evaluate")
+        if callbacks is not None:
+            names, values = _fit.evaluate_with_callbacks(self, x, y, batch_size, verbose, callbacks)
+            if verbose:
+                print(" - ".join(f"{k}: {v:.4f}" for k, v in zip(names, values)), flush=True)
+            return _fit.logs_result(names, values, return_dict)
         names = self._c_metric_names()
         values = _doubles(len(names))
         self._handle.shared_call(_lib.nn_model_evaluate, _ptr(x), _ptr(y), x.shape[0], x.shape[1],
@@ -644,7 +815,9 @@ class Sequential:
         step fit takes for a batch (training mode, the optimizer and its
         state, regularization, gradient clipping, BatchNormalization's
         statistics), with no epoch around it - the rows in their order, no
-        learning-rate schedule step, no History entry, no callback. For a
+        per-epoch (nn.schedules) schedule step, no History entry, no
+        callback; a per-step schedule (nn.optimizers.schedules) gives the
+        step its rate, schedule(optimizer.iterations), as in Keras. For a
         training loop of your own (data from a stream, online learning).
 
         sample_weight: one weight >= 0 per row; class_weight: a dict
@@ -659,6 +832,9 @@ class Sequential:
         weights = self._batch_weights(x, y, sample_weight, class_weight)
         names = self._c_metric_names()
         values = _doubles(len(names))
+        step_schedule = self._optimizer.step_schedule
+        if step_schedule is not None:        # Keras's per-step schedule: this step's rate
+            self._set_scheduled_rate(step_schedule)
         self._handle.call_busy("train_on_batch", _lib.nn_model_train_on_batch, _ptr(x), _ptr(y), x.shape[0],
                                x.shape[1], y.shape[1], None if weights is None else _ptr(weights), values,
                                len(names))
@@ -720,13 +896,38 @@ class Sequential:
         k = classes.value
         return counts[:k * k].reshape(k, k).astype(np.int64)
 
-    def predict(self, x, batch_size=None, verbose=0, steps=None):
+    def input_gradients(self, x, output=None, grad_outputs=None):
+        """∂output/∂x for each row of x, shaped as x (float32), in inference
+        mode (nn_model_input_gradient). output: None (the predicted class,
+        or the only output), an output index, or one index per row;
+        grad_outputs (samples, outputs) weighs every output instead, as
+        torch.autograd.grad's. See nn.explain (saliency, integrated
+        gradients)."""
+        return explain.input_gradients(self, x, output, grad_outputs)
+
+    def loss_input_gradients(self, x, y):
+        """∂L/∂x of the compiled loss on (x, y), the mean over rows as
+        evaluate reports it (nn_model_loss_input_gradient; see
+        nn.explain.loss_input_gradients)."""
+        return explain.loss_input_gradients(self, x, y)
+
+    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None):
         """The model's outputs for x (samples, features) as a float32 array
-        (samples, outputs), filled by libnn, in inference mode. batch_size is
-        accepted for Keras compatibility; the whole array is computed in one
-        call."""
+        (samples, outputs), filled by libnn, in inference mode. Without
+        callbacks, batch_size is accepted for Keras compatibility; the
+        whole array is computed in one call.
+
+        callbacks: Callback objects, whose on_predict_begin, on_predict_end
+        and, per batch of batch_size rows (default 32),
+        on_predict_batch_begin and on_predict_batch_end(batch, {"outputs":
+        the batch's outputs}) are called as Keras calls them (set_model and
+        set_params first). The data goes to libnn batch by batch only when a
+        callback has a predict batch hook of its own; a hook may set
+        model.stop_predicting to end after the current batch (the result
+        then has the rows run). Not with generators and Sequences."""
         handle = self._handle
-        if handle is not None and batch_size is None and type(x) is np.ndarray and x.dtype is _FLOAT32:
+        if handle is not None and batch_size is None and type(x) is np.ndarray and x.dtype is _FLOAT32 \
+                and callbacks is None:
             out = self._predict_direct(handle, x)
             if out is not None:
                 return out
@@ -734,11 +935,17 @@ class Sequential:
         if _stream.is_stream(x):
             # batch by batch (nn._stream): a generator or Sequence of x (or
             # (x, ...)) batches, or a memmap read in chunks of batch_size rows
+            if callbacks is not None:
+                raise ValueError("predict: callbacks are not supported when x is a generator or a "
+                                 "Sequence; give an array")
             return _stream.predict(self, x, batch_size, steps)
+        self._check_columns(x, "predict")
         x = _as_matrix(x, "x")
         if batch_size is not None:
             positive_int(batch_size, "batch_size")
         self._ensure_built_from(x)
+        if callbacks is not None:
+            return _fit.predict_with_callbacks(self, x, batch_size, verbose, callbacks)
         # The output width is the last layer's (kept by _propagate_widths):
         # no call into libnn to ask it. libnn checks x's width and the
         # buffer's size itself, with its own messages.
@@ -952,6 +1159,72 @@ class Sequential:
         raise AttributeError("the model has no Dense layer and no input width yet, so no "
                              "output shape")
 
+    # -- configuration (Keras's get_config / from_config) ------------------
+
+    def get_config(self):
+        """The model's architecture as a dict of plain values (Keras's
+        Sequential.get_config): {"name", "seed", "layers": [{"class_name",
+        "config"}, ...]}, an "InputLayer" entry first once the input width
+        is known (its "batch_shape" is [None, width], as in Keras), then
+        each layer's class name and get_config(). No weights and no compile
+        settings, as in Keras; JSON-serializable (to_json).
+        Sequential.from_config(config) makes a new model from it."""
+        layers = []
+        if self._input_dim is not None:
+            layers.append({"class_name": "InputLayer",
+                           "config": {"batch_shape": [None, self._input_dim],
+                                      "name": "input_layer"}})
+        for layer in self._layers:
+            layers.append({"class_name": type(layer).__name__, "config": layer.get_config()})
+        return {"name": self.name, "seed": self.seed, "layers": layers}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A new, uncompiled model from a get_config() dict (Keras's
+        Sequential.from_config): the same layers with the same settings and
+        names, and the same seed, so its weights are initialized as the
+        original model's were when it was built (not its trained weights:
+        use get_weights / set_weights for those). custom_objects: {class
+        name: nn.layers.Layer subclass} for layer classes of your own.
+        ValueError naming what it cannot rebuild."""
+        if not isinstance(config, dict):
+            raise ValueError(f"Sequential.from_config takes the dict get_config() returns, got "
+                             f"{config!r}")
+        items = config.get("layers")
+        if not isinstance(items, (list, tuple)):
+            raise ValueError("Sequential.from_config: the config has no 'layers' list")
+        if custom_objects is not None and not isinstance(custom_objects, dict):
+            raise ValueError(f"custom_objects must be a dict {{class name: class}}, got "
+                             f"{custom_objects!r}")
+        classes = dict(layers_module.BY_CLASS_NAME, **(custom_objects or {}))
+        model = cls(seed=config.get("seed"), name=config.get("name"))
+        if config.get("build_input_shape") is not None:           # Keras writes it
+            model.add(Input(shape=(_input_width(config["build_input_shape"]),)))
+        for i, item in enumerate(items):
+            if not isinstance(item, dict) or not isinstance(item.get("class_name"), str):
+                raise ValueError(f"Sequential.from_config: layers[{i}] must be a dict with "
+                                 f"'class_name' and 'config', got {item!r}")
+            class_name, layer_config = item["class_name"], item.get("config") or {}
+            if class_name in ("InputLayer", "Input"):
+                if model._input_dim is None:
+                    shape = (layer_config.get("batch_shape") or layer_config.get("batch_input_shape")
+                             or layer_config.get("shape"))
+                    model.add(Input(shape=(_input_width(shape),)))
+                continue
+            layer_class = classes.get(class_name)
+            if layer_class is None:
+                raise ValueError(f"Sequential.from_config: unknown layer class {class_name!r} "
+                                 f"(layers[{i}]); known: {', '.join(sorted(classes))}; pass yours "
+                                 "in custom_objects")
+            model.add(layer_class.from_config(layer_config))
+        return model
+
+    def to_json(self, **kwargs):
+        """The configuration as a JSON string, {"class_name": "Sequential",
+        "config": get_config()} (Keras's to_json; kwargs go to json.dumps).
+        nn.models.model_from_json reads it back."""
+        return json.dumps({"class_name": "Sequential", "config": self.get_config()}, **kwargs)
+
     # -- saving and loading ------------------------------------------------
 
     def export_onnx(self, path, opset=None):
@@ -1068,6 +1341,7 @@ class Sequential:
         model._metrics = objects.metrics
         if objects.optimizer is not None:
             model._optimizer = objects.optimizer
+            model._bind_optimizer()
             model._compiled = True
             model._plateau_key = objects.plateau_key
         return model
@@ -1133,3 +1407,71 @@ def load_model(filepath, compile=True):
     except BaseException:
         handle.close()
         raise
+
+
+def _input_width(shape):
+    """The width of a configuration's input shape ([None, n], (n,) or n)."""
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
+        return int(shape)
+    if isinstance(shape, (list, tuple)) and shape and isinstance(shape[-1], numbers.Integral):
+        return int(shape[-1])
+    raise ValueError(f"Sequential.from_config: cannot read an input width from {shape!r}")
+
+
+def model_from_json(json_string, custom_objects=None):
+    """The model that Sequential.to_json described (Keras's
+    keras.models.model_from_json): new and uncompiled, initialized as
+    Sequential.from_config does."""
+    try:
+        document = json.loads(json_string)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"model_from_json: not a JSON model description: {exc}") from None
+    if not isinstance(document, dict) or document.get("class_name") != "Sequential":
+        raise ValueError("model_from_json: libnn rebuilds Sequential models, described as "
+                         "{\"class_name\": \"Sequential\", \"config\": ...}")
+    return Sequential.from_config(document.get("config"), custom_objects=custom_objects)
+
+
+def clone_model(model, input_tensors=None, clone_function=None, call_function=None,
+                recursive=False, **kwargs):
+    """A new model with `model`'s architecture (Keras's
+    keras.models.clone_model): the same layers, settings, names, name and
+    seed, newly initialized weights and no compile settings (compile it
+    before training), as Keras.
+
+    The weights are new ones drawn from the seed: equal to those `model`
+    started with when it was built, not its trained ones (Keras draws
+    other random ones; libnn's models are reproducible from their seed:
+    give ``nn.Sequential(seed=...)`` another seed for another draw, or copy
+    the trained weights with set_weights(model.get_weights())).
+
+    clone_function(layer) -> layer makes each new layer (default:
+    ``type(layer).from_config(layer.get_config())``), as in Keras.
+    input_tensors and call_function (Keras's functional-API arguments)
+    are not supported by libnn's Sequential: a ValueError unless None;
+    recursive has no meaning without nested models and is accepted.
+    """
+    if not isinstance(model, Sequential):
+        raise ValueError(f"clone_model takes an nn.Sequential model, got {model!r}")
+    if input_tensors is not None or call_function is not None:
+        raise ValueError("clone_model: input_tensors and call_function are for Keras's functional "
+                         "models; libnn's Sequential does not take them")
+    if kwargs:
+        raise TypeError(f"clone_model got unexpected arguments {sorted(kwargs)}")
+    if not isinstance(recursive, bool):
+        raise ValueError(f"recursive must be True or False, got {recursive!r}")
+    model._require_open()
+    if clone_function is None:
+        def clone_function(layer):
+            return type(layer).from_config(layer.get_config())
+    elif not callable(clone_function):
+        raise ValueError(f"clone_function must be callable, got {clone_function!r}")
+    clone = Sequential(seed=model.seed, name=model.name)
+    if model._input_dim is not None:
+        clone.add(Input(shape=(model._input_dim,)))
+    for layer in model.layers:
+        new_layer = clone_function(layer)
+        if not isinstance(new_layer, Layer):
+            raise ValueError(f"clone_function must return an nn.layers layer, got {new_layer!r}")
+        clone.add(new_layer)
+    return clone

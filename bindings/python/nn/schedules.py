@@ -14,9 +14,13 @@ CosineDecay         eta_min + (lr0 - eta_min) * (1 + cos(pi e / t_max)) / 2  tor
 ==================  ==================================================  ===========================
 
 These are per-EPOCH schedules (PyTorch's scheduler.step() once per
-epoch). Keras's ExponentialDecay/CosineDecay of the same names count
-optimizer steps and take other arguments (decay_steps, decay_rate): convert
-with gamma = decay_rate ** (steps_per_epoch / decay_steps).
+epoch), run by libnn inside fit. Keras's ExponentialDecay/CosineDecay of
+the same names count optimizer steps and take other arguments
+(decay_steps, decay_rate): they are in nn.optimizers.schedules, with
+Keras's formulas and arguments (and PiecewiseConstantDecay,
+InverseTimeDecay and LearningRateSchedule subclasses of your own). An
+epoch-level equivalent of a Keras ExponentialDecay here has
+gamma = decay_rate ** (steps_per_epoch / decay_steps).
 
 While a schedule is set, fit's History has a 'learning_rate' entry: the
 rate each epoch used. For a rate that reacts to the logs, see

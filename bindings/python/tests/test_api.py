@@ -570,7 +570,7 @@ def test_to_categorical():
 
 
 def test_version():
-    assert nn.__version__ == nn.__header_version__ == "0.7.0"
+    assert nn.__version__ == nn.__header_version__ == "0.8.0"
     assert nn.library_path.endswith(nn._lib.LIBRARY_NAME)
 
 
