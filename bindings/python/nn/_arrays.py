@@ -33,7 +33,8 @@ Series (subclasses too). The rules:
 - A Series as x is refused as a 1-D array is (pass series.to_frame());
   as y it is one target column.
 
-_feature_names(a) gives a DataFrame's column names (as str), else None.
+_feature_names(a) gives a DataFrame's column names when all are str (scikit-learn's
+rule), else None.
 """
 
 import ctypes
@@ -88,11 +89,13 @@ def _as_targets(a, what):
 
 
 def _feature_names(a):
-    """The column names of a pandas DataFrame as a list of str (Keras and
-    scikit-learn name features so), else None."""
+    """The column names of a pandas DataFrame whose names are all str, as a
+    list, else None (scikit-learn's rule for feature_names_in_: integer
+    labels 0, 1, ... name no feature, and "1" must not match 1)."""
     if _pandas_kind(a) != "frame":
         return None
-    return [str(name) for name in a.columns]
+    names = list(a.columns)
+    return names if all(isinstance(name, str) for name in names) else None
 
 
 # --------------------------------------------------------------------------
@@ -121,6 +124,8 @@ def _column_kind(dtype):
             return "numpy"
         return "object" if dtype.kind == "O" else None
     from pandas.api import types      # pandas is loaded: the data is pandas'
+    if isinstance(dtype, sys.modules["pandas"].CategoricalDtype):
+        return None                   # categories are labels, even 0/1 or True/False ones
     if types.is_bool_dtype(dtype) or (types.is_numeric_dtype(dtype)
                                       and not types.is_complex_dtype(dtype)):
         return "nullable"
@@ -142,9 +147,18 @@ def _object_values(values, what, name):
     from pandas import api, isna      # pandas is loaded: the data is pandas'
     out = np.empty(len(values), dtype=np.float32)
     for row, value in enumerate(values):
-        if isinstance(value, _NUMBERS):
-            out[row] = float(value)
-        elif value is None or (api.types.is_scalar(value) and isna(value)):
+        number = isinstance(value, _NUMBERS) and not isinstance(value, (np.timedelta64, np.datetime64))
+        if number:
+            try:
+                out[row] = float(value)
+                continue
+            except (TypeError, ValueError, OverflowError):
+                number = False        # (a huge int, a signalling NaN Decimal)
+        try:
+            missing = value is None or (api.types.is_scalar(value) and bool(isna(value)))
+        except (TypeError, ValueError, ArithmeticError):   # (a signalling NaN Decimal)
+            missing = False
+        if missing:
             out[row] = np.nan
         else:
             raise ValueError(f"{what}: {name} (dtype object) holds a {type(value).__name__} at "

@@ -536,6 +536,10 @@ class Sequential:
         if not distributed.prints():
             verbose = 0                  # nn.distributed: rank 0 prints
         names = self._check_columns(x, "fit")
+        if isinstance(validation_data, (tuple, list)) and validation_data:
+            self._same_columns(_arrays._feature_names(validation_data[0]),
+                               names or getattr(self, "feature_names_in_", None), "fit: validation_data",
+                               "those of x")
         # The phases are in _fit.py, in this order.
         data = _fit.prepare_data(x, y, batch_size, epochs, verbose, seed, shuffle,
                                  validation_split, validation_data, sample_weight)
@@ -739,14 +743,19 @@ class Sequential:
         feature_names_in_ (the columns of the DataFrame the model was fitted
         on, as scikit-learn keeps them): a frame with other columns, or the
         same in another order, would silently feed the wrong features."""
-        names = _arrays._feature_names(x)
-        known = getattr(self, "feature_names_in_", None)
+        return self._same_columns(_arrays._feature_names(x), getattr(self, "feature_names_in_", None),
+                                  what, "those the model was fitted on")
+
+    @staticmethod
+    def _same_columns(names, known, what, whose):
+        """names (a DataFrame's columns, or None) unless they differ from
+        known (None: anything goes): then a ValueError saying how."""
         if names is not None and known is not None and names != known:
             missing = [n for n in known if n not in names]
             extra = [n for n in names if n not in known]
             detail = (f"missing {missing}" if missing else "") + \
                 (("; " if missing else "") + f"unexpected {extra}" if extra else "")
-            raise ValueError(f"{what}: the DataFrame's columns are not those the model was fitted on "
+            raise ValueError(f"{what}: the DataFrame's columns are not {whose} "
                              f"({detail or 'the same names in another order'}); give the columns "
                              f"{known} in this order")
         return names

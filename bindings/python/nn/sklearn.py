@@ -324,7 +324,9 @@ class _BaseMLP(BaseEstimator):
         # the held-out rows of early_stopping (scikit-learn's split)
         val = None
         if s.early_stopping:
-            stratify = y if isinstance(self, ClassifierMixin) and y.ndim == 1 else None
+            # scikit-learn stratifies a classifier's split when it has one
+            # output (n_outputs_ == 1): binary targets only
+            stratify = y if isinstance(self, ClassifierMixin) and self._target_kind == "binary" else None
             train_idx, val_idx = train_test_split(np.arange(rows), random_state=s.rng,
                                                   test_size=s.validation_fraction,
                                                   stratify=stratify)

@@ -237,7 +237,7 @@ def test_index_is_ignored_rows_in_order():
 def test_feature_names():
     frame, target = _data(rows=3)
     assert _arrays._feature_names(frame) == ["age", "income", "member", "score"]
-    assert _arrays._feature_names(pd.DataFrame(np.zeros((2, 2)))) == ["0", "1"]
+    assert _arrays._feature_names(pd.DataFrame(np.zeros((2, 2)))) is None   # labels 0, 1: no names (scikit-learn)
     assert _arrays._feature_names(frame.to_numpy()) is None
     assert _arrays._feature_names(target) is None
     assert _arrays._feature_names([[1.0, 2.0]]) is None
@@ -285,3 +285,26 @@ def test_feature_names_in_and_column_order():
     with pytest.raises(ValueError, match="explain: .*another order"):
         model.input_gradients(swapped)
     np.testing.assert_array_equal(model.predict(frame), model.predict(frame.to_numpy()))
+
+
+def test_validation_frame_columns_and_non_string_names():
+    # validation_data's frame must have x's columns in x's order; frames
+    # whose column labels are not all str carry no names (scikit-learn's
+    # rule), so they are neither recorded nor checked.
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(rng.normal(size=(16, 3)).astype(np.float32), columns=["a", "b", "c"])
+    y = rng.integers(0, 2, 16).astype(np.float32)
+    model = nn.Sequential([nn.layers.Dense(1, activation="sigmoid", input_dim=3)], seed=2)
+    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    with pytest.raises(ValueError, match=r"fit: validation_data: .*not those of x.*another order"):
+        model.fit(frame, y, epochs=1, verbose=0, validation_data=(frame[["c", "b", "a"]], y))
+    numbered = pd.DataFrame(frame.to_numpy())          # columns 0, 1, 2
+    assert _arrays._feature_names(numbered) is None
+    model.fit(numbered, y, epochs=1, verbose=0)
+    assert not hasattr(model, "feature_names_in_")
+    # object columns: numbers only; anything else is named, never a raw error
+    for bad in ([np.timedelta64(5, "D"), 1.0], [10 ** 400, 1.0], [decimal.Decimal("sNaN"), 1.0]):
+        with pytest.raises(ValueError, match=r"x: column 'c' \(dtype object\) holds a"):
+            _arrays._as_matrix(pd.DataFrame({"c": pd.Series(bad, dtype=object)}), "x")
+    with pytest.raises(ValueError, match="column 'c' is not numeric \\(dtype category\\)"):
+        _arrays._as_matrix(pd.DataFrame({"c": pd.Categorical([True, False])}), "x")
