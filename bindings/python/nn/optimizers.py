@@ -208,7 +208,28 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({args})"
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _StepDecay(LearningRateSchedule):
+    """What ExponentialDecay and InverseTimeDecay share: their arguments
+    and p = t / decay_steps (floored with staircase=True)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
+        self.initial_learning_rate = _finite(initial_learning_rate, "initial_learning_rate")
+        self.decay_steps = _steps(decay_steps, "decay_steps", True)
+        self.decay_rate = _finite(decay_rate, "decay_rate")
+        self.staircase = _flag(staircase, "staircase")
+        self.name = name or type(self).__name__
+
+    def _progress(self, step):
+        p = step / self.decay_steps
+        return math.floor(p) if self.staircase else p
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_StepDecay):
     """keras.optimizers.schedules.ExponentialDecay: the rate of step t is
     initial_learning_rate * decay_rate ** (t / decay_steps), the exponent
     floored with staircase=True. Not nn.schedules.ExponentialDecay (per
@@ -216,47 +237,23 @@ class ExponentialDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="ExponentialDecay"):
-        self.initial_learning_rate = _finite(initial_learning_rate, "initial_learning_rate")
-        self.decay_steps = _steps(decay_steps, "decay_steps", True)
-        self.decay_rate = _finite(decay_rate, "decay_rate")
-        self.staircase = _flag(staircase, "staircase")
-        self.name = name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
-        p = step / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate * self.decay_rate ** p
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+        return self.initial_learning_rate * self.decay_rate ** self._progress(step)
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_StepDecay):
     """keras.optimizers.schedules.InverseTimeDecay: the rate of step t is
     initial_learning_rate / (1 + decay_rate * t / decay_steps), t /
     decay_steps floored with staircase=True."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="InverseTimeDecay"):
-        self.initial_learning_rate = _finite(initial_learning_rate, "initial_learning_rate")
-        self.decay_steps = _steps(decay_steps, "decay_steps", True)
-        self.decay_rate = _finite(decay_rate, "decay_rate")
-        self.staircase = _flag(staircase, "staircase")
-        self.name = name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
-        p = step / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate / (1 + self.decay_rate * p)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+        return self.initial_learning_rate / (1 + self.decay_rate * self._progress(step))
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
