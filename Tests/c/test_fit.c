@@ -727,6 +727,60 @@ static void callback_can_stop_training(void **state) {
     nn_model_free(short_run);
 }
 
+/* Epochs that log only their loss (no metric, validation, schedule,
+ * statistics or callback) reach the history in one pass at the end of the
+ * fit: the logs, their epoch numbers and the weights are those of the same
+ * fit with an epoch callback, also for a fit that fails at an epoch (the
+ * epochs before it are kept) and across fits. */
+static void quiet_epochs_log_as_watched(void **state) {
+    (void)state;
+    float x[CN * 2], y[CN];
+    classification_data(x, y, 12);
+    nn_model *watched = classifier(4, 0), *quiet = classifier(4, 0);
+    recorder r;
+    init_recorder(&r, SIZE_MAX);
+    nn_fit_options o = fit_options(5, 4, 1), plain = o;
+    o.on_epoch_end = record;
+    o.user_data = &r;
+    for (int round = 0; round < 2; round++) {   /* the second fit numbers its epochs from 5 */
+        NN_ASSERT_OK(nn_model_fit(watched, x, y, CN, 2, 1, &o));
+        NN_ASSERT_OK(nn_model_fit(quiet, x, y, CN, 2, 1, &plain));
+        assert_true(weights_equal(watched, quiet));
+        size_t epochs = 0, logs = 0;
+        NN_ASSERT_OK(nn_model_fit_logs(quiet, &epochs, &logs));
+        assert_int_equal(epochs, 5);
+        assert_int_equal(logs, 1);
+        const char *name = NULL;
+        double values[5] = {0};
+        NN_ASSERT_OK(nn_model_fit_log(quiet, 0, &name, values, 5));
+        assert_string_equal(name, "loss");
+        for (size_t e = 0; e < 5; e++) assert_true(values[e] == r.values[5 * round + e][0]);
+    }
+    /* A rate that makes the loss overflow: both fail at the same epoch and
+     * keep the epochs before it. */
+    nn_optimizer_options sgd;
+    NN_ASSERT_OK(nn_optimizer_options_init(&sgd, NN_OPTIMIZER_SGD));
+    sgd.learning_rate = 1e38;
+    NN_ASSERT_OK(nn_model_set_optimizer(watched, &sgd));
+    NN_ASSERT_OK(nn_model_set_optimizer(quiet, &sgd));
+    init_recorder(&r, SIZE_MAX);
+    nn_status a = nn_model_fit(watched, x, y, CN, 2, 1, &o), b = nn_model_fit(quiet, x, y, CN, 2, 1, &plain);
+    assert_int_equal(a, NN_ERROR_NON_FINITE);
+    assert_int_equal(b, NN_ERROR_NON_FINITE);
+    size_t wa = 0, wl = 0, qa = 0, ql = 0;
+    NN_ASSERT_OK(nn_model_fit_logs(watched, &wa, &wl));
+    NN_ASSERT_OK(nn_model_fit_logs(quiet, &qa, &ql));
+    assert_int_equal(qa, wa);
+    assert_int_equal(qa, r.calls);
+    assert_true(qa >= 1 && qa < 5);              /* it failed after an epoch or more */
+    const char *name = NULL;
+    double values[5] = {0};
+    NN_ASSERT_OK(nn_model_fit_log(quiet, 0, &name, values, qa));
+    for (size_t e = 0; e < qa; e++) assert_true(values[e] == r.values[e][0]);
+    nn_model_free(watched);
+    nn_model_free(quiet);
+}
+
 /* nn_model_fit_logs / nn_model_fit_log: the logs of the last fit, as the
  * callback received them, for a caller that passed no callback; a stopped
  * fit keeps the epochs it ran; a new fit replaces them. */
@@ -1002,6 +1056,7 @@ static void callback_may_replace_weights(void **state) {
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(fit_options_defaults),
+    cmocka_unit_test(quiet_epochs_log_as_watched),
     cmocka_unit_test(fit_logs_without_callback),
     cmocka_unit_test(schedule_set_during_fit_applies_next_fit),
     cmocka_unit_test(fit_requires_layers_loss_and_optimizer),

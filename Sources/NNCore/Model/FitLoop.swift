@@ -56,6 +56,16 @@ struct FitPlan {
     let epochHooks: Bool
     /// Data-parallel training's buffers and generator (nil: one process).
     let parallel: DataParallelRun?
+    /// Whether an epoch's end only logs its loss: no metric, validation,
+    /// schedule, layer statistics, epoch hook or other process. Nothing can
+    /// read the history while fit runs (it holds the model), so such
+    /// epochs' losses are kept in `FitState.quietLosses` and written to the
+    /// history in one pass (`flushQuietLosses`): an online epoch of a tiny
+    /// network is a few steps, and two history appends per epoch were a
+    /// tenth of its time.
+    var quiet: Bool {
+        metrics.isEmpty && held == nil && !scheduled && statisticsEvery == 0 && !epochHooks && parallel == nil
+    }
 }
 
 /// What changes from epoch to epoch of a `fit` call.
@@ -69,6 +79,10 @@ struct FitState {
     var stopper: ImprovementTracker?
     var best: (parameters: [Float], state: [Float])?
     var collector: LayerStatisticsCollector?
+    /// The losses of the epochs not yet in the history (`FitPlan.quiet`),
+    /// the first of them numbered `quietStart`.
+    var quietLosses: [Double] = []
+    var quietStart = 0
 }
 
 extension Sequential {
@@ -117,8 +131,13 @@ extension Sequential {
         let plan = prepared.plan
         var state = prepared.state
         var cancelled = false
+        let quiet = plan.quiet
+        if quiet { state.quietLosses.reserveCapacity(min(options.epochs, 1 << 20)) }
+        // (also when an epoch throws: the history keeps the epochs run)
+        defer { if quiet { flushQuietLosses(plan, &state) } }
         for epoch in 0..<options.epochs {
-            let epochNumber = history.epochCount
+            let epochNumber = history.epochCount + state.quietLosses.count
+            if quiet, state.quietLosses.count == 1 << 20 { flushQuietLosses(plan, &state) }
             let run = try trainEpoch(plan, &state, epoch: epoch, number: epochNumber)
             if run.cancelled {
                 cancelled = true
@@ -131,6 +150,7 @@ extension Sequential {
         }
         // (a cancelled fit keeps the weights of its last batch, as shouldStop says)
         if let best = state.best, !cancelled { restore(best) }
+        if quiet { flushQuietLosses(plan, &state) }   // (before lastFit is read: the defer runs after)
         return lastFit
     }
 
@@ -516,6 +536,11 @@ extension Sequential {
             (lossSum, rows, processStopped) = try reduceEpoch(parallel, lossSum: lossSum, rows: rows,
                                                               accumulators: &accumulators, epoch: epoch)
         }
+        if plan.quiet {
+            if state.quietLosses.isEmpty { state.quietStart = epochNumber }
+            state.quietLosses.append(lossSum / Double(max(rows, 1)))
+            return .continue
+        }
         state.epochValues[0] = lossSum / Double(max(rows, 1))
         for (i, accumulator) in accumulators.enumerated() { state.epochValues[i + 1] = accumulator.result }
         var logs = EpochLogs(names: plan.epochNames, values: state.epochValues)
@@ -556,6 +581,14 @@ extension Sequential {
             }
         }
         return stop ? .stop : .continue
+    }
+
+    /// Writes the losses of the quiet epochs run so far into the history and
+    /// this call's logs (see `FitPlan.quiet`).
+    private func flushQuietLosses(_ plan: FitPlan, _ state: inout FitState) {
+        history.append(firstEpoch: state.quietStart, name: plan.epochNames[0], values: state.quietLosses)
+        lastFit.append(firstEpoch: state.quietStart, name: plan.epochNames[0], values: state.quietLosses)
+        state.quietLosses.removeAll(keepingCapacity: true)
     }
 
     /// The combined per-row weights (sample weight × class weight), or nil

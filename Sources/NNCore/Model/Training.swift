@@ -48,6 +48,20 @@ public struct History: Sendable {
         names.firstIndex(of: name).map { columns[$0] }
     }
 
+    /// Appends epochs firstEpoch, firstEpoch + 1, ... each with the one log
+    /// `name` (the loss of a fit whose epochs log nothing else) in one pass:
+    /// what `append(epoch:_:)` for each would give.
+    mutating func append(firstEpoch: Int, name: String, values: [Double]) {
+        guard !values.isEmpty else { return }
+        epochs.append(contentsOf: firstEpoch..<(firstEpoch + values.count))
+        let column = names.firstIndex(of: name) ?? {
+            names.append(name)
+            columns.append([])
+            return names.count - 1
+        }()
+        columns[column].append(contentsOf: values)
+    }
+
     mutating func append(epoch: Int, _ logs: EpochLogs) {
         epochs.append(epoch)
         for (i, (n, v)) in zip(logs.names, logs.values).enumerated() {
