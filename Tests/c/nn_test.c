@@ -149,6 +149,27 @@ float *nn_test_weights(const nn_model *model, size_t *count) {
     return all;
 }
 
+nn_model *nn_test_reload(const nn_model *model) {
+    size_t size = 0;
+    NN_ASSERT_OK(nn_model_save_to_buffer(model, NN_SAVE_INCLUDE_OPTIMIZER, NULL, 0, &size));
+    void *file = malloc(size);
+    assert_non_null(file);
+    NN_ASSERT_OK(nn_model_save_to_buffer(model, NN_SAVE_INCLUDE_OPTIMIZER, file, size, &size));
+    nn_model *loaded = NULL;
+    NN_ASSERT_OK(nn_model_load_from_buffer(file, size, &loaded));
+    free(file);
+    return loaded;
+}
+
+int nn_test_same_weights(const nn_model *a, const nn_model *b) {
+    size_t na = 0, nb = 0;
+    float *wa = nn_test_weights(a, &na), *wb = nn_test_weights(b, &nb);
+    int equal = na == nb && memcmp(wa, wb, na * sizeof *wa) == 0;
+    free(wa);
+    free(wb);
+    return equal;
+}
+
 void nn_test_set_weight(nn_model *model, size_t index, const float *values, size_t count) {
     NN_ASSERT_OK(nn_model_set_weight(model, index, values, count));
 }

@@ -77,11 +77,20 @@ void nn_test_compile(nn_model *model, nn_loss loss, int from_logits, nn_optimize
  * normalization, which the helper checks. */
 float *nn_test_weights(const nn_model *model, size_t *count);
 
+/* Non-zero if both models hold bit-identical weights (every array, the
+ * running statistics included). */
+int nn_test_same_weights(const nn_model *a, const nn_model *b);
+
 /* Element count of weight array `index`. */
 size_t nn_test_weight_size(const nn_model *model, size_t index);
 
 /* Sets weight `index` from `count` values; fails the test on error. */
 void nn_test_set_weight(nn_model *model, size_t index, const float *values, size_t count);
+
+/* A new model loaded from `model` saved to memory with its optimizer
+ * (nn_model_save_to_buffer, nn_model_load_from_buffer); fails the test on
+ * error. The caller frees it. */
+nn_model *nn_test_reload(const nn_model *model);
 
 /* A pointer that is not a live nn_model: a freed handle. */
 nn_model *nn_test_freed_handle(void);

@@ -162,15 +162,6 @@ static rank_run rank_for(nn_model *model, size_t epochs) {
     return r;
 }
 
-static void assert_same_weights(nn_model *a, nn_model *b) {
-    size_t na = 0, nb = 0;
-    float *wa = nn_test_weights(a, &na), *wb = nn_test_weights(b, &nb);
-    assert_int_equal(na, nb);
-    assert_memory_equal(wa, wb, na * sizeof(float));
-    free(wa);
-    free(wb);
-}
-
 /* Fails unless the model's weights are still `before` (n floats, from
  * nn_test_weights: freed here). */
 static void assert_weights_still(nn_model *model, float *before, size_t n) {
@@ -220,7 +211,7 @@ static void two_ranks_equal_one_process(void **state) {
         /* one check of the replicas, then one all-reduce per step and one
          * at the end of the epoch */
         assert_int_equal(g.calls, 1 + STEPS + 1);
-        assert_same_weights(runs[0].model, runs[1].model);
+        assert_true(nn_test_same_weights(runs[0].model, runs[1].model));
         double diff = max_difference(runs[0].model, single);
         if (!(diff <= 1e-5)) fail_msg("optimizer %d: 2 ranks differ from 1 process by %g", o, diff);
         for (const char *name = "loss"; name; name = strcmp(name, "loss") == 0 ? "accuracy" : NULL) {
@@ -255,7 +246,7 @@ static void three_ranks_with_batchnorm_dropout_and_a_short_batch(void **state) {
         if (runs[i].status != NN_OK) fail_msg("rank %d: %s", i, runs[i].message);
     }
     for (int i = 1; i < 3; i++) {
-        assert_same_weights(runs[0].model, runs[i].model);
+        assert_true(nn_test_same_weights(runs[0].model, runs[i].model));
         for (size_t e = 0; e < 2; e++) {
             assert_true(nn_test_log(&runs[0].history, e, "loss") == nn_test_log(&runs[i].history, e, "loss"));
             assert_true(nn_test_log(&runs[0].history, e, "accuracy") ==
@@ -344,7 +335,7 @@ static void a_failing_allreduce_is_a_communication_error(void **state) {
         if (!nn_test_contains(runs[i].message, "returned 7") || !nn_test_contains(runs[i].message, "batch 2"))
             fail_msg("rank %d: \"%s\"", i, runs[i].message);
     }
-    assert_same_weights(runs[0].model, runs[1].model); /* one step taken by both */
+    assert_true(nn_test_same_weights(runs[0].model, runs[1].model)); /* one step taken by both */
     for (int i = 0; i < 2; i++) nn_model_free(runs[i].model);
     group_destroy(&g);
 }
@@ -425,7 +416,7 @@ static void dropout_masks_differ_between_ranks(void **state) {
         }
         assert_int_equal(g.calls, 3);            /* check, the step, the epoch's end */
         assert_int_equal(g.first_two_equal[1], !dropout);
-        assert_same_weights(runs[0].model, runs[1].model);
+        assert_true(nn_test_same_weights(runs[0].model, runs[1].model));
         for (int i = 0; i < 2; i++) nn_model_free(runs[i].model);
         group_destroy(&g);
     }
@@ -449,7 +440,7 @@ static void a_stop_on_one_rank_stops_every_rank(void **state) {
         assert_int_equal(runs[i].history.epochs, 0); /* the epoch was cancelled: not logged */
     }
     assert_int_equal(g.calls, 3); /* the check, step 1 (which carried the cancel), BatchNorm's statistics */
-    assert_same_weights(runs[0].model, runs[1].model);
+    assert_true(nn_test_same_weights(runs[0].model, runs[1].model));
     for (int i = 0; i < 2; i++) nn_model_free(runs[i].model);
     group_destroy(&g);
 }

@@ -66,16 +66,6 @@ static float *one_hot(size_t rows, size_t classes, uint64_t seed) {
     return y;
 }
 
-/* Non-zero if both models hold bit-identical weights. */
-static int same_weights(const nn_model *a, const nn_model *b) {
-    size_t na = 0, nb = 0;
-    float *wa = nn_test_weights(a, &na), *wb = nn_test_weights(b, &nb);
-    int equal = na == nb && memcmp(wa, wb, na * sizeof *wa) == 0;
-    free(wa);
-    free(wb);
-    return equal;
-}
-
 /* Non-zero if the model's weights are bit-identical to `saved` (count floats). */
 static int weights_are(const nn_model *model, const float *saved, size_t count) {
     size_t n = 0;
@@ -268,11 +258,11 @@ static void gradient_check_every_layer_kind_in_double(void **state) {
      * generator (a twin that never ran the check trains identically). */
     assert_true(weights_are(model, saved, saved_count));
     nn_model *twin = every_kind_model();
-    assert_true(same_weights(model, twin));
+    assert_true(nn_test_same_weights(model, twin));
     nn_fit_options f = nn_test_fit_options(2, 4, 1);
     NN_ASSERT_OK(nn_model_fit(model, x, y, GC_ROWS, GC_IN, GC_OUT, &f));
     NN_ASSERT_OK(nn_model_fit(twin, x, y, GC_ROWS, GC_IN, GC_OUT, &f));
-    assert_true(same_weights(model, twin));
+    assert_true(nn_test_same_weights(model, twin));
 
     free(saved);
     free(x);
@@ -597,11 +587,11 @@ static void anomaly_detection_changes_nothing_when_healthy(void **state) {
     NN_ASSERT_OK(nn_model_fit(a, x, y, AN_ROWS, AN_IN, AN_OUT, &f));
     NN_ASSERT_OK(nn_model_fit(b, x, y, AN_ROWS, AN_IN, AN_OUT, &f));
     NN_ASSERT_OK(nn_model_fit(c, x, y, AN_ROWS, AN_IN, AN_OUT, &f));
-    assert_true(same_weights(a, b));
-    assert_true(same_weights(a, c));
+    assert_true(nn_test_same_weights(a, b));
+    assert_true(nn_test_same_weights(a, c));
     /* The weights did move. */
     nn_model *fresh = three_layer_model(0, NN_OPTIMIZER_SGD, 0.1);
-    assert_false(same_weights(a, fresh));
+    assert_false(nn_test_same_weights(a, fresh));
     free(x);
     free(y);
     nn_model_free(a);
@@ -924,7 +914,7 @@ static void diagnose_finds_vanishing_gradients(void **state) {
     nn_fit_options o = nn_test_fit_options(1, 16, 1);
     NN_ASSERT_OK(nn_model_fit(model, x, y, VG_ROWS, VG_IN, VG_OUT, &o));
     NN_ASSERT_OK(nn_model_fit(twin, x, y, VG_ROWS, VG_IN, VG_OUT, &o));
-    assert_true(same_weights(model, twin));
+    assert_true(nn_test_same_weights(model, twin));
 
     free(report);
     free(saved);

@@ -43,15 +43,6 @@ static nn_fit_options fit_options(size_t epochs, size_t batch, int shuffle) {
     return o;
 }
 
-static int weights_equal(const nn_model *a, const nn_model *b) {
-    size_t na = 0, nb = 0;
-    float *wa = nn_test_weights(a, &na), *wb = nn_test_weights(b, &nb);
-    int equal = na == nb && memcmp(wa, wb, na * sizeof(float)) == 0;
-    free(wa);
-    free(wb);
-    return equal;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Options                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -363,10 +354,10 @@ static void null_options_are_defaults(void **state) {
     NN_ASSERT_OK(nn_model_fit(a, x, y, N, 2, 1, NULL));
     NN_ASSERT_OK(nn_model_fit(b, x, y, N, 2, 1, &o));
     assert_int_equal(calls, 1);
-    assert_true(weights_equal(a, b));
+    assert_true(nn_test_same_weights(a, b));
     /* And training happened. */
     nn_model *c = nn_test_model(2, 3, 1, layers);
-    assert_false(weights_equal(a, c));
+    assert_false(nn_test_same_weights(a, c));
     nn_model_free(a);
     nn_model_free(b);
     nn_model_free(c);
@@ -385,8 +376,8 @@ static void batch_larger_than_data(void **state) {
         nn_fit_options o = fit_options(2, batches[i], 0);
         NN_ASSERT_OK(nn_model_fit(models[i], x, y, ROWS, IN, OUT, &o));
     }
-    assert_true(weights_equal(models[0], models[1]));
-    assert_true(weights_equal(models[0], models[2]));
+    assert_true(nn_test_same_weights(models[0], models[1]));
+    assert_true(nn_test_same_weights(models[0], models[2]));
     for (int i = 0; i < 3; i++) nn_model_free(models[i]);
 }
 
@@ -439,11 +430,11 @@ static void same_seed_same_weights(void **state) {
     nn_fit_options o = fit_options(5, 5, 1);
     NN_ASSERT_OK(nn_model_fit(a, x, y, ROWS, IN, OUT, &o));
     NN_ASSERT_OK(nn_model_fit(b, x, y, ROWS, IN, OUT, &o));
-    assert_true(weights_equal(a, b));
+    assert_true(nn_test_same_weights(a, b));
     /* Continuing continues identically. */
     NN_ASSERT_OK(nn_model_fit(a, x, y, ROWS, IN, OUT, &o));
     NN_ASSERT_OK(nn_model_fit(b, x, y, ROWS, IN, OUT, &o));
-    assert_true(weights_equal(a, b));
+    assert_true(nn_test_same_weights(a, b));
     nn_model_free(a);
     nn_model_free(b);
 }
@@ -464,10 +455,10 @@ static void fit_seed_controls_shuffling(void **state) {
     NN_ASSERT_OK(nn_model_fit(c, x, y, ROWS, IN, OUT, &o));
     o.shuffle = 0; /* in order */
     NN_ASSERT_OK(nn_model_fit(d, x, y, ROWS, IN, OUT, &o));
-    assert_true(weights_equal(a, b));
-    assert_false(weights_equal(a, c));
-    assert_false(weights_equal(a, d));
-    assert_false(weights_equal(c, d));
+    assert_true(nn_test_same_weights(a, b));
+    assert_false(nn_test_same_weights(a, c));
+    assert_false(nn_test_same_weights(a, d));
+    assert_false(nn_test_same_weights(c, d));
     nn_model_free(a);
     nn_model_free(b);
     nn_model_free(c);
@@ -492,7 +483,7 @@ static void no_shuffle_ignores_generator(void **state) {
     nn_fit_options o = fit_options(4, 5, 0);
     NN_ASSERT_OK(nn_model_fit(a, x, y, ROWS, IN, OUT, &o));
     NN_ASSERT_OK(nn_model_fit(b, x, y, ROWS, IN, OUT, &o));
-    assert_true(weights_equal(a, b));
+    assert_true(nn_test_same_weights(a, b));
     free(w);
     nn_model_free(a);
     nn_model_free(b);
@@ -718,7 +709,7 @@ static void callback_can_stop_training(void **state) {
     assert_int_equal(r.calls, 3);
     nn_fit_options p = fit_options(3, 7, 1);
     NN_ASSERT_OK(nn_model_fit(short_run, x, y, CN, 2, 1, &p));
-    assert_true(weights_equal(stopped, short_run));
+    assert_true(nn_test_same_weights(stopped, short_run));
     /* Stop at once. */
     init_recorder(&r, 0);
     NN_ASSERT_OK(nn_model_fit(stopped, x, y, CN, 2, 1, &o));
@@ -745,7 +736,7 @@ static void quiet_epochs_log_as_watched(void **state) {
     for (int round = 0; round < 2; round++) {   /* the second fit numbers its epochs from 5 */
         NN_ASSERT_OK(nn_model_fit(watched, x, y, CN, 2, 1, &o));
         NN_ASSERT_OK(nn_model_fit(quiet, x, y, CN, 2, 1, &plain));
-        assert_true(weights_equal(watched, quiet));
+        assert_true(nn_test_same_weights(watched, quiet));
         size_t epochs = 0, logs = 0;
         NN_ASSERT_OK(nn_model_fit_logs(quiet, &epochs, &logs));
         assert_int_equal(epochs, 5);
@@ -806,7 +797,7 @@ static void fit_logs_without_callback(void **state) {
     o.user_data = &r;
     NN_ASSERT_OK(nn_model_fit(watched, x, y, CN, 2, 1, &o));
     NN_ASSERT_OK(nn_model_fit(silent, x, y, CN, 2, 1, &quiet));
-    assert_true(weights_equal(watched, silent));
+    assert_true(nn_test_same_weights(watched, silent));
     NN_ASSERT_OK(nn_model_fit_logs(silent, &epochs, &logs));
     assert_int_equal(epochs, 4);
     assert_int_equal(logs, 4);
@@ -1048,7 +1039,7 @@ static void callback_may_replace_weights(void **state) {
     /* b starts from the replacement weights and trains the 2 remaining epochs. */
     nn_fit_options p = fit_options(2, ROWS, 0);
     NN_ASSERT_OK(nn_model_fit(b, x, y, ROWS, IN, OUT, &p));
-    assert_true(weights_equal(a, b));
+    assert_true(nn_test_same_weights(a, b));
     free(start);
     nn_model_free(a);
     nn_model_free(b);

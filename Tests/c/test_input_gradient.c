@@ -162,12 +162,7 @@ static void model_is_unchanged(void **state) {
     NN_ASSERT_OK(nn_model_train_on_batch(model, xs, ys, ROWS, INPUTS, OUTPUTS, NULL, a, 2));
     NN_ASSERT_OK(nn_model_train_on_batch(twin, xs, ys, ROWS, INPUTS, OUTPUTS, NULL, b, 2));
     assert_true(a[0] == b[0]);
-    size_t n1 = 0, n2 = 0;
-    float *w1 = nn_test_weights(model, &n1), *w2 = nn_test_weights(twin, &n2);
-    assert_int_equal(n1, n2);
-    assert_memory_equal(w1, w2, n1 * sizeof(float));
-    free(w1);
-    free(w2);
+    assert_true(nn_test_same_weights(model, twin));
     nn_model_free(model);
     nn_model_free(twin);
 }
@@ -305,24 +300,13 @@ static void rate_set_from_batch_callback(void **state) {
         NN_ASSERT_OK(nn_model_train_on_batch(b, xs + first * INPUTS, ys + first * OUTPUTS, rows, INPUTS, OUTPUTS,
                                              NULL, logs, 1));
     }
-    size_t na = 0, nb = 0;
-    float *wa = nn_test_weights(a, &na), *wb = nn_test_weights(b, &nb);
-    assert_int_equal(na, nb);
-    assert_memory_equal(wa, wb, na * sizeof(float));
-    free(wa);
-    free(wb);
+    assert_true(nn_test_same_weights(a, b));
     double rate = 0;
     NN_ASSERT_OK(nn_model_learning_rate(a, &rate));
     assert_true(rate == r.rates[2 * batches]);
 
     /* Saved with the optimizer, the count and the rate survive. */
-    size_t size = 0;
-    NN_ASSERT_OK(nn_model_save_to_buffer(a, NN_SAVE_INCLUDE_OPTIMIZER, NULL, 0, &size));
-    void *file = malloc(size);
-    NN_ASSERT_OK(nn_model_save_to_buffer(a, NN_SAVE_INCLUDE_OPTIMIZER, file, size, &size));
-    nn_model *loaded = NULL;
-    NN_ASSERT_OK(nn_model_load_from_buffer(file, size, &loaded));
-    free(file);
+    nn_model *loaded = nn_test_reload(a);
     size_t loaded_steps = 0;
     NN_ASSERT_OK(nn_model_optimizer_iterations(loaded, &loaded_steps));
     assert_int_equal(loaded_steps, steps);
@@ -388,13 +372,7 @@ static void rate_errors(void **state) {
     assert_memory_equal(before, after, n0 * sizeof(float));
     free(before);
     free(after);
-    size_t size = 0;
-    NN_ASSERT_OK(nn_model_save_to_buffer(model, NN_SAVE_INCLUDE_OPTIMIZER, NULL, 0, &size));
-    void *file = malloc(size);
-    NN_ASSERT_OK(nn_model_save_to_buffer(model, NN_SAVE_INCLUDE_OPTIMIZER, file, size, &size));
-    nn_model *loaded = NULL;
-    NN_ASSERT_OK(nn_model_load_from_buffer(file, size, &loaded));
-    free(file);
+    nn_model *loaded = nn_test_reload(model);
     NN_ASSERT_OK(nn_model_learning_rate(loaded, &rate));
     assert_true(rate == 0);
     nn_model_free(loaded);

@@ -434,15 +434,6 @@ static nn_model *trained_small_model(uint64_t seed) {
     return model;
 }
 
-static int weights_equal(const nn_model *a, const nn_model *b) {
-    size_t na = 0, nb = 0;
-    float *wa = nn_test_weights(a, &na), *wb = nn_test_weights(b, &nb);
-    int equal = na == nb && memcmp(wa, wb, na * sizeof(float)) == 0;
-    free(wa);
-    free(wb);
-    return equal;
-}
-
 static char *summary_text(const nn_model *model) {
     size_t length = 0;
     NN_ASSERT_OK(nn_model_summary(model, NULL, 0, &length));
@@ -472,7 +463,7 @@ static void assert_same_model(nn_model *a, nn_model *b, int same_learning_rate) 
     assert_memory_equal(pa, pb, N * outputs * sizeof(float));
     free(pa);
     free(pb);
-    assert_true(weights_equal(a, b));
+    assert_true(nn_test_same_weights(a, b));
 
     char *sa = summary_text(a), *sb = summary_text(b);
     assert_string_equal(sa, sb);
@@ -585,7 +576,7 @@ static void round_trip_through_file(void **state) {
 
     /* Saving another model over the file replaces it. */
     nn_model *other = trained_model(12);
-    assert_false(weights_equal(model, other));
+    assert_false(nn_test_same_weights(model, other));
     NN_ASSERT_OK(nn_model_save(other, path, 0));
     nn_model *reloaded = NULL;
     NN_ASSERT_OK(nn_model_load(path, &reloaded));
@@ -631,7 +622,7 @@ static void round_trip_through_buffer(void **state) {
     assert_memory_equal(pa, pb, 4 * 2 * sizeof(float));
     free(pa);
     free(pb);
-    assert_true(weights_equal(bare, bare_loaded));
+    assert_true(nn_test_same_weights(bare, bare_loaded));
     double lr = 0;
     NN_ASSERT_ERROR(nn_model_learning_rate(bare_loaded, &lr), NN_ERROR_INVALID_STATE, "optimizer");
     again = save_buffer(bare_loaded, NN_SAVE_INCLUDE_OPTIMIZER);
@@ -765,7 +756,7 @@ static void resume_is_exact_with_optimizer_state(void **state) {
         nn_model *resumed = NULL;
         NN_ASSERT_OK(nn_model_load(path, &resumed));
         train(resumed, 5, &second);
-        if (!weights_equal(reference, resumed)) fail_msg("optimizer %d: resumed training differs", (int)kinds[k]);
+        if (!nn_test_same_weights(reference, resumed)) fail_msg("optimizer %d: resumed training differs", (int)kinds[k]);
         assert_int_equal(second.epochs, 5);
         for (size_t e = 0; e < 5; e++) {
             assert_true(nn_test_log(&first, e, "loss") == nn_test_log(&whole, e, "loss"));
@@ -782,7 +773,7 @@ static void resume_is_exact_with_optimizer_state(void **state) {
         nn_model *fresh = NULL;
         NN_ASSERT_OK(nn_model_load_from_buffer(without.data, without.size, &fresh));
         train(fresh, 5, &restarted);
-        if (weights_equal(reference, fresh))
+        if (nn_test_same_weights(reference, fresh))
             fail_msg("optimizer %d: a restarted optimizer gave the same weights", (int)kinds[k]);
 
         nn_model_free(reference);
@@ -1021,7 +1012,7 @@ static void io_errors_name_the_path(void **state) {
     assert_int_equal(chdir(cwd), 0);
     NN_ASSERT_OK(saved);
     NN_ASSERT_OK(loaded);
-    assert_true(weights_equal(model, out));
+    assert_true(nn_test_same_weights(model, out));
     nn_model_free(out);
     join(path, sizeof path, subdir, "relative.nn");
     assert_true(file_exists(path));
@@ -1520,7 +1511,7 @@ static void load_weights_in_pytorch_layout(void **state) {
     nn_test_compile(other, NN_LOSS_MEAN_SQUARED_ERROR, 0, NN_OPTIMIZER_SGD, 0.1);
     bytes own = save_buffer(model, NN_SAVE_INCLUDE_OPTIMIZER);
     NN_ASSERT_OK(nn_model_load_weights_from_buffer(other, own.data, own.size));
-    assert_true(weights_equal(model, other));
+    assert_true(nn_test_same_weights(model, other));
     float junk[4] = {1, 2, 3, 4};
     const st_tensor with_optimizer[] = {
         {"0.weight", "F32", 2, {4, 3}, pt_w0, sizeof pt_w0}, {"0.bias", "F32", 1, {4}, pt_b0, sizeof pt_b0},
@@ -1675,13 +1666,13 @@ static void load_weights_keeps_optimizer_state(void **state) {
         NN_ASSERT_OK(nn_model_get_weight(e, i, values, count));
         nn_test_set_weight(c, i, values, count);
     }
-    assert_true(weights_equal(b, c));
-    assert_true(weights_equal(b, e));
+    assert_true(nn_test_same_weights(b, c));
+    assert_true(nn_test_same_weights(b, e));
     NN_ASSERT_OK(nn_model_fit(b, x, y, ROWS, 3, 2, &o));
     NN_ASSERT_OK(nn_model_fit(c, x, y, ROWS, 3, 2, &o));
     NN_ASSERT_OK(nn_model_fit(e, x, y, ROWS, 3, 2, &o));
-    assert_true(weights_equal(b, c));
-    assert_false(weights_equal(b, e));
+    assert_true(nn_test_same_weights(b, c));
+    assert_false(nn_test_same_weights(b, e));
 
     nn_model_free(a);
     nn_model_free(b);

@@ -29,15 +29,6 @@ static nn_model *regression_model(uint64_t seed, double lr) {
     return model;
 }
 
-static int weights_equal(const nn_model *a, const nn_model *b) {
-    size_t na = 0, nb = 0;
-    float *wa = nn_test_weights(a, &na), *wb = nn_test_weights(b, &nb);
-    int equal = na == nb && memcmp(wa, wb, na * sizeof(float)) == 0;
-    free(wa);
-    free(wb);
-    return equal;
-}
-
 /* The loss of each row alone, from evaluate (inference mode). */
 static void row_losses(nn_model *model, const float *x, const float *y, size_t rows,
                        size_t y_cols, double *out) {
@@ -119,7 +110,7 @@ static void validation_split_holds_out_last_rows(void **state) {
     nn_fit_options p = nn_test_fit_options(4, 5, 1);
     p.seed = 99;
     NN_ASSERT_OK(nn_model_fit(first, x, y, 18, IN, 1, &p));
-    assert_true(weights_equal(split, first));
+    assert_true(nn_test_same_weights(split, first));
 
     double val = 0;
     NN_ASSERT_OK(nn_model_evaluate(split, x + 18 * IN, y + 18, 6, IN, 1, &val, 1));
@@ -203,7 +194,7 @@ static void sample_weights_scale_the_loss(void **state) {
     NN_ASSERT_CLOSE(lb, 2 * la, 1e-6, 0);
     NN_ASSERT_CLOSE(lc, want / ROWS, 1e-5, 1e-9);
     /* Weights of 1 are no weights at all. */
-    assert_true(weights_equal(a, d));
+    assert_true(nn_test_same_weights(a, d));
     nn_model_free(a);
     nn_model_free(b);
     nn_model_free(c);

@@ -513,7 +513,24 @@ class Activation(Layer):
 # Keras's activation layers: each is an Activation layer in libnn
 # --------------------------------------------------------------------------
 
-class ReLU(Activation):
+class _KerasActivation(Activation):
+    """What Keras's activation layers share: get_config lists the Keras
+    constructor arguments `_arguments` (with the name), repr those of
+    `_shown` (default: the same)."""
+
+    _arguments = ()
+    _shown = None
+
+    def get_config(self):
+        return {"name": self.name, **{argument: getattr(self, argument) for argument in self._arguments}}
+
+    def __repr__(self):
+        shown = self._arguments if self._shown is None else self._shown
+        args = "".join(f"{argument}={getattr(self, argument)!r}, " for argument in shown)
+        return f"{type(self).__name__}({args}name={self.name!r})"
+
+
+class ReLU(_KerasActivation):
     """keras.layers.ReLU: f(z) = max(z, 0), or z for z > 0 and
     negative_slope * z below when negative_slope > 0 (a leaky ReLU).
 
@@ -527,6 +544,8 @@ class ReLU(Activation):
     """
 
     _default_name = "re_lu"
+    _arguments = ("max_value", "negative_slope", "threshold")
+    _shown = ("negative_slope",)
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, name=None,
                  input_dim=None, input_shape=None):
@@ -547,15 +566,8 @@ class ReLU(Activation):
                     else activations_module.LeakyReLU(negative_slope=slope))
         super().__init__(function, name=name, input_dim=input_dim, input_shape=input_shape)
 
-    def get_config(self):
-        return {"name": self.name, "max_value": self.max_value,
-                "negative_slope": self.negative_slope, "threshold": self.threshold}
 
-    def __repr__(self):
-        return f"ReLU(negative_slope={self.negative_slope!r}, name={self.name!r})"
-
-
-class LeakyReLU(Activation):
+class LeakyReLU(_KerasActivation):
     """keras.layers.LeakyReLU: f(z) = z for z > 0, else negative_slope * z.
 
     ``LeakyReLU(negative_slope=0.3)``: 0.3 is the Keras layer's default
@@ -566,6 +578,7 @@ class LeakyReLU(Activation):
     """
 
     _default_name = "leaky_re_lu"
+    _arguments = ("negative_slope",)
 
     def __init__(self, negative_slope=0.3, name=None, input_dim=None, input_shape=None,
                  alpha=None):
@@ -577,33 +590,22 @@ class LeakyReLU(Activation):
         self.negative_slope = function.negative_slope
         super().__init__(function, name=name, input_dim=input_dim, input_shape=input_shape)
 
-    def get_config(self):
-        return {"name": self.name, "negative_slope": self.negative_slope}
 
-    def __repr__(self):
-        return f"LeakyReLU(negative_slope={self.negative_slope!r}, name={self.name!r})"
-
-
-class ELU(Activation):
+class ELU(_KerasActivation):
     """keras.layers.ELU: f(z) = z for z > 0, else alpha * (exp(z) - 1).
 
     ``ELU(alpha=1.0)``; alpha > 0. An Activation layer ('elu') in libnn."""
 
     _default_name = "elu"
+    _arguments = ("alpha",)
 
     def __init__(self, alpha=1.0, name=None, input_dim=None, input_shape=None):
         function = activations_module.ELU(alpha=alpha)
         self.alpha = function.alpha
         super().__init__(function, name=name, input_dim=input_dim, input_shape=input_shape)
 
-    def get_config(self):
-        return {"name": self.name, "alpha": self.alpha}
 
-    def __repr__(self):
-        return f"ELU(alpha={self.alpha!r}, name={self.name!r})"
-
-
-class Softmax(Activation):
+class Softmax(_KerasActivation):
     """keras.layers.Softmax: f(z)_i = exp(z_i) / sum_j exp(z_j) over each row.
 
     ``Softmax(axis=-1)``: libnn's inputs are (samples, features), so the
@@ -611,6 +613,7 @@ class Softmax(Activation):
     ValueError. An Activation layer ('softmax') in libnn."""
 
     _default_name = "softmax"
+    _arguments = ("axis",)
 
     def __init__(self, axis=-1, name=None, input_dim=None, input_shape=None):
         if isinstance(axis, bool) or not isinstance(axis, numbers.Integral) or axis not in (-1, 1):
@@ -619,12 +622,6 @@ class Softmax(Activation):
         self.axis = -1
         super().__init__(activations_module.Softmax(), name=name, input_dim=input_dim,
                          input_shape=input_shape)
-
-    def get_config(self):
-        return {"name": self.name, "axis": self.axis}
-
-    def __repr__(self):
-        return f"Softmax(axis=-1, name={self.name!r})"
 
 
 #: The layer classes by the kind libnn's configuration names them with (the

@@ -266,39 +266,34 @@ def test_feature_names_in_and_column_order():
     # explanations refuse a frame whose columns differ or come in another
     # order (which would feed the wrong features silently), and take
     # ndarrays as before.
-    rng = np.random.default_rng(4)
-    frame = pd.DataFrame(rng.normal(size=(20, 3)).astype(np.float32), columns=["a", "b", "c"])
-    y = rng.integers(0, 2, 20).astype(np.float32)
-    model = nn.Sequential([nn.layers.Dense(1, activation="sigmoid", input_dim=3)], seed=1)
-    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    frame, y = _data(rows=20, seed=4)
+    names = ["age", "income", "member", "score"]
+    model = _model()
     assert not hasattr(model, "feature_names_in_")
     model.fit(frame, y, epochs=1, verbose=0)
-    assert model.feature_names_in_ == ["a", "b", "c"]
-    swapped = frame[["b", "a", "c"]]
-    with pytest.raises(ValueError, match=r"predict: .*another order.*\['a', 'b', 'c'\]"):
+    assert model.feature_names_in_ == names
+    swapped = frame[["income", "age", "member", "score"]]
+    with pytest.raises(ValueError, match=r"predict: .*another order.*\['age', 'income', 'member', 'score'\]"):
         model.predict(swapped)
-    renamed = frame.rename(columns={"c": "d"})
-    with pytest.raises(ValueError, match=r"evaluate: .*missing \['c'\]; unexpected \['d'\]"):
+    renamed = frame.rename(columns={"score": "points"})
+    with pytest.raises(ValueError, match=r"evaluate: .*missing \['score'\]; unexpected \['points'\]"):
         model.evaluate(renamed, y)
     with pytest.raises(ValueError, match="fit: .*another order"):
         model.fit(swapped, y, epochs=1, verbose=0)
     with pytest.raises(ValueError, match="explain: .*another order"):
         model.input_gradients(swapped)
-    np.testing.assert_array_equal(model.predict(frame), model.predict(frame.to_numpy()))
+    np.testing.assert_array_equal(model.predict(frame), model.predict(_as_numpy(frame)))
 
 
 def test_validation_frame_columns_and_non_string_names():
     # validation_data's frame must have x's columns in x's order; frames
     # whose column labels are not all str carry no names (scikit-learn's
     # rule), so they are neither recorded nor checked.
-    rng = np.random.default_rng(5)
-    frame = pd.DataFrame(rng.normal(size=(16, 3)).astype(np.float32), columns=["a", "b", "c"])
-    y = rng.integers(0, 2, 16).astype(np.float32)
-    model = nn.Sequential([nn.layers.Dense(1, activation="sigmoid", input_dim=3)], seed=2)
-    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    frame, y = _data(rows=16, seed=5)
+    model = _model()
     with pytest.raises(ValueError, match=r"fit: validation_data: .*not those of x.*another order"):
-        model.fit(frame, y, epochs=1, verbose=0, validation_data=(frame[["c", "b", "a"]], y))
-    numbered = pd.DataFrame(frame.to_numpy())          # columns 0, 1, 2
+        model.fit(frame, y, epochs=1, verbose=0, validation_data=(frame[frame.columns[::-1]], y))
+    numbered = pd.DataFrame(_as_numpy(frame))          # columns 0, 1, 2, 3
     assert _arrays._feature_names(numbered) is None
     model.fit(numbered, y, epochs=1, verbose=0)
     assert not hasattr(model, "feature_names_in_")
