@@ -11,14 +11,17 @@
 //   read in place once by wide tiles (1×8, 2×4, 3×3 vectors), no K blocking.
 // - m ≤ 3, B transposed (gemmDotRows): dot products of contiguous rows.
 // - otherwise (gemmBlocked), BLIS-style: for each NC-wide column block of C,
-//   for each KC-deep slice of K, for each MC-tall row block, run the MR×NR
+//   for each KC-deep slice of K, for each row block (MC rows, or fewer
+//   where a level caps a block at `aBlockFloats`), run the MR×NR
 //   micro-kernel over every (strip of A, strip of B) pair. A transposed B is
 //   packed into NR-wide strips (kc × NR, zero padded; one strip at a time
 //   when there is a single row block); B not transposed is read in place
 //   when there is a single row block, else packed. A not transposed is read
 //   in place by the family-S kernels (rows lda apart); a transposed A is
 //   read in place by the family-P kernels (k step lda). Strides that are
-//   multiples of 1 KiB are packed instead on levels with `packPow2Strided`.
+//   multiples of 1 KiB are packed instead on levels with `packPow2Strided`,
+//   and a transposed A used by many strips of B on levels with
+//   `packTransposedA`.
 //   So all four (transA, transB) cases run the same register tiles.
 //
 // Threads: C's columns [j0, j1) depend only on op(B)'s columns [j0, j1), so
@@ -420,7 +423,8 @@ func gemmBlocked(
     // Block sizes fitted to the problem: the same number of blocks as the
     // maximal sizes would give, but of (nearly) equal size.
     let kcStep = ceilDiv(k, ceilDiv(k, KC))
-    let mcStep = roundUp(ceilDiv(m, ceilDiv(m, MC)), MR)
+    let mcMax = m <= MC ? MC : max(MR, min(MC, aBlockFloats / kcStep / MR * MR))
+    let mcStep = roundUp(ceilDiv(m, ceilDiv(m, mcMax)), MR)
     let ncStep = roundUp(ceilDiv(n, ceilDiv(n, NC)), NR)
 
     // Operands read in place instead of packed (measured: as fast or faster,
@@ -430,11 +434,12 @@ func gemmBlocked(
     //   B (not transposed): when there is a single block of A rows or B's
     //   block is small (with many blocks of A rows, packed B is faster).
     //   A not transposed: always, by the family-S kernels (rows lda apart).
-    //   A transposed: family P with k step lda.
+    //   A transposed: family P with k step lda, unless many strips of B
+    //   use the block (`packTransposedA`).
     let directB = !transB && (k * ldb <= directLimit
         || (m <= MC && !(packPow2Strided && ldb % 256 == 0)))
     let directA = !transA || n <= NR || k * lda <= directLimit
-        || !(packPow2Strided && lda % 256 == 0)
+        || !((packPow2Strided && lda % 256 == 0) || (packTransposedA && n > 4 * NR))
     let familyS = !transA
     let aFloats = directA ? 0 : mcStep * kcStep
     let bFloats = directB ? NR * kcStep : ncStep * kcStep

@@ -2,12 +2,25 @@
 // type come from MicroKernels.swift (generated); the driver is the shared
 // GemmDriver.swift (a symbolic link to KernelsShared/GemmDriver.swift).
 
+// Block sizes measured on Zen 2 (2 vCPUs of an AMD EPYC, 512 KiB of L2 per
+// core, from C against OpenBLAS 0.3.31's Haswell kernels, issue 12): with
+// KC = 1024 (one slice for k up to 1024: C is read and written once), A
+// blocks of at most 48 K floats (192 KiB, so that a block stays in L2 next
+// to the B strips) and NC = 1024, n = 1024 went from 0.97–0.98 of OpenBLAS
+// to 1.02–1.03, n = 2048 from 0.95 to 1.00–1.02, and no measured W1 shape
+// lost. (KC = 512 with MC = 192, the AVX-512 level's sizes, put 384 KiB of A
+// in a 512 KiB L2.)
+
 /// Depth of a K slice (packed panels are kc × MR and kc × NR).
-@inline(__always) var KC: Int { 512 }
-/// Height of a block of A packed at once (a multiple of MR).
+@inline(__always) var KC: Int { 1024 }
+/// Height of a block of A packed at once (a multiple of MR); an A of at most
+/// MC rows is one block.
 @inline(__always) var MC: Int { 192 }
+/// Taller A blocks hold at most this many floats (so MC shrinks as the K
+/// slice deepens: 48 rows at kc = 1024, 96 at 512).
+@inline(__always) var aBlockFloats: Int { 48 * 1024 }
 /// Width of a block of B packed at once (a multiple of NR).
-@inline(__always) var NC: Int { 2048 }
+@inline(__always) var NC: Int { 1024 }
 /// Operands whose block spans at most this many floats are read in place.
 @inline(__always) var directLimit: Int { 8192 }
 
@@ -26,6 +39,11 @@ public func sgemmAVX2(
 /// packed even where it could be read in place (L1/L2 set conflicts; the
 /// AVX-512 kernels were measured not to mind, the AVX2 ones lose 30 %).
 @inline(__always) var packPow2Strided: Bool { true }
+/// Whether a transposed A is packed whatever its stride when its block is
+/// used by more than four strips of B (read in place, each k step of a strip
+/// is a new row of A: 1000×1000 transposed ran at 0.85 of OpenBLAS, packed
+/// at 0.97).
+@inline(__always) var packTransposedA: Bool { true }
 /// B blocks of at most this many floats are swept row strip by row strip
 /// (C written row after row) instead of in BLIS order.
 @inline(__always) var rowMajorTilesLimit: Int { 16384 }

@@ -25,6 +25,105 @@ func microKernelP6x2(_ kc: Int, _ a: UnsafePointer<Float>, _ aStep: Int,
     var bp = UnsafeRawPointer(b)
     let bStepBytes = bStep &* 4
     var p = 0
+    while p &+ 4 <= kc {
+        do {
+            let b0 = bp.loadUnaligned(as: V.self)
+            let b1 = bp.loadUnaligned(fromByteOffset: 1 &* W &* 4, as: V.self)
+            let a0 = V(repeating: ap[0])
+            c0_0 = c0_0.addingProduct(a0, b0)
+            c0_1 = c0_1.addingProduct(a0, b1)
+            let a1 = V(repeating: ap[1])
+            c1_0 = c1_0.addingProduct(a1, b0)
+            c1_1 = c1_1.addingProduct(a1, b1)
+            let a2 = V(repeating: ap[2])
+            c2_0 = c2_0.addingProduct(a2, b0)
+            c2_1 = c2_1.addingProduct(a2, b1)
+            let a3 = V(repeating: ap[3])
+            c3_0 = c3_0.addingProduct(a3, b0)
+            c3_1 = c3_1.addingProduct(a3, b1)
+            let a4 = V(repeating: ap[4])
+            c4_0 = c4_0.addingProduct(a4, b0)
+            c4_1 = c4_1.addingProduct(a4, b1)
+            let a5 = V(repeating: ap[5])
+            c5_0 = c5_0.addingProduct(a5, b0)
+            c5_1 = c5_1.addingProduct(a5, b1)
+            ap += aStep
+            bp += bStepBytes
+        }
+        do {
+            let b0 = bp.loadUnaligned(as: V.self)
+            let b1 = bp.loadUnaligned(fromByteOffset: 1 &* W &* 4, as: V.self)
+            let a0 = V(repeating: ap[0])
+            c0_0 = c0_0.addingProduct(a0, b0)
+            c0_1 = c0_1.addingProduct(a0, b1)
+            let a1 = V(repeating: ap[1])
+            c1_0 = c1_0.addingProduct(a1, b0)
+            c1_1 = c1_1.addingProduct(a1, b1)
+            let a2 = V(repeating: ap[2])
+            c2_0 = c2_0.addingProduct(a2, b0)
+            c2_1 = c2_1.addingProduct(a2, b1)
+            let a3 = V(repeating: ap[3])
+            c3_0 = c3_0.addingProduct(a3, b0)
+            c3_1 = c3_1.addingProduct(a3, b1)
+            let a4 = V(repeating: ap[4])
+            c4_0 = c4_0.addingProduct(a4, b0)
+            c4_1 = c4_1.addingProduct(a4, b1)
+            let a5 = V(repeating: ap[5])
+            c5_0 = c5_0.addingProduct(a5, b0)
+            c5_1 = c5_1.addingProduct(a5, b1)
+            ap += aStep
+            bp += bStepBytes
+        }
+        do {
+            let b0 = bp.loadUnaligned(as: V.self)
+            let b1 = bp.loadUnaligned(fromByteOffset: 1 &* W &* 4, as: V.self)
+            let a0 = V(repeating: ap[0])
+            c0_0 = c0_0.addingProduct(a0, b0)
+            c0_1 = c0_1.addingProduct(a0, b1)
+            let a1 = V(repeating: ap[1])
+            c1_0 = c1_0.addingProduct(a1, b0)
+            c1_1 = c1_1.addingProduct(a1, b1)
+            let a2 = V(repeating: ap[2])
+            c2_0 = c2_0.addingProduct(a2, b0)
+            c2_1 = c2_1.addingProduct(a2, b1)
+            let a3 = V(repeating: ap[3])
+            c3_0 = c3_0.addingProduct(a3, b0)
+            c3_1 = c3_1.addingProduct(a3, b1)
+            let a4 = V(repeating: ap[4])
+            c4_0 = c4_0.addingProduct(a4, b0)
+            c4_1 = c4_1.addingProduct(a4, b1)
+            let a5 = V(repeating: ap[5])
+            c5_0 = c5_0.addingProduct(a5, b0)
+            c5_1 = c5_1.addingProduct(a5, b1)
+            ap += aStep
+            bp += bStepBytes
+        }
+        do {
+            let b0 = bp.loadUnaligned(as: V.self)
+            let b1 = bp.loadUnaligned(fromByteOffset: 1 &* W &* 4, as: V.self)
+            let a0 = V(repeating: ap[0])
+            c0_0 = c0_0.addingProduct(a0, b0)
+            c0_1 = c0_1.addingProduct(a0, b1)
+            let a1 = V(repeating: ap[1])
+            c1_0 = c1_0.addingProduct(a1, b0)
+            c1_1 = c1_1.addingProduct(a1, b1)
+            let a2 = V(repeating: ap[2])
+            c2_0 = c2_0.addingProduct(a2, b0)
+            c2_1 = c2_1.addingProduct(a2, b1)
+            let a3 = V(repeating: ap[3])
+            c3_0 = c3_0.addingProduct(a3, b0)
+            c3_1 = c3_1.addingProduct(a3, b1)
+            let a4 = V(repeating: ap[4])
+            c4_0 = c4_0.addingProduct(a4, b0)
+            c4_1 = c4_1.addingProduct(a4, b1)
+            let a5 = V(repeating: ap[5])
+            c5_0 = c5_0.addingProduct(a5, b0)
+            c5_1 = c5_1.addingProduct(a5, b1)
+            ap += aStep
+            bp += bStepBytes
+        }
+        p &+= 4
+    }
     while p < kc {
         let b0 = bp.loadUnaligned(as: V.self)
         let b1 = bp.loadUnaligned(fromByteOffset: 1 &* W &* 4, as: V.self)
@@ -1025,6 +1124,105 @@ func microKernelS6x2(_ kc: Int, _ a: UnsafePointer<Float>, _ aStep: Int,
     var bp = UnsafeRawPointer(b)
     let bStepBytes = bStep &* 4
     var p = 0
+    while p &+ 4 <= kc {
+        do {
+            let b0 = bp.loadUnaligned(as: V.self)
+            let b1 = bp.loadUnaligned(fromByteOffset: 1 &* W &* 4, as: V.self)
+            let a0 = V(repeating: ap[0])
+            c0_0 = c0_0.addingProduct(a0, b0)
+            c0_1 = c0_1.addingProduct(a0, b1)
+            let a1 = V(repeating: ap[1 &* aStep])
+            c1_0 = c1_0.addingProduct(a1, b0)
+            c1_1 = c1_1.addingProduct(a1, b1)
+            let a2 = V(repeating: ap[2 &* aStep])
+            c2_0 = c2_0.addingProduct(a2, b0)
+            c2_1 = c2_1.addingProduct(a2, b1)
+            let a3 = V(repeating: ap[3 &* aStep])
+            c3_0 = c3_0.addingProduct(a3, b0)
+            c3_1 = c3_1.addingProduct(a3, b1)
+            let a4 = V(repeating: ap[4 &* aStep])
+            c4_0 = c4_0.addingProduct(a4, b0)
+            c4_1 = c4_1.addingProduct(a4, b1)
+            let a5 = V(repeating: ap[5 &* aStep])
+            c5_0 = c5_0.addingProduct(a5, b0)
+            c5_1 = c5_1.addingProduct(a5, b1)
+            ap += 1
+            bp += bStepBytes
+        }
+        do {
+            let b0 = bp.loadUnaligned(as: V.self)
+            let b1 = bp.loadUnaligned(fromByteOffset: 1 &* W &* 4, as: V.self)
+            let a0 = V(repeating: ap[0])
+            c0_0 = c0_0.addingProduct(a0, b0)
+            c0_1 = c0_1.addingProduct(a0, b1)
+            let a1 = V(repeating: ap[1 &* aStep])
+            c1_0 = c1_0.addingProduct(a1, b0)
+            c1_1 = c1_1.addingProduct(a1, b1)
+            let a2 = V(repeating: ap[2 &* aStep])
+            c2_0 = c2_0.addingProduct(a2, b0)
+            c2_1 = c2_1.addingProduct(a2, b1)
+            let a3 = V(repeating: ap[3 &* aStep])
+            c3_0 = c3_0.addingProduct(a3, b0)
+            c3_1 = c3_1.addingProduct(a3, b1)
+            let a4 = V(repeating: ap[4 &* aStep])
+            c4_0 = c4_0.addingProduct(a4, b0)
+            c4_1 = c4_1.addingProduct(a4, b1)
+            let a5 = V(repeating: ap[5 &* aStep])
+            c5_0 = c5_0.addingProduct(a5, b0)
+            c5_1 = c5_1.addingProduct(a5, b1)
+            ap += 1
+            bp += bStepBytes
+        }
+        do {
+            let b0 = bp.loadUnaligned(as: V.self)
+            let b1 = bp.loadUnaligned(fromByteOffset: 1 &* W &* 4, as: V.self)
+            let a0 = V(repeating: ap[0])
+            c0_0 = c0_0.addingProduct(a0, b0)
+            c0_1 = c0_1.addingProduct(a0, b1)
+            let a1 = V(repeating: ap[1 &* aStep])
+            c1_0 = c1_0.addingProduct(a1, b0)
+            c1_1 = c1_1.addingProduct(a1, b1)
+            let a2 = V(repeating: ap[2 &* aStep])
+            c2_0 = c2_0.addingProduct(a2, b0)
+            c2_1 = c2_1.addingProduct(a2, b1)
+            let a3 = V(repeating: ap[3 &* aStep])
+            c3_0 = c3_0.addingProduct(a3, b0)
+            c3_1 = c3_1.addingProduct(a3, b1)
+            let a4 = V(repeating: ap[4 &* aStep])
+            c4_0 = c4_0.addingProduct(a4, b0)
+            c4_1 = c4_1.addingProduct(a4, b1)
+            let a5 = V(repeating: ap[5 &* aStep])
+            c5_0 = c5_0.addingProduct(a5, b0)
+            c5_1 = c5_1.addingProduct(a5, b1)
+            ap += 1
+            bp += bStepBytes
+        }
+        do {
+            let b0 = bp.loadUnaligned(as: V.self)
+            let b1 = bp.loadUnaligned(fromByteOffset: 1 &* W &* 4, as: V.self)
+            let a0 = V(repeating: ap[0])
+            c0_0 = c0_0.addingProduct(a0, b0)
+            c0_1 = c0_1.addingProduct(a0, b1)
+            let a1 = V(repeating: ap[1 &* aStep])
+            c1_0 = c1_0.addingProduct(a1, b0)
+            c1_1 = c1_1.addingProduct(a1, b1)
+            let a2 = V(repeating: ap[2 &* aStep])
+            c2_0 = c2_0.addingProduct(a2, b0)
+            c2_1 = c2_1.addingProduct(a2, b1)
+            let a3 = V(repeating: ap[3 &* aStep])
+            c3_0 = c3_0.addingProduct(a3, b0)
+            c3_1 = c3_1.addingProduct(a3, b1)
+            let a4 = V(repeating: ap[4 &* aStep])
+            c4_0 = c4_0.addingProduct(a4, b0)
+            c4_1 = c4_1.addingProduct(a4, b1)
+            let a5 = V(repeating: ap[5 &* aStep])
+            c5_0 = c5_0.addingProduct(a5, b0)
+            c5_1 = c5_1.addingProduct(a5, b1)
+            ap += 1
+            bp += bStepBytes
+        }
+        p &+= 4
+    }
     while p < kc {
         let b0 = bp.loadUnaligned(as: V.self)
         let b1 = bp.loadUnaligned(fromByteOffset: 1 &* W &* 4, as: V.self)

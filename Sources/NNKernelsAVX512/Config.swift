@@ -6,6 +6,8 @@
 @inline(__always) var KC: Int { 512 }
 /// Height of a block of A packed at once (a multiple of MR).
 @inline(__always) var MC: Int { 192 }
+/// Taller A blocks hold at most this many floats (no limit here: MC rows).
+@inline(__always) var aBlockFloats: Int { .max }
 /// Width of a block of B packed at once (a multiple of NR).
 @inline(__always) var NC: Int { 2048 }
 /// Operands whose block spans at most this many floats are read in place.
@@ -26,6 +28,9 @@ public func sgemmAVX512(
 /// packed even where it could be read in place (L1/L2 set conflicts; the
 /// AVX-512 kernels were measured not to mind, the AVX2 ones lose 30 %).
 @inline(__always) var packPow2Strided: Bool { false }
+/// Whether a transposed A is packed whatever its stride when many strips of
+/// B use it (measured on AVX2 only; see that level's Config.swift).
+@inline(__always) var packTransposedA: Bool { false }
 /// B blocks of at most this many floats are swept row strip by row strip
 /// (C written row after row) instead of in BLIS order.
 @inline(__always) var rowMajorTilesLimit: Int { 16384 }

@@ -241,10 +241,19 @@ final class GemmTests: XCTestCase {
     }
 
     func testBlockingAcrossKCAndMC() {
-        // Larger than one KC slice (512) and one MC block (192): the blocked
-        // path's accumulation across slices and its row blocks.
+        // Larger than one KC slice (512 on AVX-512, 1024 on AVX2) and one MC
+        // block (192): the blocked path's accumulation across slices and its
+        // row blocks (on AVX2 the A blocks are capped at 48 K floats: 90-row
+        // blocks at k = 1030).
         for (transA, transB) in [(false, false), (true, false), (false, true)] {
             check(Case(transA: transA, transB: transB, m: 194, n: 20, k: 520, alpha: 1, beta: 0.5, seed: 9))
+            check(Case(transA: transA, transB: transB, m: 194, n: 20, k: 1030, alpha: 1, beta: 0.5, seed: 10))
+        }
+        // a transposed A with a stride that is no multiple of 1 KiB, used by
+        // more than four strips of B (packed on AVX2: `packTransposedA`),
+        // in one row block and in several
+        for (m, k) in [(100, 130), (300, 700)] {
+            check(Case(transA: true, m: m, n: 90, k: k, alpha: -0.5, beta: 0.25, padA: 3, padB: 1, padC: 2, seed: 11))
         }
     }
 
