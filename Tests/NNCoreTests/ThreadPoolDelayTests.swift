@@ -155,4 +155,63 @@ final class ThreadPoolDelayTests: XCTestCase {
         }
         XCTAssertGreaterThan(offCaller.load(ordering: .relaxed), 0, "the worker is back")
     }
+
+    /// The caller stalled inside its part (as one the OS deschedules on a
+    /// CPU it shares, while a worker holds the other) long after the
+    /// workers finished theirs: the workers are benched, so that their CPUs
+    /// are free for the caller, and the jobs that follow run on the caller.
+    func testACallerStalledInsideAPartBenchesTheWorkers() throws {
+        let pool = ThreadPool(threads: 2)
+        for _ in 0..<50 { pool.run(parts: 8) { _ in } }
+        while pool.benchRemaining(worker: 1) > 0 { usleep(1_000) }
+        let caller = pthread_self()
+        let stallsBefore = pool.stalls, callerStallsBefore = pool.callerStalls
+        // The worker's parts take 50 µs; the caller's first part waits (up
+        // to a second) until the worker has finished one, then takes 20 ms.
+        let workerParts = Atomic<Int>(0)
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: 8)
+        counts.initialize(repeating: 0, count: 8)
+        defer { counts.deallocate() }
+        var callerParts = 0
+        pool.run(parts: 8) { p in
+            counts[p] += 1
+            if pthread_equal(pthread_self(), caller) == 0 {
+                usleep(50)
+                workerParts.add(1, ordering: .relaxed)
+            } else {
+                callerParts += 1
+                var waited = 0
+                while workerParts.load(ordering: .relaxed) == 0 && waited < 1_000_000 {
+                    usleep(100)
+                    waited += 100
+                }
+                usleep(20_000)
+            }
+        }
+        guard workerParts.load(ordering: .relaxed) > 0 else {
+            throw XCTSkip("the worker never ran within a second (an overloaded machine): nothing to measure")
+        }
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: counts, count: 8)), [Int](repeating: 1, count: 8))
+        XCTAssertEqual(callerParts, 1, "the worker took the other parts while the caller was in its first")
+        XCTAssertEqual(pool.callerStalls, callerStallsBefore + 1, "the caller found itself stalled")
+        XCTAssertEqual(pool.stalls, stallsBefore + 1, "its worker is benched")
+        XCTAssertGreaterThan(pool.benchRemaining(worker: 1), 0)
+        // While benched, jobs run on the caller alone.
+        let offCaller = Atomic<Int>(0)
+        while pool.benchRemaining(worker: 1) > 500_000 {
+            pool.run(parts: 4) { _ in
+                if pthread_equal(pthread_self(), caller) == 0 { offCaller.add(1, ordering: .relaxed) }
+                usleep(20)
+            }
+        }
+        XCTAssertEqual(offCaller.load(ordering: .relaxed), 0, "a benched worker is given no job")
+        // A caller that is merely last to finish (its part no longer than
+        // the workers' work) benches nobody.
+        usleep(300_000)
+        let before = pool.callerStalls
+        for _ in 0..<50 {
+            pool.run(parts: 2) { _ in usleep(300) }
+        }
+        XCTAssertEqual(pool.callerStalls, before, "no stall without one")
+    }
 }

@@ -138,8 +138,11 @@ public final class ThreadPool: @unchecked Sendable {
         return last != 0 && monotonicNanoseconds() &- last < Self.overlapMemory
     }
 
-    /// Stalls seen so far (for tests and benchmarks).
+    /// Stalls seen so far (for tests and benchmarks): the workers' (each
+    /// benched worker counts one) and, of those, the jobs in which the
+    /// caller was the one descheduled (all the job's workers benched).
     public private(set) nonisolated(unsafe) var stalls = 0
+    public private(set) nonisolated(unsafe) var callerStalls = 0
 
     /// Number of threads that run parts (workers + the caller), ≥ 1.
     public var threadCount: Int { active.load(ordering: .relaxed) + 1 }
@@ -205,6 +208,7 @@ public final class ThreadPool: @unchecked Sendable {
                 pthread_mutex_unlock(lock)
             }
             let ran = runParts(job: job, slot: nil)
+            let callerDone = monotonicNanoseconds()
             var spins = 0
             let yieldEvery = oversubscribed ? 64 : Self.spinLimit
             // A worker inside one part for longer than three times the
@@ -223,6 +227,29 @@ public final class ThreadPool: @unchecked Sendable {
                 for i in 0..<min(threads - 1, 64) where slots[i].assigned.load(ordering: .relaxed) == job {
                     let since = slots[i].partStart.load(ordering: .acquiring)
                     if since != 0 && now > since && now - since > limit { stalledWorkers |= 1 << UInt64(i) }
+                }
+            }
+            // The caller's own stall: the workers were done with their
+            // parts, and idle, for longer than the whole job had taken them
+            // (and than stallNanoseconds) while the caller was still in its
+            // part. The OS descheduled the caller: its CPU is shared (with
+            // another process pinned there, say) while a worker spins on the
+            // other one, so the OS has no idle CPU to move it to. Benching
+            // the workers frees their CPUs: the caller moves to one and runs
+            // the parts alone, at least at its one-thread speed (a W1
+            // training with 2 threads next to a busy core fell to 0.68 of
+            // one thread's speed when the caller started on the busy core).
+            if stalledWorkers == 0 && ran > 0 && ran < parts {
+                var workersDone: UInt64 = 0
+                for i in 0..<min(threads - 1, 64) where slots[i].assigned.load(ordering: .relaxed) == job {
+                    workersDone = max(workersDone, slots[i].partEnd.load(ordering: .acquiring))
+                }
+                if workersDone > start && callerDone > workersDone
+                    && callerDone - workersDone > max(Self.stallNanoseconds, workersDone - start) {
+                    callerStalls += 1
+                    for i in 0..<min(threads - 1, 64) where slots[i].assigned.load(ordering: .relaxed) == job {
+                        stalledWorkers |= 1 << UInt64(i)
+                    }
                 }
             }
             // The bench starts when the job ends (the stalled part is done).
@@ -268,7 +295,10 @@ public final class ThreadPool: @unchecked Sendable {
             // the body is the job's.
             slot?.partStart.store(monotonicNanoseconds(), ordering: .releasing)
             body!(next)
-            slot?.partStart.store(0, ordering: .releasing)
+            if let slot {
+                slot.partEnd.store(monotonicNanoseconds(), ordering: .releasing)
+                slot.partStart.store(0, ordering: .releasing)
+            }
             ran += 1
             completed.add(1, ordering: .releasing)
             word = claim.load(ordering: .acquiring)
@@ -332,6 +362,9 @@ private final class WorkerSlot {
     /// When the worker began the part it is in (monotonic nanoseconds), 0
     /// outside parts: the caller looks for stalls.
     let partStart = Atomic<UInt64>(0)
+    /// When the worker last finished a part (monotonic nanoseconds): the
+    /// caller looks for its own stalls.
+    let partEnd = Atomic<UInt64>(0)
     /// After a stall: no job for the worker until this time (monotonic
     /// nanoseconds); the length of its last bench, and its last stall (both
     /// the caller's).
