@@ -239,6 +239,49 @@ func packA(_ mc: Int, _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int,
     }
 }
 
+// MARK: A packed B panel shared by threads
+
+/// Floats of the panel that `packPanel` fills for an op(B) of k × n: every
+/// K slice's NR-wide strips, zero padded to a whole strip.
+@inline(__always)
+func panelFloats(_ k: Int, _ n: Int) -> Int { k * roundUp(n, NR) }
+
+/// Packs the strips [s0, s1) (columns s0·NR ..< min(s1·NR, n)) of op(B)
+/// [0..<k, 0..<n] into `panel`, in every K slice, as `gemmBlocked` packs a
+/// block of B: slice pc (of the driver's kc rows) starts at
+/// panel + pc·roundUp(n, NR), its strip s at s·NR·kc from there. Threads
+/// that pack disjoint strip ranges fill one panel together; each then
+/// computes its block of C from it (`gemmBlocked`'s `panel`), with the same
+/// bits as from B packed or read by itself.
+func packPanel(_ transB: Bool, _ k: Int, _ n: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+               _ panel: UnsafeMutablePointer<Float>, _ s0: Int, _ s1: Int) {
+    let kcStep = ceilDiv(k, ceilDiv(k, KC)), width = roundUp(n, NR)
+    let j0 = s0 * NR, columns = min(s1 * NR, n) - j0
+    guard columns > 0 else { return }
+    var pc = 0
+    while pc < k {
+        let kc = min(kcStep, k - pc)
+        packB(transB, kc, columns, transB ? b + j0 * ldb + pc : b + pc * ldb + j0, ldb,
+              panel + (pc * width + j0 * kc))
+        pc += kc
+    }
+}
+
+/// C[m, n] = alpha · op(A) · op(B)[:, column ..< column + n] + beta · C, with
+/// op(B) (k rows, `width` columns in all) read from a panel that
+/// `packPanel` filled; `column` is a multiple of NR.
+func gemmPanel(
+    _ transA: Bool, _ m: Int, _ n: Int, _ k: Int,
+    _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
+    _ panel: UnsafePointer<Float>, _ width: Int, _ column: Int,
+    _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+) {
+    if m <= 0 || n <= 0 { return }
+    if k <= 0 || alpha == 0 { scaleC(m, n, beta, c, ldc); return }
+    gemmBlocked(transA, false, m, n, k, alpha, a, lda, panel, 0, beta, c, ldc,
+                panel: panel, panelWidth: roundUp(width, NR), panelColumn: column)
+}
+
 /// Stores one dot product: c = alpha·t + beta·c (beta == 0 never reads c).
 @inline(__always)
 func storeScalar(_ c: UnsafeMutablePointer<Float>, _ t: Float, _ alpha: Float, _ beta: Float) {
@@ -418,7 +461,8 @@ func gemmBlocked(
     _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
     _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
     _ b: UnsafePointer<Float>, _ ldb: Int,
-    _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+    _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
+    panel: UnsafePointer<Float>? = nil, panelWidth: Int = 0, panelColumn: Int = 0
 ) {
     // Block sizes fitted to the problem: the same number of blocks as the
     // maximal sizes would give, but of (nearly) equal size.
@@ -436,13 +480,14 @@ func gemmBlocked(
     //   A not transposed: always, by the family-S kernels (rows lda apart).
     //   A transposed: family P with k step lda, unless many strips of B
     //   use the block (`packTransposedA`).
-    let directB = !transB && (k * ldb <= directLimit
+    //   B in a shared panel (`panel`, packed by `packPanel`): read there.
+    let directB = panel == nil && !transB && (k * ldb <= directLimit
         || (m <= MC && !(packPow2Strided && ldb % 256 == 0)))
     let directA = !transA || n <= NR || k * lda <= directLimit
         || !((packPow2Strided && lda % 256 == 0) || (packTransposedA && n > 4 * NR))
     let familyS = !transA
     let aFloats = directA ? 0 : mcStep * kcStep
-    let bFloats = directB ? NR * kcStep : ncStep * kcStep
+    let bFloats = panel != nil ? 0 : directB ? NR * kcStep : ncStep * kcStep
     guard let ws = nnk_thread_workspace(aFloats + bFloats + scratchFloats) else {
         fatalError("gemm: cannot allocate \(4 * (aFloats + bFloats + scratchFloats)) bytes of workspace")
     }
@@ -461,9 +506,11 @@ func gemmBlocked(
             // With a single block of A rows, each strip of B is used right
             // after it is packed: pack it then, while it stays in L1/L2
             // (packing the whole block first sends it to L3 when it is large).
-            let lazyB = transB && !rowMajor && m <= mcStep
+            let lazyB = panel == nil && transB && !rowMajor && m <= mcStep
             let bBlock = transB ? b + jc * ldb + pc : b + pc * ldb + jc
-            if directB {
+            if panel != nil {
+                // packed already (by the threads together)
+            } else if directB {
                 if edgeCols != 0 {
                     packB(false, kc, edgeCols, b + pc * ldb + jc + (nc - edgeCols), ldb, bBuf)
                 }
@@ -472,6 +519,7 @@ func gemmBlocked(
             }
             // where strip jr of B starts, and its k step
             @inline(__always) func bStrip(_ jr: Int, _ ncols: Int) -> (UnsafePointer<Float>, Int) {
+                if let panel { return (panel + (pc * panelWidth + (panelColumn + jc + jr) * kc), NR) }
                 if lazyB {
                     packB(transB, kc, ncols, transB ? bBlock + jr * ldb : bBlock + jr, ldb, bBuf)
                     return (UnsafePointer(bBuf), NR)

@@ -7,6 +7,11 @@ GFLOP/s (libnn vs torch.mm; 1024 has rows 4 KiB apart, 1008 not), W1
 training samples/s (784-256-128-10, Adam, batch 128 and 1024; libnn vs
 PyTorch), and a tiny MLP (2-8-1, batch 1) to show that small networks do not
 slow down with more threads. Prints the make-bench line format.
+
+Run it a second time with NN_GEMM_SHARED_B=1 to measure the shared packed B
+panel (ParallelGemm.sharesPackedB, off by default: measured only on 2 vCPUs,
+where it did not pay): the threads of a product split into row parts pack B
+once, together, instead of each part packing or reading its own.
 """
 import ctypes
 import os

@@ -58,9 +58,9 @@ int nnk_cpu_has_avx512_skx(void) { return 0; }
 
 typedef struct { float *ptr; size_t floats; } workspace_t;
 
-static pthread_key_t workspace_key;
+static pthread_key_t workspace_key, panel_key;
 static pthread_once_t workspace_once = PTHREAD_ONCE_INIT;
-static _Thread_local workspace_t workspace;
+static _Thread_local workspace_t workspace, panel;
 
 static void workspace_release(void *p) { free(p); }
 
@@ -72,23 +72,37 @@ pthread_key_t nnk_error_key(void) {
     pthread_once(&error_once, error_key_init);
     return error_key;
 }
-static void workspace_key_init(void) { pthread_key_create(&workspace_key, workspace_release); }
+static void workspace_key_init(void) {
+    pthread_key_create(&workspace_key, workspace_release);
+    pthread_key_create(&panel_key, workspace_release);
+}
 
-float *nnk_thread_workspace(size_t floats) {
-    if (workspace.floats >= floats && workspace.ptr) return workspace.ptr;
+/// The buffer `w` (one of the calling thread's), grown to at least `floats`;
+/// `key` frees it at thread exit.
+static float *grow(workspace_t *w, pthread_key_t *key, size_t floats) {
     pthread_once(&workspace_once, workspace_key_init);
     // grow geometrically (at least 64 KiB) so a sequence of growing calls
     // reallocates only a few times
-    size_t want = workspace.floats * 2;
+    size_t want = w->floats * 2;
     if (want < floats) want = floats;
     if (want < 16384) want = 16384;
     size_t bytes = (want * sizeof(float) + 63) & ~(size_t)63;
     float *p = aligned_alloc(64, bytes);
     if (!p) return NULL;
-    free(workspace.ptr);
-    workspace.ptr = p;
-    workspace.floats = bytes / sizeof(float);
+    free(w->ptr);
+    w->ptr = p;
+    w->floats = bytes / sizeof(float);
     // the key's value is what the destructor frees at thread exit
-    pthread_setspecific(workspace_key, p);
+    pthread_setspecific(*key, p);
     return p;
+}
+
+float *nnk_thread_workspace(size_t floats) {
+    if (workspace.floats >= floats && workspace.ptr) return workspace.ptr;
+    return grow(&workspace, &workspace_key, floats);
+}
+
+float *nnk_thread_panel(size_t floats) {
+    if (panel.floats >= floats && panel.ptr) return panel.ptr;
+    return grow(&panel, &panel_key, floats);
 }

@@ -24,6 +24,25 @@ public func sgemmBaseline(
     gemmDriver(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+/// The packed B panel that threads share (GemmDriver.swift's `packPanel`
+/// and `gemmPanel`), with this level's strips: its size in floats for an
+/// op(B) of k × n, its strip width, the packing of strips [s0, s1), and
+/// the product of a block of C with the panel's columns from `column` on.
+public func panelFloatsBaseline(_ k: Int, _ n: Int) -> Int { panelFloats(k, n) }
+public let panelStripBaseline = NR
+public func packPanelBaseline(_ transB: Bool, _ k: Int, _ n: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                        _ panel: UnsafeMutablePointer<Float>, _ s0: Int, _ s1: Int) {
+    packPanel(transB, k, n, b, ldb, panel, s0, s1)
+}
+public func gemmPanelBaseline(
+    _ transA: Bool, _ m: Int, _ n: Int, _ k: Int,
+    _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
+    _ panel: UnsafePointer<Float>, _ width: Int, _ column: Int,
+    _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+) {
+    gemmPanel(transA, m, n, k, alpha, a, lda, panel, width, column, beta, c, ldc)
+}
+
 /// Whether an operand with a row stride that is a multiple of 1 KiB is
 /// packed even where it could be read in place (L1/L2 set conflicts; the
 /// AVX-512 kernels were measured not to mind, the AVX2 ones lose 30 %).

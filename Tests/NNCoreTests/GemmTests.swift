@@ -338,6 +338,75 @@ final class GemmTests: XCTestCase {
             XCTAssertEqual(results[0], results[2], "1 vs 3 threads, \((transA, transB, m, n, k))")
         }
     }
+
+    /// A B packed once into a panel by several threads, each a range of
+    /// strips (`packPanel`), then read by every row block (`gemmPanel`):
+    /// the same bits as the level's own GEMM, on every level this CPU runs,
+    /// for both transposes of A and of B, beta ≠ 0, widths that end in a
+    /// partial strip and k across K slices (1030).
+    func testASharedPanelGivesTheBitsOfTheLevelsGemm() {
+        for level in CPULevel.allCases where level.isSupported {
+            let kernels = level.panelGemm
+            for (transA, transB, m, n, k) in [(false, false, 100, 70, 300), (true, false, 90, 45, 1030),
+                                                (false, true, 77, 100, 129), (true, true, 50, 33, 17)] {
+                let a = uniformValues(m * k, -1, 1, seed: 12).map { Float($0) }
+                let b = uniformValues(k * n, -1, 1, seed: 13).map { Float($0) }
+                let c = uniformValues(m * n, -1, 1, seed: 14).map { Float($0) }
+                let A = Buffer<Float>(a), B = Buffer<Float>(b)
+                let lda = transA ? m : k, ldb = transB ? k : n
+                let direct = Buffer<Float>(c), shared = Buffer<Float>(c)
+                level.sgemm(transA, transB, m, n, k, 0.7, A.pointer, lda, B.pointer, ldb, -0.5, direct.pointer, n)
+                // the panel, sentinel-filled past its end, packed in three strip ranges
+                let floats = kernels.floats(k, n), strips = (n + kernels.strip - 1) / kernels.strip
+                let panel = Buffer<Float>(repeating: .nan, count: floats + 64)
+                let cuts = [0, strips / 3, 2 * strips / 3, strips]
+                for i in 0..<3 { kernels.pack(transB, k, n, B.pointer, ldb, panel.pointer, cuts[i], cuts[i + 1]) }
+                XCTAssertTrue((floats..<floats + 64).allSatisfy { panel[$0].isNaN }, "\(level): written past the panel")
+                XCTAssertFalse((0..<floats).contains { panel[$0].isNaN }, "\(level): a hole in the panel")
+                // two row blocks × two column blocks (the second from a strip edge)
+                let rowCut = m / 2, columnCut = max(kernels.strip, n / 2 / kernels.strip * kernels.strip)
+                for (i0, h) in [(0, rowCut), (rowCut, m - rowCut)] {
+                    for (j0, w) in [(0, columnCut), (columnCut, n - columnCut)] where w > 0 {
+                        kernels.gemm(transA, h, w, k, 0.7, transA ? A.pointer + i0 : A.pointer + i0 * lda, lda,
+                                     panel.pointer, n, j0, -0.5, shared.pointer + i0 * n + j0, n)
+                    }
+                }
+                keepAlive(A, B)
+                let differing = (0..<m * n).filter { direct[$0].bitPattern != shared[$0].bitPattern }
+                XCTAssertEqual(differing.count, 0, "\(level) \((transA, transB, m, n, k)): \(differing.prefix(5))")
+            }
+        }
+    }
+
+    /// ParallelGemm with the shared panel (NN_GEMM_SHARED_B=1) gives the
+    /// bits of one thread, and of the row parts packing B themselves.
+    func testSharedPanelDoesNotChangeAnyBit() {
+        let pool = ThreadPool.shared
+        let saved = (pool.threadCount, ParallelGemm.sharesPackedB)
+        defer {
+            pool.setThreadCount(saved.0)
+            ParallelGemm.sharesPackedB = saved.1
+        }
+        for (transA, transB, m, n, k) in [(false, false, 1024, 256, 784), (true, false, 784, 256, 1024),
+                                            (false, true, 300, 100, 257), (false, false, 200, 40, 1030)] {
+            let a = uniformValues(m * k, -1, 1, seed: 15).map { Float($0) }
+            let b = uniformValues(k * n, -1, 1, seed: 16).map { Float($0) }
+            let A = Buffer<Float>(a), B = Buffer<Float>(b)
+            let lda = transA ? m : k, ldb = transB ? k : n
+            var results: [[Float]] = []
+            for (threads, shares) in [(1, false), (2, false), (2, true), (4, true)] {
+                pool.setThreadCount(threads)
+                ParallelGemm.sharesPackedB = shares
+                let C = Buffer<Float>(repeating: 0.25, count: m * n)
+                ParallelGemm.gemm(transA, transB, m, n, k, 0.7, A.pointer, lda, B.pointer, ldb, 1, C.pointer, n)
+                results.append(C.array)
+            }
+            keepAlive(A, B)
+            for r in 1..<results.count {
+                XCTAssertEqual(results[0], results[r], "run \(r), \((transA, transB, m, n, k))")
+            }
+        }
+    }
 }
 
 extension Buffer {

@@ -26,6 +26,12 @@ int nnk_cpu_has_avx512_skx(void);
 /// allocation fails.
 float *nnk_thread_workspace(size_t floats);
 
+/// A second buffer of the calling thread, like nnk_thread_workspace's but
+/// apart from it: the packed B panel that a parallel GEMM's caller shares
+/// with the pool's threads (each of which, the caller included, uses its own
+/// workspace meanwhile).
+float *nnk_thread_panel(size_t floats);
+
 /// The thread-specific key of nn_last_error()'s message (a malloc'ed string
 /// per thread, freed when the thread exits), created once with pthread_once:
 /// a Swift global's lazy initializer (swift_once) would be invisible to

@@ -78,6 +78,40 @@ public enum CPULevel: Int, Sendable, Comparable, CaseIterable, CustomStringConve
         #endif
         }
     }
+
+    /// The level's GEMM from a packed B panel that threads share
+    /// (GemmDriver.swift's `packPanel` and `gemmPanel`).
+    struct PanelGemm {
+        /// Floats of the panel of an op(B) of k × n.
+        let floats: (_ k: Int, _ n: Int) -> Int
+        /// Columns per strip (NR): the panel is packed and read strip-wise.
+        let strip: Int
+        /// Packs strips [s0, s1) of op(B) (transB, k, n, b, ldb) into the panel.
+        let pack: (Bool, Int, Int, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int, Int) -> Void
+        /// C = alpha · op(A) · panel[:, column ..< column + n] + beta · C
+        /// (transA, m, n, k, alpha, a, lda, panel, panel width, column, beta, c, ldc).
+        let gemm: (Bool, Int, Int, Int, Float, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Int,
+                   Float, UnsafeMutablePointer<Float>, Int) -> Void
+    }
+
+    var panelGemm: PanelGemm {
+        switch self {
+        case .baseline:
+            return PanelGemm(floats: panelFloatsBaseline, strip: panelStripBaseline, pack: packPanelBaseline,
+                             gemm: gemmPanelBaseline)
+        #if arch(x86_64)
+        case .avx2:
+            return PanelGemm(floats: panelFloatsAVX2, strip: panelStripAVX2, pack: packPanelAVX2, gemm: gemmPanelAVX2)
+        case .avx512:
+            return PanelGemm(floats: panelFloatsAVX512, strip: panelStripAVX512, pack: packPanelAVX512,
+                             gemm: gemmPanelAVX512)
+        #else
+        case .avx2, .avx512:
+            return PanelGemm(floats: panelFloatsBaseline, strip: panelStripBaseline, pack: packPanelBaseline,
+                             gemm: gemmPanelBaseline)
+        #endif
+        }
+    }
 }
 
 /// Writes a message to standard error.

@@ -1,3 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import NNCPUFeatures
+
 /// The production GEMM: the selected level's single-threaded kernel, split
 /// across the shared thread pool when the product is large enough.
 ///
@@ -15,6 +24,23 @@ public enum ParallelGemm {
     public static let tinyLimit = 2048
     static let columnUnit = 32
     static let rowUnit = 24
+
+    /// Whether a product split into several row parts packs B once, into a
+    /// panel that all its threads read (BLIS's shared B panel), instead of
+    /// letting each part pack or read B itself. The bits are the same either
+    /// way. Off unless NN_GEMM_SHARED_B=1: on 2 threads (Zen 2, issue 12)
+    /// it was 0–5 % slower at W1's shapes (each thread packs half of B, and
+    /// then reads the other half from the other core's cache instead of its
+    /// own copy); the many-core case it is meant for (8 row parts each
+    /// packing or reading the same B) is still to be measured
+    /// (benchmarks/scaling.py with and without it).
+    nonisolated(unsafe) static var sharesPackedB: Bool = {
+        guard let raw = getenv("NN_GEMM_SHARED_B") else { return false }
+        return String(cString: raw) == "1"
+    }()
+    /// The largest op(B), in floats, packed into a shared panel (16 MiB):
+    /// the panel stays allocated, one per calling thread.
+    static let panelLimit = 1 << 22
 
     /// See `KernelTable.Gemm`.
     public static func gemm(
@@ -57,6 +83,25 @@ public enum ParallelGemm {
         // in one call (`block`).
         let rowBlock = { block($0, of: rowParts, total: m, unit: rowUnit) }
         let columnBlock = { block($0, of: columnParts, total: n, unit: columnUnit) }
+        // The row parts of a column would each pack (or read) the same B:
+        // the threads pack it once, into one panel (a first job, strips
+        // shared out), and every part reads its columns there.
+        let level = CPULevel.selected.panelGemm
+        if rowParts > 1 && sharesPackedB && !o1 && !o2 && k * n <= panelLimit,
+           let panel = nnk_thread_panel(level.floats(k, n)) {
+            let strips = (n + level.strip - 1) / level.strip
+            let packParts = min(threads, strips)
+            pool.run(parts: packParts) { p in
+                let (s0, count) = block(p, of: packParts, total: strips, unit: 1)
+                level.pack(transB, k, n, b, ldb, panel, s0, s0 + count)
+            }
+            pool.run(parts: rowParts * columnParts) { p in
+                let (i0, h) = rowBlock(p / columnParts), (j0, w) = columnBlock(p % columnParts)
+                level.gemm(transA, h, w, k, alpha, transA ? a + i0 : a + i0 * lda, lda, panel, n, j0,
+                           beta, c + i0 * ldc + j0, ldc)
+            }
+            return
+        }
         pool.run(parts: rowParts * columnParts) { p in
             let (i0, h) = rowBlock(p / columnParts), (j0, w) = columnBlock(p % columnParts)
             single(transA, transB, h, w, k, alpha, transA ? a + i0 : a + i0 * lda, lda,
