@@ -52,11 +52,27 @@ public enum FloatKernels {
         }
         switch (transA, transB) {
         case (false, false):
-            // C[i, :] += alpha · A[i, p] · B[p, :]
+            // C[i, :] += alpha · A[i, p] · B[p, :], eight columns at a time
+            // with their sums in a register across p: the operations of
+            // `scale` then `axpy` (s · b, then c + s · b, rounded the same
+            // way, in the same order), so the same bits, without a store and
+            // a reload of C per term (a 1×128 · 128×10 layer: 0.55 µs before).
+            let first = overwrite ? 1 : 0
             for i in 0..<m {
                 let ci = c + i * ldc, ai = a + i * lda
-                if overwrite { scale(n, alpha * ai[0], b, ci) }
-                for p in (overwrite ? 1 : 0)..<k { axpy(n, alpha * ai[p], b + p * ldb, ci) }
+                var j = 0
+                while j + 8 <= n {
+                    var sum = overwrite ? V8(repeating: alpha * ai[0]) * load8(b + j) : load8(UnsafePointer(ci + j))
+                    for p in first..<k { sum = sum + V8(repeating: alpha * ai[p]) * load8(b + (p * ldb + j)) }
+                    store8(sum, ci + j)
+                    j += 8
+                }
+                while j < n {
+                    var sum = overwrite ? (alpha * ai[0]) * b[j] : ci[j]
+                    for p in first..<k { sum += (alpha * ai[p]) * b[p * ldb + j] }
+                    ci[j] = sum
+                    j += 1
+                }
             }
         case (true, false):
             // A is stored [k, m]: C[i, :] += alpha · A[p, i] · B[p, :]
