@@ -269,7 +269,9 @@ func packPanel(_ transB: Bool, _ k: Int, _ n: Int, _ b: UnsafePointer<Float>, _ 
 
 /// C[m, n] = alpha · op(A) · op(B)[:, column ..< column + n] + beta · C, with
 /// op(B) (k rows, `width` columns in all) read from a panel that
-/// `packPanel` filled; `column` is a multiple of NR.
+/// `packPanel` filled; `column` is a multiple of NR. Always the blocked
+/// path: for m ≤ 3 its bits may differ from `gemmDriver`'s few-rows paths
+/// (no K slices there); ParallelGemm's row parts have at least 24 rows.
 func gemmPanel(
     _ transA: Bool, _ m: Int, _ n: Int, _ k: Int,
     _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,

@@ -87,7 +87,7 @@ public enum ParallelGemm {
         // the threads pack it once, into one panel (a first job, strips
         // shared out), and every part reads its columns there.
         let level = CPULevel.selected.panelGemm
-        if rowParts > 1 && sharesPackedB && !o1 && !o2 && k * n <= panelLimit,
+        if rowParts > 1 && sharesPackedB && alpha != 0 && k > 0 && !o1 && !o2 && k * n <= panelLimit,
            let panel = nnk_thread_panel(level.floats(k, n)) {
             let strips = (n + level.strip - 1) / level.strip
             let packParts = min(threads, strips)
