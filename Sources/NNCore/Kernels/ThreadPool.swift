@@ -44,9 +44,6 @@ public final class ThreadPool: @unchecked Sendable {
     /// sleeps instead of spinning on a CPU that the caller or its process
     /// may need. Results are the same bits whoever runs the parts.
     private static let stallNanoseconds: UInt64 = 200_000
-    /// How long the workers must have waited, idle, for a caller found
-    /// stalled (`run`): a scheduler time slice is several milliseconds.
-    private static let callerStallNanoseconds: UInt64 = 1_000_000
     /// The first bench lasts this long; each stall within `stallMemory` of
     /// the worker's previous one doubles it, up to the maximum.
     private static let benchMinimum: UInt64 = 2_000_000
@@ -232,30 +229,26 @@ public final class ThreadPool: @unchecked Sendable {
                     if since != 0 && now > since && now - since > limit { stalledWorkers |= 1 << UInt64(i) }
                 }
             }
-            // The caller's own stall: it took more than three times what its
-            // parts should have (the workers' time per part, from the job's
-            // start to their last part's end), plus stallNanoseconds, and
-            // finished after the workers, who sat idle meanwhile (the rule a
-            // worker is held to, the other way round: parts may differ by a
-            // unit, so up to 2x is normal), and the workers waited more than
-            // callerStallNanoseconds for it (shorter delays, a page fault or an
-            // interrupt, are not worth a bench). The OS descheduled the caller:
-            // its CPU is shared (with another process pinned there, say)
-            // while a worker spins on the other one, so the OS has no idle
-            // CPU to move it to. Benching the workers frees their CPUs: the
-            // caller moves to one and runs the parts alone, at least at its
-            // one-thread speed (a W1 training with 2 threads next to a busy
-            // core fell to 0.68 of one thread's speed when the caller started
-            // on the busy core).
+            // The caller's own stall: it finished after the workers, who sat
+            // idle meanwhile, and took more than twice what its parts should
+            // have (the workers' time per part, from the job's start to their
+            // last part's end; parts differ by up to one unit of work, so up
+            // to 2x is normal), plus stallNanoseconds. The OS descheduled the
+            // caller: its CPU is shared (another process pinned there, or
+            // numpy's BLAS threads spinning) while a worker spins on the
+            // other one, so the OS has no idle CPU to move it to. Benching
+            // the workers frees their CPUs: the caller moves to one and runs
+            // the parts alone, at least at its one-thread speed (a W1
+            // training with 2 threads next to a busy core fell to 0.68 of one
+            // thread's speed when the caller started on the busy core).
             if stalledWorkers == 0 && ran > 0 && ran < parts {
                 var workersDone: UInt64 = 0
                 for i in 0..<min(threads - 1, 64) where slots[i].assigned.load(ordering: .relaxed) == job {
                     workersDone = max(workersDone, slots[i].partEnd.load(ordering: .acquiring))
                 }
-                if workersDone > start && callerDone > workersDone
-                    && callerDone - workersDone > Self.callerStallNanoseconds {
+                if workersDone > start && callerDone > workersDone {
                     let perPart = (workersDone - start) / UInt64(parts - ran)
-                    if callerDone - start > 3 * UInt64(ran) * perPart + Self.stallNanoseconds {
+                    if callerDone - start > 2 * UInt64(ran) * perPart + Self.stallNanoseconds {
                         callerStalls += 1
                         for i in 0..<min(threads - 1, 64) where slots[i].assigned.load(ordering: .relaxed) == job {
                             stalledWorkers |= 1 << UInt64(i)
