@@ -134,18 +134,9 @@ final class ThreadPoolDelayTests: XCTestCase {
         XCTAssertEqual(Array(UnsafeBufferPointer(start: counts, count: 8)), [Int](repeating: 1, count: 8))
         XCTAssertEqual(pool.stalls, stallsBefore + 1, "the caller found the worker stalled inside its part")
         XCTAssertGreaterThan(pool.benchedUntil(worker: 1), 0, "the stalled worker is benched")
-        // Benched (2 ms for a first stall): jobs begun with more than 0.5 ms
-        // of the bench left run entirely on the caller (a loaded machine may
-        // leave no time for any; none may reach the worker).
-        let offCaller = Atomic<Int>(0)
-        while pool.benchRemaining(worker: 1) > 500_000 {
-            pool.run(parts: 4) { _ in
-                if pthread_equal(pthread_self(), caller) == 0 { offCaller.add(1, ordering: .relaxed) }
-                usleep(20)
-            }
-        }
-        XCTAssertEqual(offCaller.load(ordering: .relaxed), 0, "a benched worker is given no job")
+        assertJobsStayOnTheCallerWhileBenched(pool, caller)
         // After the bench it takes parts again.
+        let offCaller = Atomic<Int>(0)
         usleep(300_000)
         for _ in 0..<50 where offCaller.load(ordering: .relaxed) == 0 {
             pool.run(parts: 8) { _ in
@@ -197,7 +188,14 @@ final class ThreadPoolDelayTests: XCTestCase {
         XCTAssertEqual(pool.callerStalls, callerStallsBefore + 1, "the caller found itself stalled")
         XCTAssertEqual(pool.stalls, stallsBefore + 1, "its worker is benched")
         XCTAssertGreaterThan(pool.benchedUntil(worker: 1), benchedBefore)
-        // While benched, jobs run on the caller alone.
+        assertJobsStayOnTheCallerWhileBenched(pool, caller)
+    }
+
+    /// While worker 1 is benched (2 ms for a first stall), jobs begun with
+    /// more than 0.5 ms of the bench left run entirely on the caller (a
+    /// loaded machine may leave no time for any; none may reach the worker).
+    private func assertJobsStayOnTheCallerWhileBenched(_ pool: ThreadPool, _ caller: pthread_t,
+                                                       file: StaticString = #filePath, line: UInt = #line) {
         let offCaller = Atomic<Int>(0)
         while pool.benchRemaining(worker: 1) > 500_000 {
             pool.run(parts: 4) { _ in
@@ -205,7 +203,7 @@ final class ThreadPoolDelayTests: XCTestCase {
                 usleep(20)
             }
         }
-        XCTAssertEqual(offCaller.load(ordering: .relaxed), 0, "a benched worker is given no job")
+        XCTAssertEqual(offCaller.load(ordering: .relaxed), 0, "a benched worker is given no job", file: file, line: line)
     }
 
     /// A caller whose part is merely longer than the worker's (1.8 times:
