@@ -265,6 +265,11 @@ void nn_test_fill(nn_test_rng *rng, float *values, size_t n, float lo, float hi)
     for (size_t i = 0; i < n; i++) values[i] = nn_test_uniform(rng, lo, hi);
 }
 
+void nn_test_one_hot(nn_test_rng *rng, float *y, size_t rows, size_t classes) {
+    memset(y, 0, rows * classes * sizeof *y);
+    for (size_t r = 0; r < rows; r++) y[r * classes + nn_test_next(rng) % classes] = 1.0f;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Instruction-set levels                                                   */
 /* ------------------------------------------------------------------------ */

@@ -146,6 +146,9 @@ uint64_t nn_test_next(nn_test_rng *rng);
 float nn_test_uniform(nn_test_rng *rng, float lo, float hi);
 /* Fills n floats uniformly in [lo, hi). */
 void nn_test_fill(nn_test_rng *rng, float *values, size_t n, float lo, float hi);
+/* Zeros y (rows x classes) and sets one 1 per row, in a column drawn from
+ * rng (one draw per row, in row order). */
+void nn_test_one_hot(nn_test_rng *rng, float *y, size_t rows, size_t classes);
 
 /* ------------------------------------------------------------------------ */
 /* Instruction-set levels                                                   */

@@ -48,8 +48,7 @@ static float inputs[MAX_ROWS * INPUTS], targets[MAX_ROWS * OUTPUTS];
 static void make_data(void) {
     nn_test_rng rng = {42};
     nn_test_fill(&rng, inputs, MAX_ROWS * INPUTS, -2, 2);
-    memset(targets, 0, sizeof targets);
-    for (size_t r = 0; r < MAX_ROWS; r++) targets[r * OUTPUTS + nn_test_next(&rng) % OUTPUTS] = 1;
+    nn_test_one_hot(&rng, targets, MAX_ROWS, OUTPUTS);
 }
 
 /* Call number `call`'s rows start here. */

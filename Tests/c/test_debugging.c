@@ -59,10 +59,10 @@ static float *uniform(size_t rows, size_t cols, float lo, float hi, uint64_t see
 
 /* rows one-hot rows of `classes` columns, classes drawn at random (malloc'd). */
 static float *one_hot(size_t rows, size_t classes, uint64_t seed) {
-    float *y = calloc(rows * classes, sizeof *y);
+    float *y = malloc(rows * classes * sizeof *y);
     assert_non_null(y);
     nn_test_rng rng = {seed};
-    for (size_t r = 0; r < rows; r++) y[r * classes + nn_test_next(&rng) % classes] = 1.0f;
+    nn_test_one_hot(&rng, y, rows, classes);
     return y;
 }
 

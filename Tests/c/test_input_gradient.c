@@ -25,8 +25,7 @@ static float xs[ROWS * INPUTS], ys[ROWS * OUTPUTS];
 static void make_data(void) {
     nn_test_rng rng = {21};
     nn_test_fill(&rng, xs, ROWS * INPUTS, -1, 1);
-    memset(ys, 0, sizeof ys);
-    for (size_t r = 0; r < ROWS; r++) ys[r * OUTPUTS + nn_test_next(&rng) % OUTPUTS] = 1;
+    nn_test_one_hot(&rng, ys, ROWS, OUTPUTS);
 }
 
 /* 5 -> 12 tanh -> BatchNorm -> Dropout -> 8 gelu -> 3 softmax, trained two

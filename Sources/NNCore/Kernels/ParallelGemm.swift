@@ -86,9 +86,8 @@ public enum ParallelGemm {
         // The row parts of a column would each pack (or read) the same B:
         // the threads pack it once, into one panel (a first job, strips
         // shared out), and every part reads its columns there.
-        let level = CPULevel.selected.panelGemm
         if rowParts > 1 && sharesPackedB && alpha != 0 && k > 0 && !o1 && !o2 && k * n <= panelLimit,
-           let panel = nnk_thread_panel(level.floats(k, n)) {
+           case let level = CPULevel.selected.panelGemm, let panel = nnk_thread_panel(level.floats(k, n)) {
             let strips = (n + level.strip - 1) / level.strip
             let packParts = min(threads, strips)
             pool.run(parts: packParts) { p in
