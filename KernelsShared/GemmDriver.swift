@@ -51,6 +51,10 @@ func scaleC(_ m: Int, _ n: Int, _ beta: Float, _ c: UnsafeMutablePointer<Float>,
     }
 }
 
+/// The prefetch hint of the micro-kernels that read B ahead of use
+/// (`microKernelP1x8Prefetched`).
+@inline(__always) func prefetch(_ p: UnsafeRawPointer) { nnk_prefetch(p) }
+
 @inline(__always) func loadV(_ p: UnsafeMutablePointer<Float>) -> V {
     UnsafeRawPointer(p).loadUnaligned(as: V.self)
 }
@@ -331,18 +335,28 @@ func gemmFewRows(
     }
     let scratch = ws + m * k + (edge != 0 ? NR * k : 0)
     // A as the family-P kernels read it: A(i, p) = ap[p·aStep + i]
+    // (one row not transposed is its own transpose: a[p], step 1, no copy)
     let ap: UnsafePointer<Float>, aStep: Int
     if transA {
         ap = a; aStep = lda
+    } else if m == 1 {
+        ap = a; aStep = 1
     } else {
         for i in 0..<m { for p in 0..<k { ws[p * m + i] = a[i * lda + p] } }
         ap = UnsafePointer(ws); aStep = m
     }
     let wideNV = m == 1 ? 8 : m == 2 ? 4 : 3
     let wide = wideNV * W
+    // one row: the strips read B's rows `ahead` bytes on (the level's
+    // Config), the same FMAs in the same order
+    let ahead = m == 1 && ldb <= oneRowPrefetchMaxStride ? oneRowPrefetchRows * ldb * 4 : 0
     var j = 0
     while j + wide <= n {
-        microKernelP(m, wideNV, k, ap, aStep, b + j, ldb, c + j, ldc, wide, alpha, beta, scratch)
+        if ahead > 0 {
+            microKernelP1x8Prefetched(k, ap, aStep, b + j, ldb, c + j, ldc, wide, alpha, beta, scratch, ahead)
+        } else {
+            microKernelP(m, wideNV, k, ap, aStep, b + j, ldb, c + j, ldc, wide, alpha, beta, scratch)
+        }
         j += wide
     }
     while j + NR <= n {

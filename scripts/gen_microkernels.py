@@ -33,20 +33,25 @@ LEVELS = {
 }
 
 
-def kernel(mr, nv, fma, family, unroll=1):
+def kernel(mr, nv, fma, family, unroll=1, lanes=0):
     """family "P": A(i, p) = a[p·aStep + i] (packed strip, or transposed A in place);
-    family "S": A(i, p) = a[i·aStep + p] (A in place, not transposed: aStep = lda)."""
-    name = f"microKernel{family}{mr}x{nv}"
+    family "S": A(i, p) = a[i·aStep + p] (A in place, not transposed: aStep = lda).
+    lanes > 0: the "Prefetched" variant, which takes `ahead` (bytes) and, at
+    each k step, hints the row of B that many bytes on: one prefetch per 128
+    bytes of the tile's width (the other line of each 128-byte pair comes
+    with it on Zen 2's L2 prefetcher), with the same FMAs in the same order."""
+    name = f"microKernel{family}{mr}x{nv}" + ("Prefetched" if lanes else "")
     out = []
     w = out.append
     layout = "a[p·aStep + i]" if family == "P" else "a[i·aStep + p]"
-    w(f"/// {mr} rows × {nv} vectors; A(i, p) = {layout}, B(p, j) = b[p·bStep + j].")
+    w(f"/// {mr} rows × {nv} vectors; A(i, p) = {layout}, B(p, j) = b[p·bStep + j]"
+      + ("; B's row `ahead` bytes on is prefetched at each step." if lanes else "."))
     w("@inline(never)")
     step = "" if (family == "S" and mr == 1) else " _ aStep: Int,"
     w(f"func {name}(_ kc: Int, _ a: UnsafePointer<Float>,{step}")
     w("    _ b: UnsafePointer<Float>, _ bStep: Int,")
     w("    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ncols: Int,")
-    w("    _ alpha: Float, _ beta: Float, _ scratch: UnsafeMutablePointer<Float>) {")
+    w("    _ alpha: Float, _ beta: Float, _ scratch: UnsafeMutablePointer<Float>" + (", _ ahead: Int) {" if lanes else ") {"))
     for i in range(mr):
         w("    " + "; ".join(f"var c{i}_{v} = V()" for v in range(nv)))
     w("    var ap = a")
@@ -55,6 +60,8 @@ def kernel(mr, nv, fma, family, unroll=1):
     w("    var p = 0")
 
     def k_step(indent):
+        for off in range(0, nv * lanes * 4, 128) if lanes else ():
+            w(f"{indent}prefetch(bp + (ahead &+ {off}))" if off else f"{indent}prefetch(bp + ahead)")
         for v in range(nv):
             off = "" if v == 0 else f"fromByteOffset: {v} &* W &* 4, "
             w(f"{indent}let b{v} = bp.loadUnaligned({off}as: V.self)")
@@ -239,6 +246,10 @@ def generate(target, vtype, lanes, mr_max, nv_max, fma, unroll):
                 lines.append(kernel(mr, nv, fma, family, unroll if full else 1))
                 lines.append("")
         lines += dispatcher(family, mr_max, tiles + (wide if family == "P" else []))
+    # the one-row tile that reads B ahead (gemmFewRows, where the level's
+    # Config sets oneRowPrefetchRows)
+    lines.append(kernel(1, 8, fma, "P", 1, lanes))
+    lines.append("")
     # dot-product tiles for B transposed and 1–3 rows of A
     dots = [(1, 8), (1, 1), (2, 4), (2, 1), (3, 4), (3, 1)]
     for mr, nb in dots:

@@ -62,3 +62,7 @@ public func gemmPanelBaseline(
 /// were as good or better. The other levels keep the strips until measured
 /// on their machines.
 @inline(__always) var streamOneRowMinimum: Int { .max }
+/// B's rows prefetched ahead by the one-row strips of `gemmFewRows`
+/// (AVX2's Config): off until measured on this level's machines.
+@inline(__always) var oneRowPrefetchRows: Int { 0 }
+@inline(__always) var oneRowPrefetchMaxStride: Int { 0 }

@@ -1773,6 +1773,84 @@ func microKernelS(_ mr: Int, _ nv: Int, _ kc: Int,
     }
 }
 
+/// 1 rows × 8 vectors; A(i, p) = a[p·aStep + i], B(p, j) = b[p·bStep + j]; B's row `ahead` bytes on is prefetched at each step.
+@inline(never)
+func microKernelP1x8Prefetched(_ kc: Int, _ a: UnsafePointer<Float>, _ aStep: Int,
+    _ b: UnsafePointer<Float>, _ bStep: Int,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ncols: Int,
+    _ alpha: Float, _ beta: Float, _ scratch: UnsafeMutablePointer<Float>, _ ahead: Int) {
+    var c0_0 = V(); var c0_1 = V(); var c0_2 = V(); var c0_3 = V(); var c0_4 = V(); var c0_5 = V(); var c0_6 = V(); var c0_7 = V()
+    var ap = a
+    var bp = UnsafeRawPointer(b)
+    let bStepBytes = bStep &* 4
+    var p = 0
+    while p < kc {
+        prefetch(bp + ahead)
+        let b0 = bp.loadUnaligned(as: V.self)
+        let b1 = bp.loadUnaligned(fromByteOffset: 1 &* W &* 4, as: V.self)
+        let b2 = bp.loadUnaligned(fromByteOffset: 2 &* W &* 4, as: V.self)
+        let b3 = bp.loadUnaligned(fromByteOffset: 3 &* W &* 4, as: V.self)
+        let b4 = bp.loadUnaligned(fromByteOffset: 4 &* W &* 4, as: V.self)
+        let b5 = bp.loadUnaligned(fromByteOffset: 5 &* W &* 4, as: V.self)
+        let b6 = bp.loadUnaligned(fromByteOffset: 6 &* W &* 4, as: V.self)
+        let b7 = bp.loadUnaligned(fromByteOffset: 7 &* W &* 4, as: V.self)
+        let a0 = V(repeating: ap[0])
+        c0_0 = c0_0 + a0 * b0
+        c0_1 = c0_1 + a0 * b1
+        c0_2 = c0_2 + a0 * b2
+        c0_3 = c0_3 + a0 * b3
+        c0_4 = c0_4 + a0 * b4
+        c0_5 = c0_5 + a0 * b5
+        c0_6 = c0_6 + a0 * b6
+        c0_7 = c0_7 + a0 * b7
+        ap += aStep
+        bp += bStepBytes
+        p &+= 1
+    }
+    if ncols >= 8 &* W {
+        let va = V(repeating: alpha)
+        if beta == 0 {
+            storeV(c, c0_0 * va)
+            storeV(c + 1 &* W, c0_1 * va)
+            storeV(c + 2 &* W, c0_2 * va)
+            storeV(c + 3 &* W, c0_3 * va)
+            storeV(c + 4 &* W, c0_4 * va)
+            storeV(c + 5 &* W, c0_5 * va)
+            storeV(c + 6 &* W, c0_6 * va)
+            storeV(c + 7 &* W, c0_7 * va)
+        } else if beta == 1 {
+            storeV(c, loadV(c) + c0_0 * va)
+            storeV(c + 1 &* W, loadV(c + 1 &* W) + c0_1 * va)
+            storeV(c + 2 &* W, loadV(c + 2 &* W) + c0_2 * va)
+            storeV(c + 3 &* W, loadV(c + 3 &* W) + c0_3 * va)
+            storeV(c + 4 &* W, loadV(c + 4 &* W) + c0_4 * va)
+            storeV(c + 5 &* W, loadV(c + 5 &* W) + c0_5 * va)
+            storeV(c + 6 &* W, loadV(c + 6 &* W) + c0_6 * va)
+            storeV(c + 7 &* W, loadV(c + 7 &* W) + c0_7 * va)
+        } else {
+            let vb = V(repeating: beta)
+            storeV(c, loadV(c) * vb + c0_0 * va)
+            storeV(c + 1 &* W, loadV(c + 1 &* W) * vb + c0_1 * va)
+            storeV(c + 2 &* W, loadV(c + 2 &* W) * vb + c0_2 * va)
+            storeV(c + 3 &* W, loadV(c + 3 &* W) * vb + c0_3 * va)
+            storeV(c + 4 &* W, loadV(c + 4 &* W) * vb + c0_4 * va)
+            storeV(c + 5 &* W, loadV(c + 5 &* W) * vb + c0_5 * va)
+            storeV(c + 6 &* W, loadV(c + 6 &* W) * vb + c0_6 * va)
+            storeV(c + 7 &* W, loadV(c + 7 &* W) * vb + c0_7 * va)
+        }
+    } else {
+        storeV(scratch, c0_0)
+        storeV(scratch + 1 &* W, c0_1)
+        storeV(scratch + 2 &* W, c0_2)
+        storeV(scratch + 3 &* W, c0_3)
+        storeV(scratch + 4 &* W, c0_4)
+        storeV(scratch + 5 &* W, c0_5)
+        storeV(scratch + 6 &* W, c0_6)
+        storeV(scratch + 7 &* W, c0_7)
+        storeEdge(scratch, 8 &* W, c, ldc, 1, ncols, alpha, beta)
+    }
+}
+
 /// Dot products of 1 rows of A with 8 rows of B (k contiguous in both).
 @inline(never)
 func dotKernel1x8(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ alpha: Float, _ beta: Float) {

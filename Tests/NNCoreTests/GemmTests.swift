@@ -270,8 +270,22 @@ final class GemmTests: XCTestCase {
         }
     }
 
+    /// One row times a B whose rows are at most `oneRowPrefetchMaxStride`
+    /// floats apart: on AVX2 the 8-vector strips prefetch B's rows ahead
+    /// (`microKernelP1x8Prefetched`); every transpose of A, padded strides,
+    /// columns past the last strip, a single k step, alpha and beta.
+    func testOneRowStripsThatReadBAhead() {
+        for (transA, n, k, alpha, beta, padB, nanC) in [(false, 200, 777, Float(1), Float(0.25), 3, false),
+                                                         (true, 448, 9, -1, 0, 0, true),
+                                                         (false, 129, 1, 0.5, 0, 7, true),
+                                                         (true, 509, 300, 2, 1, 3, false)] {
+            check(Case(transA: transA, m: 1, n: n, k: k, alpha: alpha, beta: beta, padA: 2, padB: padB, padC: 1,
+                       nanC: nanC, seed: 23))
+        }
+    }
+
     /// A row's products are the same bits whether it is alone (m = 1: column
-    /// strips, or B streamed row after row) or the first of two rows (the
+    /// strips, prefetching B's rows ahead or not, or B streamed row after row) or the first of two rows (the
     /// 2-row tiles): each element is the same chain of FMAs in order of k
     /// from +0, stored the same way, on every level this CPU supports —
     /// with beta ≠ 0 too, and widths whose last tile is partial (n mod 16 =
@@ -279,7 +293,8 @@ final class GemmTests: XCTestCase {
     func testOneRowGivesTheBitsOfTheSameRowInATwoRowProduct() {
         for level in CPULevel.allCases where level.isSupported {
             for (n, k, alpha, beta) in [(256, 784, Float(0.5), Float(0)), (1024, 300, 0.5, 0), (517, 515, 0.5, 0),
-                                        (37, 11, 0.5, 0), (1033, 256, 0.1, 1), (1049, 300, 0.7, -0.3)] {
+                                        (37, 11, 0.5, 0), (1033, 256, 0.1, 1), (1049, 300, 0.7, -0.3),
+                                        (300, 129, 0.7, -0.3), (448, 33, 1, 1)] {
                 let a = uniformValues(2 * k, -1, 1, seed: 8).map { Float($0) }
                 let b = uniformValues(k * n, -1, 1, seed: 9).map { Float($0) }
                 let c = uniformValues(2 * n, -1, 1, seed: 10).map { Float($0) }

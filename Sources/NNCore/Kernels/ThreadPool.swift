@@ -223,6 +223,13 @@ public final class ThreadPool: @unchecked Sendable {
                 guard ran > 0, stalledWorkers == 0, spins & 255 == 1 else { continue }
                 // Now and then: has a worker been inside a part for too long?
                 let now = monotonicNanoseconds()
+                // No part can have run past the limit yet (it exceeds
+                // stallNanoseconds, and parts start after `start`): leave the
+                // workers' slots alone. Reading them takes their cache lines,
+                // which the workers then wait to take back when they store
+                // partStart/partEnd (a core-to-core transfer, 230 ns one way
+                // on this project's Zen 2 VM, on a short job's critical path).
+                if now - start <= Self.stallNanoseconds { continue }
                 if limit == .max { limit = 3 * (now - start) / UInt64(ran) + Self.stallNanoseconds }
                 for i in 0..<min(threads - 1, 64) where slots[i].assigned.load(ordering: .relaxed) == job {
                     let since = slots[i].partStart.load(ordering: .acquiring)
@@ -241,7 +248,9 @@ public final class ThreadPool: @unchecked Sendable {
             // the parts alone, at least at its one-thread speed (a W1
             // training with 2 threads next to a busy core fell to 0.68 of one
             // thread's speed when the caller started on the busy core).
-            if stalledWorkers == 0 && ran > 0 && ran < parts {
+            // (Only a job that took longer than stallNanoseconds can qualify:
+            // the slots are not read after shorter ones, for the reason above.)
+            if stalledWorkers == 0 && ran > 0 && ran < parts && callerDone - start > Self.stallNanoseconds {
                 var workersDone: UInt64 = 0
                 for i in 0..<min(threads - 1, 64) where slots[i].assigned.load(ordering: .relaxed) == job {
                     workersDone = max(workersDone, slots[i].partEnd.load(ordering: .acquiring))
