@@ -284,6 +284,32 @@ final class GemmTests: XCTestCase {
         }
     }
 
+    /// The plain loops' columns past the last 8 (computed as lanes in the
+    /// p loop of the first 8) are the same bits as each column computed
+    /// alone (n = 1: one scalar sum), for beta 0 and not, a single k step,
+    /// and padded B (NaN in the padding, which the lanes past the tail read
+    /// and never store).
+    func testFloatKernelsTailColumnsGiveTheBitsOfEachColumnAlone() {
+        for (m, n, k, alpha, beta) in [(1, 10, 128, Float(1), Float(0)), (3, 13, 7, 0.5, 0.25), (2, 23, 1, -1, 0),
+                                       (1, 9, 33, 2, 1)] {
+            let ldb = n + 3
+            var b = uniformValues(k * ldb, -1, 1, seed: 31).map { Float($0) }
+            for p in 0..<k { for j in n..<ldb { b[p * ldb + j] = .nan } }
+            let a = uniformValues(m * k, -1, 1, seed: 32).map { Float($0) }
+            let c = uniformValues(m * n, -1, 1, seed: 33).map { Float($0) }
+            let A = Buffer<Float>(a), B = Buffer<Float>(b), all = Buffer<Float>(c)
+            FloatKernels.gemm(false, false, m, n, k, alpha, A.pointer, k, B.pointer, ldb, beta, all.pointer, n)
+            var differing: [(Int, Int)] = []
+            for j in 0..<n {
+                let one = Buffer<Float>((0..<m).map { c[$0 * n + j] })
+                FloatKernels.gemm(false, false, m, 1, k, alpha, A.pointer, k, B.pointer + j, ldb, beta, one.pointer, 1)
+                for i in 0..<m where one[i].bitPattern != all[i * n + j].bitPattern { differing.append((i, j)) }
+            }
+            XCTAssertEqual(differing.count, 0, "\(m)×\(k)·\(k)×\(n), beta \(beta): (row, column) \(differing.prefix(5)) differ")
+            keepAlive(A, B)
+        }
+    }
+
     /// A row's products are the same bits whether it is alone (m = 1: column
     /// strips, prefetching B's rows ahead or not, or B streamed row after row) or the first of two rows (the
     /// 2-row tiles): each element is the same chain of FMAs in order of k

@@ -58,15 +58,54 @@ public enum FloatKernels {
             // way, in the same order), so the same bits, without a store and
             // a reload of C per term (a 1×128 · 128×10 layer: 0.55 µs before).
             let first = overwrite ? 1 : 0
+            // The columns past the last 8 (n mod 8 of them) ride in the p
+            // loop of the first 8, as lanes of a second vector: each lane
+            // the same multiply and add as the scalar loop below, so the
+            // same bits, with the tail's sums no longer a chain of k adds
+            // after the block's (a 1×128 · 128×10 layer: 3 chains of 128
+            // dependent adds become 1).
+            let tail = n % 8, tailStart = n - tail
+            let rideAlong = tail > 0 && n >= 8 && k > 0
             for i in 0..<m {
                 let ci = c + i * ldc, ai = a + i * lda
                 var j = 0
+                if rideAlong {
+                    // B's row tail as 8 lanes: rows before the last read 8
+                    // floats in place (the lanes past the tail read the next
+                    // row's first columns, inside B, and are never stored);
+                    // the last row and C's tail lane by lane.
+                    @inline(__always) func rowTail(_ p: Int) -> V8 {
+                        if p < k - 1 { return load8(b + (p * ldb + tailStart)) }
+                        var v = V8()
+                        for l in 0..<tail { v[l] = b[p * ldb + tailStart + l] }
+                        return v
+                    }
+                    var sum: V8, tailSum: V8
+                    if overwrite {
+                        let x = V8(repeating: alpha * ai[0])
+                        sum = x * load8(b)
+                        tailSum = x * rowTail(0)
+                    } else {
+                        sum = load8(UnsafePointer(ci))
+                        tailSum = V8()
+                        for l in 0..<tail { tailSum[l] = ci[tailStart + l] }
+                    }
+                    for p in first..<k {
+                        let x = V8(repeating: alpha * ai[p])
+                        sum = sum + x * load8(b + p * ldb)
+                        tailSum = tailSum + x * rowTail(p)
+                    }
+                    store8(sum, ci)
+                    for l in 0..<tail { ci[tailStart + l] = tailSum[l] }
+                    j = 8
+                }
                 while j + 8 <= n {
                     var sum = overwrite ? V8(repeating: alpha * ai[0]) * load8(b + j) : load8(UnsafePointer(ci + j))
                     for p in first..<k { sum = sum + V8(repeating: alpha * ai[p]) * load8(b + (p * ldb + j)) }
                     store8(sum, ci + j)
                     j += 8
                 }
+                if rideAlong { continue }
                 while j < n {
                     var sum = overwrite ? (alpha * ai[0]) * b[j] : ci[j]
                     for p in first..<k { sum += (alpha * ai[p]) * b[p * ldb + j] }
