@@ -79,9 +79,12 @@ public func gemmPanelAVX2(
 /// (`gemmFewRows`): each strip's k loop prefetches B's row this many rows
 /// ahead, where B's rows are at most `oneRowPrefetchMaxStride` floats apart
 /// (0: no prefetch). Measured on Zen 2 from C against OpenBLAS's sgemv, B
-/// from L3: 1×784·784×256 0.93 → 1.12, 256×128 0.86 → 0.99, 2048×128 1.10 →
-/// 1.24; rows 4 KiB apart (n = 1024, 2048) lost 30–45 % to the prefetches
-/// (the strip's rows share L1 sets), hence the stride limit. 4 rows ahead
-/// gained half as much, 16 rows lost at 1024×512.
+/// from L3 as malloc gives it (16 bytes past a cache line): 1×784·784×256
+/// 0.83–0.86 → 0.96, 1×256·256×128 0.78–0.79 → 0.90; an intrinsics
+/// prototype of the same strips reached 1.09–1.12 on 64-byte-aligned B
+/// (libnn's weights). In the prototype, rows 4 KiB or more apart (n = 1024,
+/// 2048) lost 30–45 % to the prefetches (the strip's rows share L1 sets),
+/// hence the stride limit; 4 rows ahead gained half as much as 8, and 16
+/// rows lost at 1024×512.
 @inline(__always) var oneRowPrefetchRows: Int { 8 }
 @inline(__always) var oneRowPrefetchMaxStride: Int { 512 }

@@ -147,6 +147,40 @@ final class ThreadPoolDelayTests: XCTestCase {
         XCTAssertGreaterThan(offCaller.load(ordering: .relaxed), 0, "the worker is back")
     }
 
+    /// A short job: the caller's part takes microseconds, the worker's
+    /// 700 µs (a stall at the caller's pace: the limit is 3 × the caller's
+    /// time per part + 200 µs, set at the caller's first look, right after
+    /// its part). The worker is benched. (A form of the rule that looked
+    /// at the workers only after 200 µs, and set the limit then, waited at
+    /// least 800 µs and benched nobody here.)
+    func testAWorkerStalledInAShortJobIsBenchedAtTheCallersPace() throws {
+        let pool = ThreadPool(threads: 2)
+        for _ in 0..<50 { pool.run(parts: 8) { _ in } }   // the worker is awake
+        while pool.benchRemaining(worker: 1) > 0 { usleep(1_000) }
+        let caller = pthread_self()
+        let stallsBefore = pool.stalls
+        let workerInside = Atomic<Bool>(false)
+        let callerPart = Atomic<UInt64>(0)
+        pool.run(parts: 2) { _ in
+            if pthread_equal(pthread_self(), caller) == 0 {
+                workerInside.store(true, ordering: .relaxed)
+                usleep(700)
+            } else {
+                // wait (spinning, at most 100 µs) for the worker to be
+                // inside the other part, so that the caller runs only this one
+                let begin = DispatchTime.now().uptimeNanoseconds
+                while !workerInside.load(ordering: .relaxed)
+                        && DispatchTime.now().uptimeNanoseconds - begin < 100_000 {}
+                callerPart.store(DispatchTime.now().uptimeNanoseconds - begin, ordering: .relaxed)
+            }
+        }
+        guard workerInside.load(ordering: .relaxed), callerPart.load(ordering: .relaxed) < 100_000 else {
+            throw XCTSkip("the worker did not start within 100 µs (an overloaded machine): nothing to measure")
+        }
+        XCTAssertEqual(pool.stalls, stallsBefore + 1, "the caller found the worker stalled, at its own pace")
+        XCTAssertGreaterThan(pool.benchedUntil(worker: 1), 0, "the stalled worker is benched")
+    }
+
     /// The caller stalled inside its part (as one the OS deschedules on a
     /// CPU it shares, while a worker holds the other) long after the
     /// workers finished theirs: the workers are benched, so that their CPUs

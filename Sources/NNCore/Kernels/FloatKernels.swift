@@ -71,8 +71,9 @@ public enum FloatKernels {
                 var j = 0
                 if rideAlong {
                     // B's row tail as 8 lanes: rows before the last read 8
-                    // floats in place (the lanes past the tail read the next
-                    // row's first columns, inside B, and are never stored);
+                    // floats in place (the lanes past the tail read the row's
+                    // padding or the next row's first columns, inside B, and
+                    // are never stored);
                     // the last row and C's tail lane by lane.
                     @inline(__always) func rowTail(_ p: Int) -> V8 {
                         if p < k - 1 { return load8(b + (p * ldb + tailStart)) }

@@ -18,7 +18,10 @@ import NNCPUFeatures
 /// for any number of threads.
 public enum ParallelGemm {
     /// Products below this many multiply-adds run on the calling thread:
-    /// handing work to another thread costs about a microsecond.
+    /// handing work to another thread costs about a microsecond, and more on
+    /// a VM with slow core-to-core transfers (Zen 2, 2 vCPUs: 1.2–2.3 µs
+    /// more than one thread for a 1.35 µs product; CONTRIBUTING, "The thread
+    /// pool").
     public static let threshold = 1 << 17
     /// Products up to this many multiply-adds take the plain loop nests.
     public static let tinyLimit = 2048

@@ -223,6 +223,9 @@ public final class ThreadPool: @unchecked Sendable {
                 guard ran > 0, stalledWorkers == 0, spins & 255 == 1 else { continue }
                 // Now and then: has a worker been inside a part for too long?
                 let now = monotonicNanoseconds()
+                // The limit is set at the first look, right after the
+                // caller's own parts, from the caller's pace.
+                if limit == .max { limit = 3 * (now - start) / UInt64(ran) + Self.stallNanoseconds }
                 // No part can have run past the limit yet (it exceeds
                 // stallNanoseconds, and parts start after `start`): leave the
                 // workers' slots alone. Reading them takes their cache lines,
@@ -230,7 +233,6 @@ public final class ThreadPool: @unchecked Sendable {
                 // partStart/partEnd (a core-to-core transfer, 230 ns one way
                 // on this project's Zen 2 VM, on a short job's critical path).
                 if now - start <= Self.stallNanoseconds { continue }
-                if limit == .max { limit = 3 * (now - start) / UInt64(ran) + Self.stallNanoseconds }
                 for i in 0..<min(threads - 1, 64) where slots[i].assigned.load(ordering: .relaxed) == job {
                     let since = slots[i].partStart.load(ordering: .acquiring)
                     if since != 0 && now > since && now - since > limit { stalledWorkers |= 1 << UInt64(i) }
