@@ -40,13 +40,9 @@ public func nn_sgemm(_ trans_a: Int32, _ trans_b: Int32, _ m: Int, _ n: Int, _ k
                      _ beta: Float, _ c: UnsafeMutablePointer<Float>?, _ ldc: Int) -> nn_status {
     guarded {
         let ta = try flagArgument(trans_a, "trans_a"), tb = try flagArgument(trans_b, "trans_b")
-        // (one check at a time: an array of the six would be allocated on
-        // every call, a third of a small product's 150 ns)
-        func size(_ value: Int, _ name: StaticString) throws {
-            if value < 0 { throw APIError.shape("\(name) = \(UInt(bitPattern: value)) is too large") }
+        for (value, name) in [(m, "m"), (n, "n"), (k, "k"), (lda, "lda"), (ldb, "ldb"), (ldc, "ldc")] where value < 0 {
+            throw APIError.shape("\(name) = \(UInt(bitPattern: value)) is too large")
         }
-        try size(m, "m"); try size(n, "n"); try size(k, "k")
-        try size(lda, "lda"); try size(ldb, "ldb"); try size(ldc, "ldc")
         guard m > 0, n > 0 else { return }
         // Checks that a stored matrix of `rows` rows, `cols` columns and row
         // stride `ld` is addressable.
@@ -67,9 +63,7 @@ public func nn_sgemm(_ trans_a: Int32, _ trans_b: Int32, _ m: Int, _ n: Int, _ k
             try check(ta ? k : m, ta ? m : k, lda, "A", "lda")
             try check(tb ? n : k, tb ? k : n, ldb, "B", "ldb")
         }
-        // the production table's GEMM (building the table for one call
-        // would allocate it and its closures)
-        ParallelGemm.gemm(ta, tb, m, n, k, alpha, ap, lda, bp, ldb, beta, cp, ldc)
+        KernelTable<Float>.production.gemm(ta, tb, m, n, k, alpha, ap, lda, bp, ldb, beta, cp, ldc)
     }
 }
 
