@@ -100,11 +100,7 @@ final class ThreadPoolDelayTests: XCTestCase {
     /// it runs) is benched: the caller counts the stall, gives it no job
     /// for a while (its parts go to the others), then gives it jobs again.
     func testAWorkerStalledInsideAPartIsBenchedThenComesBack() throws {
-        let pool = ThreadPool(threads: 2)
-        for _ in 0..<50 { pool.run(parts: 8) { _ in } }   // the worker is awake
-        // (a warm-up part in which the OS happened to deschedule the worker
-        // may have benched it: wait that out)
-        while pool.benchRemaining(worker: 1) > 0 { usleep(1_000) }
+        let pool = poolWithAnAwakeWorker()
         let caller = pthread_self()
         let stallsBefore = pool.stalls
         let counts = UnsafeMutablePointer<Int>.allocate(capacity: 8)
@@ -147,6 +143,16 @@ final class ThreadPoolDelayTests: XCTestCase {
         XCTAssertGreaterThan(offCaller.load(ordering: .relaxed), 0, "the worker is back")
     }
 
+    /// A pool of 2 threads whose worker is awake (spinning after 50 jobs)
+    /// and not benched (a warm-up part in which the OS happened to
+    /// deschedule it may have benched it: that is waited out).
+    func poolWithAnAwakeWorker() -> ThreadPool {
+        let pool = ThreadPool(threads: 2)
+        for _ in 0..<50 { pool.run(parts: 8) { _ in } }
+        while pool.benchRemaining(worker: 1) > 0 { usleep(1_000) }
+        return pool
+    }
+
     /// A short job: the caller's part takes microseconds, the worker's
     /// 700 µs (a stall at the caller's pace: the limit is 3 × the caller's
     /// time per part + 200 µs, set at the caller's first look, right after
@@ -154,9 +160,7 @@ final class ThreadPoolDelayTests: XCTestCase {
     /// at the workers only after 200 µs, and set the limit then, waited at
     /// least 800 µs and benched nobody here.)
     func testAWorkerStalledInAShortJobIsBenchedAtTheCallersPace() throws {
-        let pool = ThreadPool(threads: 2)
-        for _ in 0..<50 { pool.run(parts: 8) { _ in } }   // the worker is awake
-        while pool.benchRemaining(worker: 1) > 0 { usleep(1_000) }
+        let pool = poolWithAnAwakeWorker()
         let caller = pthread_self()
         let stallsBefore = pool.stalls
         let workerInside = Atomic<Bool>(false)
