@@ -384,43 +384,39 @@ def contention_benchmarks():
                          nn.layers.Dense(128, activation="relu"), nn.layers.Dense(10, activation="softmax")])
     flops = 2 * 256 * (784 * 256 + 256 * 128 + 128 * 10)
 
-    def interleaved_median(threads, rounds=300):
-        """The median libnn predict time right after a numpy matmul (the
-        median: interference is the point, the best round would hide it)."""
-        nn.set_num_threads(threads)
-        times = []
+    def after_numpy_medians(call, rounds):
+        """The median times of call() right after a numpy matmul, with libnn
+        at 1 and at 2 threads, the two interleaved round by round on the
+        same model (the median: interference is the point, the best round
+        would hide it). Interleaved, the two see the same machine and the
+        same memory: measured one after the other, on two models, they
+        differed by up to 10% at the same thread count, from where the
+        buffers landed and from drift."""
+        times = {1: [], 2: []}
         for _ in range(rounds):
-            m @ m
-            t = time.perf_counter()
-            net.predict(x)
-            times.append(time.perf_counter() - t)
-        return sorted(times)[len(times) // 2]
+            for threads in (1, 2):
+                nn.set_num_threads(threads)
+                m @ m
+                t = time.perf_counter()
+                call()
+                times[threads].append(time.perf_counter() - t)
+        return [sorted(times[n])[rounds // 2] for n in (1, 2)]
 
-    one, two = interleaved_median(1), interleaved_median(2)
+    one, two = after_numpy_medians(lambda: net.predict(x), 300)
     emit("predict_after_numpy", "libnn", 1, "gflops", flops / one / 1e9)
     emit("predict_after_numpy", "libnn", 2, "gflops", flops / two / 1e9)
     print(f"ratio=libnn-2-threads/libnn-1-thread bench=predict_after_numpy threads=2 value={one / two:.3f}",
           flush=True)
 
-    def training_interleaved_median(threads, rounds=40):
-        """The median time of a short W1 fit (4 steps of 128) right after a
-        numpy matmul."""
-        nn.set_num_threads(threads)
-        model = nn.Sequential([nn.layers.Dense(256, activation="relu", input_dim=784),
-                               nn.layers.Dense(128, activation="relu"),
-                               nn.layers.Dense(10, activation="softmax")], seed=1)
-        model.compile(loss="sparse_categorical_crossentropy", optimizer=nn.optimizers.Adam(learning_rate=1e-3))
-        xs = rng.standard_normal((512, 784), dtype=np.float32)
-        ys = rng.integers(0, 10, 512).astype(np.float32)
-        times = []
-        for _ in range(rounds):
-            m @ m
-            t = time.perf_counter()
-            model.fit(xs, ys, epochs=1, batch_size=128, shuffle=False, verbose=0)
-            times.append(time.perf_counter() - t)
-        return sorted(times)[len(times) // 2]
-
-    one, two = training_interleaved_median(1), training_interleaved_median(2)
+    # A short W1 fit (4 steps of 128) right after a numpy matmul.
+    model = nn.Sequential([nn.layers.Dense(256, activation="relu", input_dim=784),
+                           nn.layers.Dense(128, activation="relu"),
+                           nn.layers.Dense(10, activation="softmax")], seed=1)
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=nn.optimizers.Adam(learning_rate=1e-3))
+    xs = rng.standard_normal((512, 784), dtype=np.float32)
+    ys = rng.integers(0, 10, 512).astype(np.float32)
+    one, two = after_numpy_medians(
+        lambda: model.fit(xs, ys, epochs=1, batch_size=128, shuffle=False, verbose=0), 40)
     emit("w1_train_after_numpy", "libnn", 1, "samples_per_s", 512 / one)
     emit("w1_train_after_numpy", "libnn", 2, "samples_per_s", 512 / two)
     print(f"ratio=libnn-2-threads/libnn-1-thread bench=w1_train_after_numpy threads=2 value={one / two:.3f}",

@@ -143,6 +143,68 @@ final class ThreadPoolDelayTests: XCTestCase {
         XCTAssertGreaterThan(offCaller.load(ordering: .relaxed), 0, "the worker is back")
     }
 
+    /// A benched worker sleeps out its bench: the wake-ups for the other
+    /// workers' jobs do not wake it (each would take its CPU from whoever
+    /// has it, numpy's BLAS threads or another process, for nothing).
+    func testABenchedWorkerSleepsThroughTheOthersWakeUps() throws {
+        let pool = ThreadPool(threads: 3)
+        for _ in 0..<50 { pool.run(parts: 8) { _ in } }
+        pool.bench(worker: 1, nanoseconds: 2_000_000_000)
+        usleep(5_000)  // worker 1 is asleep on its bench, worker 2 on the wake-up
+        let benchedBefore = pool.wakeUps(worker: 1), otherBefore = pool.wakeUps(worker: 2)
+        let jobsBefore = pool.partsRunByWorkers
+        for _ in 0..<20 {
+            pool.run(parts: 8) { _ in usleep(50) }
+            usleep(1_000)  // long enough for worker 2 to go back to sleep
+        }
+        guard pool.benchRemaining(worker: 1) > 0 else { throw XCTSkip("20 jobs outlasted a 2 s bench (an overloaded machine)") }
+        XCTAssertEqual(pool.wakeUps(worker: 1), benchedBefore, "the benched worker was woken")
+        XCTAssertEqual(pool.partsRunByWorkers[0], jobsBefore[0], "the benched worker ran a part")
+        XCTAssertGreaterThan(pool.wakeUps(worker: 2), otherBefore, "the other worker was woken for its jobs")
+    }
+
+    /// A worker that waits for its CPU for more than a quarter of the time
+    /// it wants one benches itself. Here it shares one CPU with the caller:
+    /// the test pins itself to one CPU before it makes the pool, and the
+    /// worker inherits that.
+    func testAWorkerThatWaitsForItsCPUBenchesItself() throws {
+        guard CPUWaitMonitor.currentRunDelay() != nil else {
+            throw XCTSkip("no /proc/thread-self/schedstat: the time a thread waits for a CPU is not measured here")
+        }
+        let affinity = try ThreadAffinity()
+        let saved = try affinity.current()
+        try affinity.pin(toFirstCPUOf: saved)
+        defer { try? affinity.set(saved) }
+        let pool = ThreadPool(threads: 2)
+        let deadline = uptimeNanoseconds() + 2_000_000_000
+        var jobs = 0
+        while pool.selfBenches(worker: 1) == 0 && uptimeNanoseconds() < deadline {
+            pool.run(parts: 8) { _ in
+                let t = uptimeNanoseconds()
+                while uptimeNanoseconds() - t < 50_000 {}
+            }
+            jobs += 1
+        }
+        XCTAssertGreaterThan(pool.selfBenches(worker: 1), 0,
+                             "a worker sharing its CPU with the caller did not bench itself in \(jobs) jobs")
+    }
+
+    /// The run delay is the second number of a schedstat line; anything
+    /// else is no reading.
+    func testTheRunDelayIsReadFromASchedstatLine() {
+        func read(_ text: String) -> UInt64? { CPUWaitMonitor.runDelay(schedstat: Array(text.utf8)) }
+        XCTAssertEqual(read("2717336 4521 36\n"), 4521)
+        XCTAssertEqual(read("0 0 0\n"), 0)
+        XCTAssertEqual(read("12 345"), 345)
+        XCTAssertEqual(read("1 9999999999999999999 2\n"), 9_999_999_999_999_999_999)
+        for bad in ["", "12", "12 ", " 12 3", "12  3 4", "12 x 4", "-1 2 3", "1 99999999999999999999 2"] {
+            XCTAssertNil(read(bad), bad)
+        }
+        if let first = CPUWaitMonitor.currentRunDelay(), let second = CPUWaitMonitor.currentRunDelay() {
+            XCTAssertLessThanOrEqual(first, second, "a thread's run delay only grows")
+        }
+    }
+
     /// A pool of 2 threads whose worker is awake (spinning after 50 jobs)
     /// and not benched (a warm-up part in which the OS happened to
     /// deschedule it may have benched it: that is waited out).
@@ -243,17 +305,25 @@ final class ThreadPoolDelayTests: XCTestCase {
 
     /// While worker 1 is benched (2 ms for a first stall), jobs begun with
     /// more than 0.5 ms of the bench left run entirely on the caller (a
-    /// loaded machine may leave no time for any; none may reach the worker).
+    /// loaded machine may leave no time for any; none may reach the worker),
+    /// and wake nobody: the benched worker sleeps out its bench, not on the
+    /// pool's wake-up (which, made for it every job, cost the caller a futex
+    /// call and took the worker's CPU from whoever had it).
     private func assertJobsStayOnTheCallerWhileBenched(_ pool: ThreadPool, _ caller: pthread_t,
                                                        file: StaticString = #filePath, line: UInt = #line) {
         let offCaller = Atomic<Int>(0)
+        let wakeUpsBefore = pool.wakeUps
+        var jobs = 0
         while pool.benchRemaining(worker: 1) > 500_000 {
             pool.run(parts: 4) { _ in
                 if pthread_equal(pthread_self(), caller) == 0 { offCaller.add(1, ordering: .relaxed) }
                 usleep(20)
             }
+            jobs += 1
         }
         XCTAssertEqual(offCaller.load(ordering: .relaxed), 0, "a benched worker is given no job", file: file, line: line)
+        XCTAssertEqual(pool.wakeUps, wakeUpsBefore, "jobs given to no worker wake nobody (\(jobs) jobs)",
+                       file: file, line: line)
     }
 
     /// A caller whose part is merely longer than the worker's (1.8 times:
@@ -297,3 +367,41 @@ private func uptimeNanoseconds() -> UInt64 {
     return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
 }
 
+/// The calling thread's CPU affinity (Linux's sched_getaffinity and
+/// sched_setaffinity, which Swift's Glibc module does not declare, looked
+/// up at run time).
+private struct ThreadAffinity {
+    typealias Call = @convention(c) (pid_t, Int, UnsafeMutableRawPointer) -> Int32
+    let get: Call, put: Call
+
+    init() throws {
+        let process = dlopen(nil, RTLD_NOW)
+        guard let get = dlsym(process, "sched_getaffinity"), let put = dlsym(process, "sched_setaffinity") else {
+            throw XCTSkip("no sched_setaffinity here")
+        }
+        self.get = unsafeBitCast(get, to: Call.self)
+        self.put = unsafeBitCast(put, to: Call.self)
+    }
+
+    func current() throws -> cpu_set_t {
+        var set = cpu_set_t()
+        guard get(0, MemoryLayout<cpu_set_t>.size, &set) == 0 else { throw XCTSkip("sched_getaffinity failed") }
+        return set
+    }
+
+    func set(_ set: cpu_set_t) throws {
+        var set = set
+        guard put(0, MemoryLayout<cpu_set_t>.size, &set) == 0 else { throw XCTSkip("sched_setaffinity failed") }
+    }
+
+    /// Pins the calling thread to the lowest-numbered CPU in `allowed`.
+    func pin(toFirstCPUOf allowed: cpu_set_t) throws {
+        var allowed = allowed, one = cpu_set_t()
+        let first = withUnsafeBytes(of: &allowed) { bytes in bytes.firstIndex { $0 != 0 } }
+        guard let index = first else { throw XCTSkip("an empty CPU set") }
+        withUnsafeMutableBytes(of: &allowed) { bytes in
+            withUnsafeMutableBytes(of: &one) { target in target[index] = bytes[index] & (~bytes[index] &+ 1) }
+        }
+        try set(one)
+    }
+}

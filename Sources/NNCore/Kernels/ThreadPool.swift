@@ -143,6 +143,8 @@ public final class ThreadPool: @unchecked Sendable {
     /// caller was the one descheduled (all the job's workers benched).
     public private(set) nonisolated(unsafe) var stalls = 0
     public private(set) nonisolated(unsafe) var callerStalls = 0
+    /// Jobs that woke the sleeping workers (a futex call each; for tests).
+    public private(set) nonisolated(unsafe) var wakeUps = 0
 
     /// Number of threads that run parts (workers + the caller), ≥ 1.
     public var threadCount: Int { active.load(ordering: .relaxed) + 1 }
@@ -198,11 +200,15 @@ public final class ThreadPool: @unchecked Sendable {
             claim.store(UInt64(job) << 40 | UInt64(parts) << 20, ordering: .releasing)
             // Sequentially consistent: with the worker's sleepers.add and
             // assigned.load, one side always sees the other (no lost wake-up).
-            // A benched worker is given nothing (its parts go to the others).
+            // A benched worker is given nothing (its parts go to the others),
+            // and a job given to no worker wakes nobody.
+            var assignedAny = false
             for i in 0..<(threads - 1) where slots[i].benchedUntil.load(ordering: .relaxed) <= start {
                 slots[i].assigned.store(job, ordering: .sequentiallyConsistent)
+                assignedAny = true
             }
-            if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+            if assignedAny && sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+                wakeUps += 1
                 pthread_mutex_lock(lock)
                 pthread_cond_broadcast(wake)
                 pthread_mutex_unlock(lock)
@@ -285,7 +291,7 @@ public final class ThreadPool: @unchecked Sendable {
         slot.bench = now - slot.lastStall > Self.stallMemory ? Self.benchMinimum
             : min(slot.bench * 2, Self.benchMaximum)
         slot.lastStall = now
-        slot.benchedUntil.store(now + slot.bench, ordering: .relaxed)
+        slot.benchedUntil.max(now + slot.bench, ordering: .relaxed)
     }
 
     /// Job numbers wrap at 2^24 in the claim word.
@@ -323,6 +329,7 @@ public final class ThreadPool: @unchecked Sendable {
     /// A worker: waits for a job assigned to it, runs its parts, repeats.
     fileprivate func workerLoop(_ slot: WorkerSlot) {
         var seen = 0
+        var cpuWait = CPUWaitMonitor(at: monotonicNanoseconds())
         while true {
             var spins = 0
             var idleSince: UInt64 = 0
@@ -333,17 +340,37 @@ public final class ThreadPool: @unchecked Sendable {
                 // Look at the clock now and then, not on every spin; sleep
                 // once idle for idleSpinNanoseconds.
                 if spins & 1023 == 0 {
-                    let now = monotonicNanoseconds()
-                    if idleSince == 0 {
+                    var now = monotonicNanoseconds()
+                    if cpuWait.waitedTooLong(at: now) { benchItself(slot, at: now) }
+                    let benchedUntil = slot.benchedUntil.load(ordering: .relaxed)
+                    if now < benchedUntil {
+                        // Benched: asleep at once (a spinning idle worker
+                        // takes CPU time that its process needs) until the
+                        // bench ends, and not on `wake`: no job is given to
+                        // it meanwhile, so the caller's wake-ups are not for
+                        // it. (Woken by each of them, a benched worker cost
+                        // the caller a futex call a job and took its CPU
+                        // from whoever had it: with numpy's BLAS thread
+                        // spinning there, 1.4k wake-ups in 1.8k jobs of W1
+                        // training.)
+                        cpuWait.pause(at: now)
+                        sleep(until: benchedUntil)
+                        now = monotonicNanoseconds()
+                        cpuWait.resume(at: now)
+                        idleSince = 0
+                    } else if idleSince == 0 {
                         idleSince = now
-                    } else if now - idleSince >= Self.idleSpinNanoseconds || now < slot.benchedUntil.load(ordering: .relaxed) {
-                        // (benched: at once, since a spinning idle worker
-                        // takes CPU time that its process needs)
+                    } else if now - idleSince >= Self.idleSpinNanoseconds {
+                        cpuWait.pause(at: now)
                         pthread_mutex_lock(lock)
                         sleepers.add(1, ordering: .sequentiallyConsistent)
-                        while slot.assigned.load(ordering: .sequentiallyConsistent) == seen { pthread_cond_wait(wake, lock) }
+                        while slot.assigned.load(ordering: .sequentiallyConsistent) == seen {
+                            pthread_cond_wait(wake, lock)
+                            slot.wakeUps.add(1, ordering: .relaxed)
+                        }
                         sleepers.subtract(1, ordering: .releasing)
                         pthread_mutex_unlock(lock)
+                        cpuWait.resume(at: monotonicNanoseconds())
                         idleSince = 0
                     }
                 }
@@ -357,7 +384,99 @@ public final class ThreadPool: @unchecked Sendable {
             }
             #endif
             slot.partsRun += runParts(job: job, slot: slot)
+            let now = monotonicNanoseconds()
+            if cpuWait.waitedTooLong(at: now) { benchItself(slot, at: now) }
         }
+    }
+
+    /// A worker benches itself when it has waited for a CPU (runnable, not
+    /// running) for more than a quarter of its waking time: its CPU is
+    /// shared (numpy's BLAS threads spinning there, another process, or the
+    /// caller itself), and each part it takes may then wait a scheduler
+    /// time slice, which the job waits too; benched, it sleeps and leaves
+    /// the CPU, and the caller runs the parts at its own speed.
+    private func benchItself(_ slot: WorkerSlot, at now: UInt64) {
+        slot.selfBench = now - slot.lastSelfBench > Self.stallMemory ? Self.benchMinimum
+            : min(slot.selfBench * 2, Self.benchMaximum)
+        slot.lastSelfBench = now
+        slot.selfBenches.add(1, ordering: .relaxed)
+        slot.benchedUntil.max(now + slot.selfBench, ordering: .relaxed)
+    }
+}
+
+/// The time a thread has waited for a CPU while runnable, against the time
+/// it was awake, over windows of at least a millisecond awake (Linux: the
+/// run delay in /proc/thread-self/schedstat, read once a window, a few
+/// microseconds; elsewhere, or without that file, nothing is measured).
+struct CPUWaitMonitor {
+    /// Run delay at the window's start.
+    private var baseline: UInt64?
+    /// Awake time in the window before `awakeSince`.
+    private var awake: UInt64 = 0
+    private var awakeSince: UInt64
+    private static let window: UInt64 = 1_000_000
+
+    init(at now: UInt64) {
+        awakeSince = now
+        baseline = Self.currentRunDelay()
+    }
+
+    /// The thread goes to sleep (the time asleep is not in the window)…
+    mutating func pause(at now: UInt64) { awake += now &- awakeSince }
+    /// …and wakes up.
+    mutating func resume(at now: UInt64) { awakeSince = now }
+
+    /// Whether, in the window that ends now (if it is long enough), the
+    /// thread waited for a CPU for more than a quarter of the time it
+    /// wanted one (awake + waited). A window starts where the last ended.
+    mutating func waitedTooLong(at now: UInt64) -> Bool {
+        guard let start = baseline else { return false }
+        let total = awake + (now &- awakeSince)
+        guard total >= Self.window else { return false }
+        baseline = Self.currentRunDelay()
+        guard let delay = baseline, delay >= start else { return false }
+        awake = 0
+        awakeSince = now
+        let waited = delay - start
+        return waited * 4 > total + waited
+    }
+
+    /// The calling thread's run delay in nanoseconds, or nil.
+    static func currentRunDelay() -> UInt64? {
+        #if os(Linux)
+        let fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        return withUnsafeMutableBytes(of: &buffer) { bytes -> UInt64? in
+            let count = read(fd, bytes.baseAddress, bytes.count)
+            return count > 0 ? runDelay(schedstat: bytes.prefix(count)) : nil
+        }
+        #else
+        return nil
+        #endif
+    }
+
+    /// The run delay in a schedstat line ("time on CPU, time waiting for
+    /// one, time slices", in decimal, separated by spaces): its second
+    /// field, or nil if the line does not start with two numbers.
+    static func runDelay(schedstat line: some Sequence<UInt8>) -> UInt64? {
+        var field = 0, value: UInt64 = 0, digits = 0
+        for byte in line {
+            if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") && digits < 19 {
+                value = value * 10 + UInt64(byte - UInt8(ascii: "0"))
+                digits += 1
+            } else if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") {
+                guard digits > 0 else { return nil }
+                if field == 1 { return value }
+                field += 1
+                value = 0
+                digits = 0
+            } else {
+                return nil
+            }
+        }
+        return field == 1 && digits > 0 ? value : nil
     }
 }
 
@@ -384,6 +503,13 @@ private final class WorkerSlot {
     /// nanoseconds); the length of its last bench, and its last stall (both
     /// the caller's).
     let benchedUntil = Atomic<UInt64>(0)
+    /// Times the worker woke up on `wake` (for tests).
+    let wakeUps = Atomic<Int>(0)
+    /// Times it benched itself, having waited for a CPU (for tests); the
+    /// length of its last such bench and when (its own).
+    let selfBenches = Atomic<Int>(0)
+    nonisolated(unsafe) var selfBench: UInt64 = 0
+    nonisolated(unsafe) var lastSelfBench: UInt64 = 0
     nonisolated(unsafe) var bench: UInt64 = 0
     nonisolated(unsafe) var lastStall: UInt64 = 0
 
@@ -412,6 +538,20 @@ extension ThreadPool {
         let until = benchedUntil(worker: index), now = monotonicNanoseconds()
         return until > now ? until - now : 0
     }
+
+    /// Benches worker `index` (1-based) for `nanoseconds` from now, as a
+    /// stall would. For tests; call while no job runs.
+    func bench(worker index: Int, nanoseconds: UInt64) {
+        slots[index - 1].benchedUntil.store(monotonicNanoseconds() + nanoseconds, ordering: .relaxed)
+    }
+
+    /// Times worker `index` (1-based) woke up on the pool's wake-up call.
+    /// For tests.
+    func wakeUps(worker index: Int) -> Int { slots[index - 1].wakeUps.load(ordering: .relaxed) }
+
+    /// Times worker `index` (1-based) benched itself, having waited for a
+    /// CPU. For tests.
+    func selfBenches(worker index: Int) -> Int { slots.count >= index ? slots[index - 1].selfBenches.load(ordering: .relaxed) : 0 }
 }
 
 #if NN_TEST_HOOKS
@@ -429,6 +569,15 @@ public var testHookWorkerDelay: (worker: Int, nanoseconds: Int)? {
 }
 private let testHookWorkerDelayWord = Atomic<Int>(0)
 #endif
+
+/// Sleeps until about when the monotonic clock reads `deadline`
+/// (nanoseconds; a signal may end the sleep earlier).
+private func sleep(until deadline: UInt64) {
+    let now = monotonicNanoseconds()
+    guard deadline > now else { return }
+    var pause = timespec(tv_sec: Int((deadline - now) / 1_000_000_000), tv_nsec: Int((deadline - now) % 1_000_000_000))
+    nanosleep(&pause, nil)
+}
 
 /// A monotonic clock in nanoseconds.
 @inline(__always)
