@@ -15,6 +15,9 @@ import sysconfig
 from . import _lib
 
 predict = None
+# Whether the helper reads numpy arrays' fields in place (nn/_speedups.c,
+# bind_arrays) rather than through the buffer protocol.
+arrays_in_place = False
 # The address of _speedups.c's nn_allreduce_callback that calls MPI_Allreduce
 # without Python (nn.distributed), or None.
 mpi_allreduce_callback = None
@@ -26,5 +29,10 @@ if (os.environ.get("NN_NO_SPEEDUPS", "") in ("", "0") and sys.implementation.nam
         _speedups = None
     if _speedups is not None:
         _speedups.bind(ctypes.cast(_lib.lib.nn_model_predict, ctypes.c_void_p).value)
+        # Exact ndarrays read in place, once the layout is checked on these.
+        import numpy
+        _probe = numpy.empty((3, 5), numpy.float32)
+        arrays_in_place = _speedups.bind_arrays(numpy.ndarray, numpy.dtype(numpy.float32), _probe, _probe[:, ::2])
+        del _probe
         predict = _speedups.predict
         mpi_allreduce_callback = _speedups.mpi_allreduce_callback()

@@ -174,7 +174,7 @@ class ModelHandle:
         self._pointer = pointer
         # The same address as an int (for the compiled helper, nn/_speedups.c)
         # and as a c_void_p (for the calls made without argtypes): both for
-        # models.Sequential._predict_direct.
+        # models.Sequential.predict.
         self._address_value = ctypes.cast(pointer, ctypes.c_void_p).value
         self._address = ctypes.c_void_p(self._address_value)
         # A re-entrant lock: callbacks run on the calling thread while fit
@@ -240,7 +240,7 @@ class ModelHandle:
         without the lock, so that threads run it in parallel, unless the lock
         is held (a change on another thread: this waits for it; a callback of
         this thread's fit: the lock is this thread's). The same protocol as
-        Sequential._predict_direct's."""
+        Sequential.predict's."""
         readers = self._readers
         readers.append(None)
         if not self._writers:

@@ -16,6 +16,7 @@ from ._handle import Error, InvalidStateError, ModelHandle, _check
 from .layers import KIND_NAMES, Dense, Input, Layer, positive_int
 
 _FLOAT32 = np.dtype(np.float32)
+_EMPTY = np.empty
 _DOUBLE_ARRAYS = {}
 
 
@@ -937,9 +938,37 @@ class Sequential:
         handle = self._handle
         if handle is not None and batch_size is None and type(x) is np.ndarray and x.dtype is _FLOAT32 \
                 and callbacks is None:
-            out = self._predict_direct(handle, x)
-            if out is not None:
-                return out
+            shape = x.shape
+            fast = _fast_predict
+            if len(shape) == 2 and fast is None:
+                out = self._predict_ctypes(handle, x, shape)
+                if out is not None:
+                    return out
+            elif len(shape) == 2:
+                # predict's common case, straight to libnn through the
+                # compiled helper (nn/_speedups.c), written out here: a
+                # one-sample predict is a few microseconds, and a Python
+                # call costs about 0.1 of them. The helper takes any
+                # C-contiguous float32 x and a writable out as they are, and
+                # returns None for others (the general path below converts
+                # or refuses them); libnn checks x's width and values and
+                # out's size, with its own messages. No lock is taken: an
+                # inference call, with ModelHandle.shared_call's protocol.
+                out = _EMPTY((shape[0], self._output_dim), _FLOAT32)
+                readers = handle._readers
+                readers.append(None)
+                if not handle._writers:
+                    try:
+                        status = fast(handle._require_value(), x, out)
+                    finally:
+                        readers.pop()
+                    if status == 0:
+                        return out
+                else:
+                    readers.pop()
+                    status = _lib.NN_ERROR_BUSY
+                if status is not None and self._predict_helper_retry(handle, x, out, status):
+                    return out
         self._require_open()
         if _stream.is_stream(x):
             # batch by batch (nn._stream): a generator or Sequence of x (or
@@ -966,47 +995,24 @@ class Sequential:
     def __call__(self, x):
         return self.predict(x)
 
-    def _predict_direct(self, handle, x):
-        """predict's common case, a float32 matrix that libnn can read in
-        place, straight to libnn, which checks x's width and values and the
-        output's size with its own messages; None for any other x (the
-        general path converts it). Every step here is counted (a one-sample
-        predict is a few microseconds). No lock is taken: an inference call,
-        with ModelHandle.shared_call's protocol (readers, writers, the lock
-        as the fallback), written out here to save the calls."""
-        shape = x.shape
-        if len(shape) != 2:
-            return None
-        fast = _fast_predict
-        if fast is None:
-            return self._predict_ctypes(handle, x, shape)
-        # The compiled helper (nn/_speedups.c) takes the arrays through the
-        # buffer protocol; it returns None for those it cannot pass as they
-        # are (non-contiguous, read-only out, empty), and the general path
-        # converts or refuses them.
-        out = np.empty((shape[0], self._output_dim), dtype=_FLOAT32)
-        readers = handle._readers
-        readers.append(None)
-        if not handle._writers:
-            try:
-                status = fast(handle._require_value(), x, out)
-            finally:
-                readers.pop()
-            if not status:
-                return None if status is None else out
-            if status != _lib.NN_ERROR_BUSY:
-                _check(status)
-        else:
-            readers.pop()
+    @staticmethod
+    def _predict_helper_retry(handle, x, out, status):
+        """predict's helper path after a call that did not succeed: raises
+        libnn's error, or (busy: a change on another thread, or this
+        thread's fit calling back) calls again under the handle's lock, as
+        shared_call does. True when out is filled; False when the helper
+        could not take the arrays after all (the general path then runs)."""
+        if status != _lib.NN_ERROR_BUSY:
+            _check(status)
         with handle._lock:
-            status = fast(handle._require_value(), x, out)
+            status = _fast_predict(handle._require_value(), x, out)
         if status is None:
-            return None
+            return False
         _check(status)
-        return out
+        return True
 
     def _predict_ctypes(self, handle, x, shape):
-        """_predict_direct without the compiled helper: through ctypes, with
+        """predict's common case without the compiled helper: through ctypes, with
         c_float.from_buffer, which refuses read-only, non-contiguous and
         empty arrays, standing for the flag checks, and the arguments passed
         ready-made (_lib.nn_model_predict_ready, a prototype without

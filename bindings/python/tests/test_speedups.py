@@ -67,7 +67,40 @@ def inputs():
         ("a NaN", nan),
         ("an infinity", inf),
         ("a string", "not an array"),
+        ("misaligned", misaligned(base)),
     ]
+
+
+def misaligned(a):
+    """A C-contiguous float32 copy of a whose data is not 4-byte aligned
+    (numpy's ALIGNED flag off)."""
+    raw = np.zeros(a.nbytes + 1, np.uint8)
+    x = np.frombuffer(raw.data, dtype=np.float32, count=a.size, offset=1).reshape(a.shape)
+    x[...] = a
+    assert not x.flags.aligned and x.flags.c_contiguous
+    return x
+
+
+def bind_arrays_layout(good):
+    """Switches the helper's in-place reading of ndarrays on (the checked
+    layout) or off (a layout check that fails: the buffer protocol for every
+    array); returns what bind_arrays said."""
+    from nn import _speedups
+    f32 = np.dtype(np.float32)
+    probe = np.empty((3, 5), np.float32 if good else np.float64)
+    return _speedups.bind_arrays(np.ndarray, f32, probe, probe[:, ::2])
+
+
+@pytest.fixture(params=["in place", "buffer protocol"])
+def array_reading(request):
+    """Runs a test with the helper reading exact ndarrays in place, and
+    again with it taking every array through the buffer protocol."""
+    if models._fast_predict is None:
+        pytest.skip("nn's compiled helper is not loaded here")
+    if request.param == "buffer protocol":
+        assert bind_arrays_layout(False) is False
+    yield request.param
+    assert bind_arrays_layout(True) is True
 
 
 def outcome(net, x):
@@ -79,9 +112,7 @@ def outcome(net, x):
 
 
 @pytest.mark.parametrize("name, x", inputs(), ids=[name for name, _ in inputs()])
-def test_the_same_result_or_error_with_and_without_the_helper(monkeypatch, name, x):
-    if models._fast_predict is None:
-        pytest.skip("nn's compiled helper is not loaded here")
+def test_the_same_result_or_error_with_and_without_the_helper(monkeypatch, name, x, array_reading):
     net = model()
     net.predict(np.zeros((1, 5), np.float32))      # built
     calls = []
@@ -105,7 +136,9 @@ def test_the_same_result_or_error_with_and_without_the_helper(monkeypatch, name,
         assert calls and calls[0] not in (None, 0) and with_helper[0] == "raised"
     else:
         # converted or refused in Python first: the helper declined or was
-        # never asked (the general path calls libnn through ctypes)
+        # never asked (the general path calls libnn through ctypes); numpy
+        # exports no buffer of a misaligned array either, so both ways of
+        # reading arrays decline it
         assert calls in ([], [None])
 
 
@@ -150,3 +183,41 @@ def test_the_helper_refuses_wrong_calls():
     assert status == nn._lib.NN_ERROR_SHAPE_MISMATCH
     assert np.all(small == 7.0)
     assert _speedups.predict(address, x, out) == 0 and np.isclose(out.sum(), 1.0)
+
+
+def test_arrays_are_read_in_place_where_the_layout_checks_out():
+    """nn/_fast.py's bind_arrays: numpy's array fields agree with what the
+    buffer protocol says for this numpy; a probe that does not agree (or is
+    no ndarray) switches the in-place reading off, and a good one back on."""
+    if models._fast_predict is None:
+        pytest.skip("nn's compiled helper is not loaded here")
+    from nn import _fast, _speedups
+    assert _fast.arrays_in_place is True
+    f32 = np.dtype(np.float32)
+    probe = np.empty((3, 5), np.float32)
+    try:
+        for bad in [(np.ndarray, f32, np.empty((3, 5), np.float64), np.empty((3, 5), np.float64)[:, ::2]),
+                    (np.ndarray, f32, np.empty((5, 3), np.float32), probe[:, ::2]),
+                    (np.ndarray, f32, probe, probe),
+                    (np.ndarray, f32, memoryview(probe), probe[:, ::2]),
+                    (np.ndarray, np.dtype(np.float64), probe, probe[:, ::2]),
+                    (list, f32, probe, probe[:, ::2])]:
+            assert _speedups.bind_arrays(*bad) is False
+        with pytest.raises(TypeError):
+            _speedups.bind_arrays(np.ndarray, f32, probe)
+    finally:
+        assert bind_arrays_layout(True) is True
+
+
+def test_the_helper_declines_what_it_cannot_pass_as_it_is(array_reading):
+    """Called directly, with either way of reading the arrays: a strided x,
+    an x with no rows, a read-only or Fortran-order output: None, nothing
+    called."""
+    from nn import _speedups
+    out = np.zeros((2, 3), np.float32)
+    readonly = out.copy()
+    readonly.flags.writeable = False
+    x = np.zeros((2, 5), np.float32)
+    for args in [(np.zeros((2, 10), np.float32)[:, ::2], out), (np.zeros((0, 5), np.float32), out),
+                 (x, readonly), (x, np.zeros((3, 2), np.float32).T), (x, "no array"), ([[0.0] * 5], out)]:
+        assert _speedups.predict(12345, *args) is None, args
