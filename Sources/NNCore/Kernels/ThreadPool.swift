@@ -367,6 +367,9 @@ public final class ThreadPool: @unchecked Sendable {
                         while slot.assigned.load(ordering: .sequentiallyConsistent) == seen {
                             pthread_cond_wait(wake, lock)
                             slot.wakeUps.add(1, ordering: .relaxed)
+                            // Benched while asleep (tests' `bench(worker:)`): sleep
+                            // the bench out instead, where others' wake-ups do not reach.
+                            if slot.benchedUntil.load(ordering: .relaxed) > monotonicNanoseconds() { break }
                         }
                         sleepers.subtract(1, ordering: .releasing)
                         pthread_mutex_unlock(lock)
@@ -390,7 +393,7 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     /// A worker benches itself when it has waited for a CPU (runnable, not
-    /// running) for more than a quarter of its waking time: its CPU is
+    /// running) for more than a third of its waking time: its CPU is
     /// shared (numpy's BLAS threads spinning there, another process, or the
     /// caller itself), and each part it takes may then wait a scheduler
     /// time slice, which the job waits too; benched, it sleeps and leaves
@@ -427,18 +430,20 @@ struct CPUWaitMonitor {
     mutating func resume(at now: UInt64) { awakeSince = now }
 
     /// Whether, in the window that ends now (if it is long enough), the
-    /// thread waited for a CPU for more than a quarter of the time it
-    /// wanted one (awake + waited). A window starts where the last ended.
+    /// thread waited for a CPU for more than a third of the time it was
+    /// awake (awake time counts the waits while it was preempted; a wait
+    /// to run after a wake-up adds to `waited` alone). A window starts
+    /// where the last ended; a failed reading ends it with no verdict.
     mutating func waitedTooLong(at now: UInt64) -> Bool {
         guard let start = baseline else { return false }
         let total = awake + (now &- awakeSince)
         guard total >= Self.window else { return false }
-        baseline = Self.currentRunDelay()
-        guard let delay = baseline, delay >= start else { return false }
         awake = 0
         awakeSince = now
-        let waited = delay - start
-        return waited * 4 > total + waited
+        guard let delay = Self.currentRunDelay() else { return false }
+        baseline = delay
+        guard delay >= start else { return false }
+        return (delay - start) * 3 > total
     }
 
     /// The calling thread's run delay in nanoseconds, or nil.

@@ -29,10 +29,14 @@ if (os.environ.get("NN_NO_SPEEDUPS", "") in ("", "0") and sys.implementation.nam
         _speedups = None
     if _speedups is not None:
         _speedups.bind(ctypes.cast(_lib.lib.nn_model_predict, ctypes.c_void_p).value)
-        # Exact ndarrays read in place, once the layout is checked on these.
-        import numpy
-        _probe = numpy.empty((3, 5), numpy.float32)
-        arrays_in_place = _speedups.bind_arrays(numpy.ndarray, numpy.dtype(numpy.float32), _probe, _probe[:, ::2])
-        del _probe
+        # Exact ndarrays read in place, once the layout is checked on these
+        # (a helper built before bind_arrays existed, in a checkout not yet
+        # rebuilt, takes every array through the buffer protocol).
+        if hasattr(_speedups, "bind_arrays"):
+            import numpy
+            _probe = numpy.empty((3, 5), numpy.float32)
+            arrays_in_place = _speedups.bind_arrays(numpy.ndarray, numpy.dtype(numpy.float32), _probe,
+                                                    _probe[:, ::2])
+            del _probe
         predict = _speedups.predict
         mpi_allreduce_callback = _speedups.mpi_allreduce_callback()

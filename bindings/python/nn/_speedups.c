@@ -260,8 +260,8 @@ static PyMethodDef methods[] = {
      "through the target its user_data points to (nn/distributed.py)."},
     {"bind", bind, METH_O, "bind(address): the address of nn_model_predict in the loaded libnn."},
     {"bind_arrays", (PyCFunction)(void (*)(void))bind_arrays, METH_FASTCALL,
-     "bind_arrays(ndarray, float32, probe) -> whether predict reads exact ndarrays in place "
-     "(probe: numpy.empty((3, 5), numpy.float32))."},
+     "bind_arrays(ndarray, float32, probe, strided) -> whether predict reads exact ndarrays in place "
+     "(probe: numpy.empty((3, 5), numpy.float32); strided: probe[:, ::2])."},
     {"predict", (PyCFunction)(void (*)(void))predict, METH_FASTCALL,
      "predict(model, x, out) -> nn_model_predict's status, or None when x or out "
      "is not a C-contiguous float32 buffer (x: a non-empty matrix)."},
