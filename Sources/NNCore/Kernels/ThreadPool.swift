@@ -288,10 +288,15 @@ public final class ThreadPool: @unchecked Sendable {
     /// `stallMemory`, and starts again from the minimum otherwise.
     private func stalled(_ slot: WorkerSlot, at now: UInt64) {
         stalls += 1
-        slot.bench = now - slot.lastStall > Self.stallMemory ? Self.benchMinimum
-            : min(slot.bench * 2, Self.benchMaximum)
+        slot.bench = Self.benchLength(last: slot.bench, lastAt: slot.lastStall, now: now)
         slot.lastStall = now
         slot.benchedUntil.max(now + slot.bench, ordering: .relaxed)
+    }
+
+    /// A bench's length: the minimum, or twice the last (up to the maximum)
+    /// when that one began within `stallMemory`.
+    private static func benchLength(last: UInt64, lastAt: UInt64, now: UInt64) -> UInt64 {
+        now - lastAt > stallMemory ? benchMinimum : min(last * 2, benchMaximum)
     }
 
     /// Job numbers wrap at 2^24 in the claim word.
@@ -399,8 +404,7 @@ public final class ThreadPool: @unchecked Sendable {
     /// time slice, which the job waits too; benched, it sleeps and leaves
     /// the CPU, and the caller runs the parts at its own speed.
     private func benchItself(_ slot: WorkerSlot, at now: UInt64) {
-        slot.selfBench = now - slot.lastSelfBench > Self.stallMemory ? Self.benchMinimum
-            : min(slot.selfBench * 2, Self.benchMaximum)
+        slot.selfBench = Self.benchLength(last: slot.selfBench, lastAt: slot.lastSelfBench, now: now)
         slot.lastSelfBench = now
         slot.selfBenches.add(1, ordering: .relaxed)
         slot.benchedUntil.max(now + slot.selfBench, ordering: .relaxed)

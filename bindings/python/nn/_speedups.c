@@ -133,6 +133,17 @@ static PyObject *bind_arrays(PyObject *module, PyObject *const *args, Py_ssize_t
     return PyBool_FromLong(agree);
 }
 
+/* nn_model_predict with the GIL released, so that other Python threads run
+ * meanwhile (the caller keeps x and out alive and unresized). */
+static PyObject *call_predict(void *model, const float *xs, size_t rows, size_t cols, float *outs,
+                              size_t capacity) {
+    nn_status result;
+    Py_BEGIN_ALLOW_THREADS
+    result = predict_entry((nn_model *)model, xs, rows, cols, outs, capacity);
+    Py_END_ALLOW_THREADS
+    return PyLong_FromLong((long)result);
+}
+
 /* Whether view is a float32 matrix in C order with at least one element. */
 static int is_float_matrix(const Py_buffer *view) {
     return view->ndim == 2 && view->itemsize == (Py_ssize_t)sizeof(float) && view->format != NULL &&
@@ -168,20 +179,15 @@ static PyObject *predict(PyObject *module, PyObject *const *args, Py_ssize_t nar
             size_t capacity = 1;
             for (int i = 0; i < out->nd; i++)
                 capacity *= (size_t)out->dimensions[i];
-            size_t rows = (size_t)x->dimensions[0], cols = (size_t)x->dimensions[1];
-            const float *xs = (const float *)x->data;
-            float *outs = (float *)out->data;
-            nn_status result;
             /* The caller's references keep both arrays alive; the extra
              * ones make numpy refuse to resize them (refcheck) meanwhile. */
             Py_INCREF(args[1]);
             Py_INCREF(args[2]);
-            Py_BEGIN_ALLOW_THREADS
-            result = predict_entry((nn_model *)model, xs, rows, cols, outs, capacity);
-            Py_END_ALLOW_THREADS
+            PyObject *status = call_predict(model, (const float *)x->data, (size_t)x->dimensions[0],
+                                            (size_t)x->dimensions[1], (float *)out->data, capacity);
             Py_DECREF(args[2]);
             Py_DECREF(args[1]);
-            return PyLong_FromLong((long)result);
+            return status;
         }
     }
     Py_buffer x, out;
@@ -194,26 +200,19 @@ static PyObject *predict(PyObject *module, PyObject *const *args, Py_ssize_t nar
         PyBuffer_Release(&x);
         Py_RETURN_NONE;
     }
-    long status = -1;
+    PyObject *status = NULL;
     if (is_float_matrix(&x) && out.itemsize == (Py_ssize_t)sizeof(float) && out.format != NULL &&
         out.format[0] == 'f' && out.format[1] == '\0') {
-        const float *xs = (const float *)x.buf;
-        float *outs = (float *)out.buf;
-        size_t rows = (size_t)x.shape[0], cols = (size_t)x.shape[1];
-        size_t capacity = (size_t)out.len / sizeof(float);
-        nn_status result;
         /* Both buffers stay exported (their arrays cannot be resized or
          * freed) until released below, after the call. */
-        Py_BEGIN_ALLOW_THREADS
-        result = predict_entry((nn_model *)model, xs, rows, cols, outs, capacity);
-        Py_END_ALLOW_THREADS
-        status = (long)result;
+        status = call_predict(model, (const float *)x.buf, (size_t)x.shape[0], (size_t)x.shape[1],
+                              (float *)out.buf, (size_t)out.len / sizeof(float));
     }
     PyBuffer_Release(&out);
     PyBuffer_Release(&x);
-    if (status < 0)
-        Py_RETURN_NONE;
-    return PyLong_FromLong(status);
+    if (status == NULL && !PyErr_Occurred())
+        Py_RETURN_NONE;   /* not float32 matrices: declined, nothing called */
+    return status;
 }
 
 /* ---- nn.distributed's all-reduce, without Python ------------------------
